@@ -1,0 +1,2 @@
+/// ALVHEngine: market data, pricing, Greeks, the book, indicators, ALVH rules, stress.
+public enum ALVHEngine {}

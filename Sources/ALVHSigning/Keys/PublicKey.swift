@@ -1,0 +1,151 @@
+import Foundation
+internal import COpenSSL
+
+/// A public key (Ed25519 or ECDSA P-256), for verification.
+///
+/// Safe to share across tasks: every verification makes its own `EVP_MD_CTX`.
+///
+/// ```swift
+/// let key = try PublicKey.load(from: "Keys/alice.pub.pem")
+/// if key.isValidSignature(signature, for: message) { … }
+/// ```
+public struct PublicKey: Sendable {
+    let handle: PKeyHandle
+    /// The scheme of this key.
+    public let type: KeyType
+    /// The DER SubjectPublicKeyInfo.
+    public let spkiDER: [UInt8]
+    /// SHA-256 of ``spkiDER``.
+    public let keyID: KeyID
+
+    init(handle: PKeyHandle, path: String?) throws {
+        self.handle = handle
+        self.type = try KeyType.of(handle.pointer, path: path)
+        var out: UnsafeMutablePointer<UInt8>?
+        let length = i2d_PUBKEY(handle.pointer, &out)
+        guard length > 0, let out else {
+            throw OpenSSLErrorQueue.error(.invalidKeyEncoding, "cannot encode the public key as SubjectPublicKeyInfo", path: path)
+        }
+        defer { alvh_OPENSSL_free(out) }
+        spkiDER = Array(UnsafeBufferPointer(start: out, count: Int(length)))
+        keyID = KeyID(spkiDER: spkiDER)
+    }
+
+    /// A public key from PEM (`-----BEGIN PUBLIC KEY-----`).
+    public init(pem: [UInt8], path: String? = nil) throws {
+        OpenSSLErrorQueue.clear()
+        let bio = try MemoryBIO(copying: pem)
+        let context = PassphraseCallbackContext(provider: nil)
+        let pkey = withPassphraseCallback(context) { callback, userdata in
+            PEM_read_bio_PUBKEY(bio.pointer, nil, callback, userdata)
+        }
+        guard let pkey else {
+            throw OpenSSLErrorQueue.error(.invalidKeyEncoding,
+                "not a PEM public key (expected '-----BEGIN PUBLIC KEY-----', as written by `alvh keys generate` or `openssl pkey -pubout`)",
+                path: path)
+        }
+        try self.init(handle: PKeyHandle(taking: pkey), path: path)
+    }
+
+    /// A public key from DER SubjectPublicKeyInfo.
+    public init(spkiDER der: [UInt8], path: String? = nil) throws {
+        OpenSSLErrorQueue.clear()
+        let pkey: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            let key = d2i_PUBKEY(nil, &cursor, buffer.count)
+            // Trailing bytes after the SubjectPublicKeyInfo are refused: one encoding per key.
+            if let key, cursor != buffer.baseAddress.map({ $0 + buffer.count }) {
+                EVP_PKEY_free(key)
+                return nil
+            }
+            return key
+        }
+        guard let pkey else {
+            throw OpenSSLErrorQueue.error(.invalidKeyEncoding, "not a DER SubjectPublicKeyInfo", path: path)
+        }
+        try self.init(handle: PKeyHandle(taking: pkey), path: path)
+    }
+
+    /// Reads a PEM public key file (at most ``SecureFile/keyFileLimit`` bytes).
+    public static func load(from path: String) throws -> PublicKey {
+        let bytes = try SecureFile.read(path, limit: SecureFile.keyFileLimit)
+        return try PublicKey(pem: bytes, path: path)
+    }
+
+    /// The PEM text (`-----BEGIN PUBLIC KEY-----`).
+    public func pemEncoded() throws -> [UInt8] {
+        let bio = try MemoryBIO()
+        guard PEM_write_bio_PUBKEY(bio.pointer, handle.pointer) == 1 else {
+            throw OpenSSLErrorQueue.error(.openSSLFailure, "cannot write the public key as PEM")
+        }
+        return bio.contents()
+    }
+
+    /// Whether `signature` is the valid, canonical signature of `message` under this key.
+    public func isValidSignature<S: ContiguousBytes, M: ContiguousBytes>(_ signature: S, for message: M) -> Bool {
+        (try? verify(signature, for: message)) != nil
+    }
+
+    /// Verifies `signature` over `message`; throws ``SigningError`` saying why it is refused.
+    ///
+    /// Ed25519 signatures must be 64 bytes. P-256 signatures must be strict DER with S in the
+    /// lower half of the group order (low-S), so each (key, message) has one valid encoding.
+    public func verify<S: ContiguousBytes, M: ContiguousBytes>(_ signature: S, for message: M) throws {
+        try signature.withUnsafeBytes { sig in
+            try message.withUnsafeBytes { msg in
+                try verify(signature: UnsafeRawBufferPointer(sig), message: UnsafeRawBufferPointer(msg))
+            }
+        }
+    }
+
+    private func verify(signature: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer) throws {
+        switch type {
+        case .ed25519:
+            guard signature.count == 64 else {
+                throw SigningError(.signatureMalformed, "an Ed25519 signature is 64 bytes, this one is \(signature.count)")
+            }
+        case .p256:
+            try ECDSASignature.checkCanonical(signature)
+        }
+        OpenSSLErrorQueue.clear()
+        guard let ctx = EVP_MD_CTX_new() else {
+            throw OpenSSLErrorQueue.error(.openSSLFailure, "could not allocate a digest context")
+        }
+        defer { EVP_MD_CTX_free(ctx) }
+        let md: OpaquePointer? = type == .p256 ? EVP_sha256() : nil
+        guard EVP_DigestVerifyInit(ctx, nil, md, nil, handle.pointer) == 1 else {
+            throw OpenSSLErrorQueue.error(.openSSLFailure, "cannot start verification")
+        }
+        let result = EVP_DigestVerify(ctx,
+                                      signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count,
+                                      message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count)
+        guard result == 1 else {
+            let detail = OpenSSLErrorQueue.drain()
+            throw SigningError(.signatureInvalid, "signature does not verify under key \(keyID.fingerprint)",
+                               openSSLDetail: detail.isEmpty ? nil : detail)
+        }
+    }
+}
+
+extension KeyType {
+    /// The alvh key type of an OpenSSL key, or an error naming what it is instead.
+    static func of(_ pkey: OpaquePointer, path: String?) throws -> KeyType {
+        let id = EVP_PKEY_get_base_id(pkey)
+        if id == alvh_EVP_PKEY_ED25519() { return .ed25519 }
+        if id == alvh_EVP_PKEY_EC() {
+            var name = [CChar](repeating: 0, count: 64)
+            var length = 0
+            let ok = EVP_PKEY_get_group_name(pkey, &name, name.count, &length)
+            let curve = ok == 1 ? String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown"
+            OpenSSLErrorQueue.clear()
+            if curve == "prime256v1" || curve == "P-256" { return .p256 }
+            throw SigningError(.unsupportedKeyType,
+                "EC key on curve \(curve) is not supported; alvh accepts Ed25519 or ECDSA P-256 (prime256v1) keys — make one with `alvh keys generate NAME --type p256`",
+                path: path)
+        }
+        let typeName = EVP_PKEY_get0_type_name(pkey).map { String(cString: $0) } ?? "id \(id)"
+        throw SigningError(.unsupportedKeyType,
+            "\(typeName) keys are not supported; alvh accepts Ed25519 or ECDSA P-256 keys — make one with `alvh keys generate NAME`",
+            path: path)
+    }
+}
