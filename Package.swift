@@ -11,10 +11,13 @@ let package = Package(
         .executable(name: "alvh", targets: ["alvh"]),
         .library(name: "ALVHSigning", targets: ["ALVHSigning"]),
         .library(name: "ALVHEngine", targets: ["ALVHEngine"]),
+        .library(name: "ALVHApproval", targets: ["ALVHApproval"]),
+        .library(name: "ALVHLedger", targets: ["ALVHLedger"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -30,17 +33,39 @@ let package = Package(
             name: "ALVHEngine",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        .target(
+            name: "ALVHApproval",
+            dependencies: ["ALVHSigning", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "ALVHLedger",
+            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "alvh",
             dependencies: [
                 "ALVHSigning",
                 "ALVHEngine",
+                "ALVHApproval",
+                "ALVHLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "alvh-bench",
+            dependencies: ["ALVHSigning"]
         ),
         .testTarget(
             name: "ALVHSigningTests",
             dependencies: ["ALVHSigning"]
+        ),
+        .testTarget(
+            name: "ALVHApprovalTests",
+            dependencies: ["ALVHApproval", "ALVHSigning"]
+        ),
+        .testTarget(
+            name: "ALVHLedgerTests",
+            dependencies: ["ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine"]
         ),
         .testTarget(
             name: "ALVHEngineTests",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `alvh` command: the root of every subcommand.
 ///
@@ -9,12 +10,44 @@ struct ALVH: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alvh",
         abstract: "Adaptive Layered VIX Hedge: engine-proposed hedge changes, M-of-N signed, committed to a hash-chained ledger.",
+        discussion: """
+        Global option: --workspace DIR (before or after the subcommand; env ALVH_WORKSPACE; default the current \
+        directory) — where Keys/, Policies/ and the ledger alvh.sqlite live.
+        """,
         version: ALVHVersion.string,
         groupedSubcommands: [
+            CommandGroup(name: "Start here", subcommands: [DemoCommand.self]),
             CommandGroup(name: "Keys and signatures", subcommands: [KeysCommand.self]),
             CommandGroup(name: "Engine", subcommands: ALVH.engineCommands),
+            CommandGroup(name: "Approval", subcommands: ALVH.approvalCommands),
+            CommandGroup(name: "Ledger", subcommands: ALVH.ledgerCommands),
         ]
     )
+
+    /// Accepts the global `--workspace DIR` before the subcommand (`alvh --workspace DIR ledger log`)
+    /// by moving it into `ALVH_WORKSPACE`, which every subcommand's `--workspace` defaults to.
+    static func main() async {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        while let first = arguments.first, first.hasPrefix("--workspace") {
+            if first == "--workspace", arguments.count >= 2 {
+                setenv("ALVH_WORKSPACE", arguments[1], 1)
+                arguments.removeFirst(2)
+            } else if first.hasPrefix("--workspace=") {
+                setenv("ALVH_WORKSPACE", String(first.dropFirst("--workspace=".count)), 1)
+                arguments.removeFirst()
+            } else {
+                break
+            }
+        }
+        await Self.main(arguments)
+    }
+}
+
+extension ALVH {
+    static let ledgerCommands: [any ParsableCommand.Type] = [
+        InitCommand.self, PendingCommand.self, CommitCommand.self, ExportCommand.self, ImportCommand.self,
+        BookCommand.self, LedgerCommand.self,
+    ]
 }
 
 enum ALVHVersion {

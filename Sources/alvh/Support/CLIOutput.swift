@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import ALVHSigning
+import ALVHApproval
+import ALVHLedger
 
 /// `--json` for every command that prints a result.
 struct OutputOptions: ParsableArguments {
@@ -103,4 +105,18 @@ extension ParsableCommand {
                                                        path: error.reportPath, detail: error.reportDetail)))
         }
     }
+}
+
+extension ApprovalError: ReportableError {
+    var reportCode: String { code.rawValue }
+    var reportReason: String { reason }
+    var reportPath: String? { path }
+    var reportDetail: String? { nil }
+}
+
+extension LedgerError: ReportableError {
+    var reportCode: String { code.rawValue }
+    var reportReason: String { reason }
+    var reportPath: String? { path }
+    var reportDetail: String? { nil }
 }

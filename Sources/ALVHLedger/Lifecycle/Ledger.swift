@@ -1,0 +1,244 @@
+import Foundation
+import GRDB
+import ALVHSigning
+import ALVHApproval
+import ALVHEngine
+
+/// The desk's ledger: genesis, the pending queue, commits, the book.
+///
+/// ```swift
+/// let ledger = try Ledger.open(workspace: ".")
+/// let report = try ledger.evaluate(id: proposalID, at: Date())
+/// if report.commitReady { _ = try ledger.commit(id: proposalID, at: Date()) }
+/// ```
+public final class Ledger: Sendable {
+    public let store: LedgerStore
+    /// The workspace directory (key files for new policies are read from it).
+    public let workspace: String
+
+    init(store: LedgerStore, workspace: String) {
+        self.store = store
+        self.workspace = workspace
+    }
+
+    /// The ledger file of a workspace.
+    public static func path(workspace: String) -> String {
+        workspace.isEmpty || workspace == "." ? LedgerStore.fileName : "\(workspace)/\(LedgerStore.fileName)"
+    }
+
+    /// Opens the workspace's ledger.
+    public static func open(workspace: String, readOnly: Bool = false) throws -> Ledger {
+        let store = try LedgerStore.open(path: path(workspace: workspace), create: false, readOnly: readOnly)
+        let ledger = Ledger(store: store, workspace: workspace)
+        _ = try ledger.head() // a file without a genesis entry is not a ledger
+        return ledger
+    }
+
+    // MARK: - Genesis
+
+    /// Creates the ledger: a genesis entry binding the policy bytes (and its key files) and the book.
+    /// Refuses when the workspace already has a ledger.
+    public static func initialize(workspace: String, policyPath: String, book: Book, at now: Date) throws -> Ledger {
+        let file = path(workspace: workspace)
+        if FileManager.default.fileExists(atPath: file) {
+            throw LedgerError(.alreadyInitialized, "a ledger already exists here; it is never re-initialized (use another --workspace)", path: file)
+        }
+        let policy = try Policy.load(path: policyPath, workspace: workspace)
+        let attachments = try KeyAttachments(for: policy, workspace: workspace)
+        let genesis = try GenesisDocument(created: now, policyBytes: policy.bytes, book: book)
+        let entry = LedgerEntry(sequence: 0, previousHash: LedgerEntry.zeroHash, kind: .genesis, envelope: try genesis.encoded(),
+                                attachments: try attachments.encoded(), policyHash: policy.hash, committedAt: RFC3339.format(now))
+        // Build the file under a temporary name and rename it into place: no half-made ledger.
+        let temp = file + ".init-\(Hex.encode(try SecureRandom.bytes(6)))"
+        do {
+            let store = try LedgerStore.open(path: temp, create: true)
+            try store.queue.write { db in
+                try Ledger.insert(entry, db)
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('ledger_id', ?), ('format', 'alvh-ledger-1')", arguments: [entry.hash])
+                try Ledger.storeBook(book, seq: 0, db)
+            }
+            try store.queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            try store.queue.close()
+        } catch {
+            Ledger.removeDatabase(temp)
+            if let error = error as? LedgerError { throw error }
+            throw LedgerError(.database, LedgerStore.describe(error), path: file)
+        }
+        guard link(temp, file) == 0 else {
+            let err = errno
+            Ledger.removeDatabase(temp)
+            if err == EEXIST { throw LedgerError(.alreadyInitialized, "a ledger was created here meanwhile", path: file) }
+            throw LedgerError(.fileError, "cannot move the new ledger into place: \(String(cString: strerror(err)))", path: file)
+        }
+        Ledger.removeDatabase(temp)
+        return try open(workspace: workspace)
+    }
+
+    static func removeDatabase(_ path: String) {
+        for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
+    }
+
+    // MARK: - Reading
+
+    /// The head entry.
+    public func head() throws -> LedgerEntry {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM entries ORDER BY seq DESC LIMIT 1") else {
+                throw LedgerError(.noLedger, "the ledger has no genesis entry", path: self.store.path)
+            }
+            return try Ledger.entry(from: row)
+        }
+    }
+
+    /// The ledger id: the genesis entry's hash.
+    public func ledgerID() throws -> String {
+        try read { db in
+            guard let hash = try String.fetchOne(db, sql: "SELECT entry_hash FROM entries WHERE seq = 0") else {
+                throw LedgerError(.noLedger, "the ledger has no genesis entry", path: self.store.path)
+            }
+            return hash
+        }
+    }
+
+    /// The ledger context for evaluating a proposal against the current head.
+    public func context() throws -> LedgerContext {
+        let head = try head()
+        return LedgerContext(ledgerID: try ledgerID(), head: head.hash, nextSequence: head.sequence + 1)
+    }
+
+    /// The policy in force at the head: genesis's, or the last committed policy change's.
+    public func policyInForce() throws -> Policy {
+        try read { try Ledger.policyInForce($0) }
+    }
+
+    /// The materialized book.
+    public func book() throws -> Book {
+        try read { db in
+            guard let data = try Data.fetchOne(db, sql: "SELECT json FROM book WHERE id = 1") else {
+                throw LedgerError(.verificationFailed, "the materialized book is missing; run `alvh ledger verify`", path: self.store.path)
+            }
+            return try Ledger.decodeBook(Array(data))
+        }
+    }
+
+    /// Entries from `from` on, in order, at most `limit`.
+    public func entries(from: UInt64 = 0, limit: Int = .max) throws -> [LedgerEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?",
+                             arguments: [Int64(from), Int64(min(limit, Int(Int64.max)))]).map(Ledger.entry(from:))
+        }
+    }
+
+    /// One entry by sequence.
+    public func entry(_ sequence: UInt64) throws -> LedgerEntry {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM entries WHERE seq = ?", arguments: [Int64(sequence)]) else {
+                throw LedgerError(.notFound, "no entry \(sequence) in the ledger", path: self.store.path)
+            }
+            return try Ledger.entry(from: row)
+        }
+    }
+
+    // MARK: - SQL helpers
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try store.queue.read(body) }
+        catch let error as LedgerError { throw error }
+        catch let error as ApprovalError { throw error }
+        catch { throw LedgerError(.database, LedgerStore.describe(error), path: store.path) }
+    }
+
+    /// A write transaction that takes the write lock at once (BEGIN IMMEDIATE).
+    func writeImmediate<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try store.queue.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch let error as LedgerError { throw error }
+        catch let error as ApprovalError { throw error }
+        catch let error as EngineError { throw LedgerError(.invalidInput, error.description, path: store.path) }
+        catch { throw LedgerError(.database, LedgerStore.describe(error), path: store.path) }
+    }
+
+    static func insert(_ entry: LedgerEntry, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO entries (seq, prev_hash, kind, envelope, attachments, policy_hash, committed_at, entry_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [Int64(entry.sequence), entry.previousHash, entry.kind.rawValue, Data(entry.envelope),
+                             Data(entry.attachments), entry.policyHash, entry.committedAt, entry.hash])
+    }
+
+    static func entry(from row: Row) throws -> LedgerEntry {
+        let kindText: String = row["kind"]
+        guard let kind = LedgerEntry.Kind(rawValue: kindText) else {
+            throw LedgerError(.verificationFailed, "entry \(row["seq"] as Int64? ?? -1) has unknown kind '\(kindText)'")
+        }
+        let seq: Int64 = row["seq"]
+        var entry = LedgerEntry(sequence: UInt64(max(0, seq)), previousHash: row["prev_hash"], kind: kind,
+                                envelope: Array(row["envelope"] as Data? ?? Data()),
+                                attachments: Array(row["attachments"] as Data? ?? Data()),
+                                policyHash: row["policy_hash"], committedAt: row["committed_at"])
+        entry.hash = row["entry_hash"] // the stored hash, as written — verify compares it with computeHash()
+        return entry
+    }
+
+    static func storeBook(_ book: Book, seq: UInt64, _ db: Database) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(book)
+        try db.execute(sql: "INSERT INTO book (id, seq, json) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, json = excluded.json",
+                       arguments: [Int64(seq), data])
+    }
+
+    static func decodeBook(_ bytes: [UInt8]) throws -> Book {
+        do { return try JSONDecoder().decode(Book.self, from: Data(bytes)) }
+        catch { throw LedgerError(.verificationFailed, "the stored book is not valid JSON: \(error)") }
+    }
+
+    /// The policy in force after the last genesis/policy-change entry.
+    static func policyInForce(_ db: Database) throws -> Policy {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM entries WHERE kind IN ('genesis', 'policy-change') ORDER BY seq DESC LIMIT 1") else {
+            throw LedgerError(.noLedger, "the ledger has no genesis entry")
+        }
+        return try adoptedPolicy(of: try entry(from: row))
+    }
+
+    /// The policy a genesis or policy-change entry adopts, with its archived key files.
+    static func adoptedPolicy(of entry: LedgerEntry) throws -> Policy {
+        let keys = try KeyAttachments.decode(entry.attachments)
+        let bytes: [UInt8]
+        switch entry.kind {
+        case .genesis:
+            bytes = try GenesisDocument.decode(entry.envelope).policyBytes()
+        case .policyChange:
+            let envelope = try Envelope.decode(entry.envelope, path: "entry \(entry.sequence)")
+            let doc = try ProposalDocument.decode(envelope.payload, path: "entry \(entry.sequence)")
+            guard let change = doc.change.policy else {
+                throw LedgerError(.verificationFailed, "entry \(entry.sequence) is a policy-change without a policy")
+            }
+            bytes = try change.bytes()
+        case .layerChange:
+            throw LedgerError(.verificationFailed, "entry \(entry.sequence) adopts no policy")
+        }
+        return try Policy(bytes: bytes, keyLoader: keys.loader, path: "ledger entry \(entry.sequence) policy")
+    }
+}
+
+extension Ledger {
+    /// The policy in force for entry `sequence` (the one its signatures were counted under).
+    public func policy(atEntry sequence: UInt64) throws -> Policy {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT * FROM entries WHERE kind IN ('genesis', 'policy-change') AND seq < ? ORDER BY seq DESC LIMIT 1
+                """, arguments: [Int64(max(sequence, 1))]) else {
+                throw LedgerError(.noLedger, "the ledger has no genesis entry")
+            }
+            return try Ledger.adoptedPolicy(of: try Ledger.entry(from: row))
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import GRDB
+import ALVHApproval
+
+/// A stream of ledger entries in sequence order, read in batches (memory stays flat).
+public protocol EntrySource {
+    /// The next batch of at most `max` entries; empty at the end.
+    mutating func next(max: Int) throws -> [LedgerEntry]
+}
+
+/// Entries from the SQLite file, `max` rows per query.
+public struct DatabaseEntrySource: EntrySource {
+    let ledger: Ledger
+    var nextSequence: Int64 = 0
+
+    public init(ledger: Ledger) { self.ledger = ledger }
+
+    public mutating func next(max: Int) throws -> [LedgerEntry] {
+        let from = nextSequence
+        let rows = try ledger.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?", arguments: [from, max])
+        }
+        let entries = try rows.map(Ledger.entry(from:))
+        if let last = rows.last { nextSequence = (last["seq"] as Int64) + 1 }
+        return entries
+    }
+}
+
+/// One line of `alvh ledger export` (JSON Lines): an entry with its bytes in base64.
+public struct ExportedEntry: Codable, Sendable {
+    public var sequence: UInt64
+    public var previousHash: String
+    public var kind: String
+    public var envelope: String
+    public var attachments: String
+    public var policyHash: String
+    public var committedAt: String
+    public var hash: String
+
+    public init(_ entry: LedgerEntry) {
+        sequence = entry.sequence
+        previousHash = entry.previousHash
+        kind = entry.kind.rawValue
+        envelope = Base64.encode(entry.envelope)
+        attachments = Base64.encode(entry.attachments)
+        policyHash = entry.policyHash
+        committedAt = entry.committedAt
+        hash = entry.hash
+    }
+
+    public func entry(line: Int) throws -> LedgerEntry {
+        guard let kind = LedgerEntry.Kind(rawValue: kind) else {
+            throw LedgerError(.invalidInput, "unknown kind '\(self.kind)'", path: "line \(line): kind")
+        }
+        guard let envelopeBytes = Base64.decode(envelope) else {
+            throw LedgerError(.invalidInput, "envelope is not base64", path: "line \(line): envelope")
+        }
+        guard let attachmentBytes = Base64.decode(attachments) else {
+            throw LedgerError(.invalidInput, "attachments are not base64", path: "line \(line): attachments")
+        }
+        var entry = LedgerEntry(sequence: sequence, previousHash: previousHash, kind: kind, envelope: envelopeBytes,
+                                attachments: attachmentBytes, policyHash: policyHash, committedAt: committedAt)
+        entry.hash = hash
+        return entry
+    }
+}
+
+/// Entries from an export file, read line by line.
+public final class ExportEntrySource: EntrySource {
+    private let handle: FileHandle
+    private let path: String
+    private var buffer = Data()
+    private var atEnd = false
+    private var lineNumber = 0
+    /// The longest line accepted (an entry's envelope is at most 1 MiB, base64 and JSON around it).
+    static let maxLineBytes = 4 << 20
+
+    public init(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw LedgerError(.fileError, "cannot open the export file", path: path)
+        }
+        self.handle = handle
+        self.path = path
+    }
+
+    deinit { try? handle.close() }
+
+    public func next(max: Int) throws -> [LedgerEntry] {
+        var out: [LedgerEntry] = []
+        let decoder = JSONDecoder()
+        while out.count < max, let line = try nextLine() {
+            if line.isEmpty { continue }
+            do {
+                out.append(try decoder.decode(ExportedEntry.self, from: line).entry(line: lineNumber))
+            } catch let error as LedgerError {
+                throw error
+            } catch {
+                throw LedgerError(.invalidInput, "not an exported entry: \(error)", path: "\(path):\(lineNumber)")
+            }
+        }
+        return out
+    }
+
+    private func nextLine() throws -> Data? {
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = buffer[buffer.startIndex..<newline]
+                buffer = Data(buffer[(newline + 1)...])
+                lineNumber += 1
+                return Data(line)
+            }
+            if atEnd {
+                if buffer.isEmpty { return nil }
+                let line = buffer
+                buffer = Data()
+                lineNumber += 1
+                return line
+            }
+            guard buffer.count <= Self.maxLineBytes else {
+                throw LedgerError(.invalidInput, "line \(lineNumber + 1) is longer than \(Self.maxLineBytes) bytes", path: path)
+            }
+            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            if chunk.isEmpty { atEnd = true } else { buffer.append(chunk) }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import ALVHSigning
+
+/// Writes a ledger as JSON Lines, one ``ExportedEntry`` per line, streamed and atomic.
+public enum LedgerExporter {
+    /// Exports every entry to `path` (temp file + rename); returns the entry count.
+    @discardableResult
+    public static func export(_ ledger: Ledger, to path: String) throws -> Int {
+        let directory = (path as NSString).deletingLastPathComponent
+        let temp = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent + ".tmp-" + Hex.encode(try SecureRandom.bytes(6))
+        guard FileManager.default.createFile(atPath: temp, contents: nil), let handle = FileHandle(forWritingAtPath: temp) else {
+            throw LedgerError(.fileError, "cannot create the export file", path: path)
+        }
+        var done = false
+        defer { if !done { unlink(temp) } }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var source = DatabaseEntrySource(ledger: ledger)
+        var count = 0
+        do {
+            while true {
+                let batch = try source.next(max: 1000)
+                if batch.isEmpty { break }
+                var chunk = Data()
+                for entry in batch {
+                    chunk.append(try encoder.encode(ExportedEntry(entry)))
+                    chunk.append(UInt8(ascii: "\n"))
+                }
+                try handle.write(contentsOf: chunk)
+                count += batch.count
+            }
+            try handle.synchronize()
+            try handle.close()
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.fileError, "cannot write the export: \(error)", path: path)
+        }
+        guard rename(temp, path) == 0 else {
+            throw LedgerError(.fileError, "cannot move the export into place: \(String(cString: strerror(errno)))", path: path)
+        }
+        done = true
+        return count
+    }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import ALVHApproval
+import ALVHLedger
+import ALVHSigning
+import Foundation
+
+struct SignCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign",
+        abstract: "Show a proposal's summary, ask to confirm, and add your signature (envelope file or pending id).",
+        discussion: """
+        Signs PAE(payloadType, payload) of the DSSE envelope. With a FILE, rewrites it atomically with the \
+        signature appended; with the id of a pending proposal, adds the signature to the workspace's ledger queue. \
+        Refuses an expired proposal and one you already signed. Without --yes it asks on the terminal; \
+        with no terminal it refuses.
+        """
+    )
+
+    @Argument(help: "The proposal envelope file (DSSE JSON), or the id (prefix) of a pending proposal.", completion: .file())
+    var file: String
+
+    @Option(name: .long, help: "Your private key (PEM; mode 0600).", completion: .file())
+    var key: String
+
+    @Flag(name: .long, help: "Sign without asking for confirmation.")
+    var yes = false
+
+    @Option(name: .long, help: "Evaluation time (RFC 3339) instead of now — for audits and tests.")
+    var at: String?
+
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var workspace: WorkspaceOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try reportingErrors(json: output.json) {
+            let now = try EvaluationTime.parse(at)
+            let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)
+            let pending = PendingTarget(file, workspace: workspace)
+            var envelope = try pending.envelope()
+            let doc = try ProposalSigning.check(envelope, signer: privateKey.publicKey, at: now, path: file)
+            ProposalSummary.lines(doc, envelope: envelope).forEach(Console.err)
+            if !yes {
+                guard let confirmed = Confirmation.ask("Sign this proposal with key \(privateKey.keyID.fingerprint)?") else {
+                    throw ApprovalError(.signingRefused, "no terminal to confirm on; read the summary above and pass --yes to sign", path: file)
+                }
+                guard confirmed else { throw ApprovalError(.signingRefused, "not confirmed; nothing was written", path: file) }
+            }
+            try envelope.addSignature(using: privateKey)
+            try pending.store(envelope, newSignature: envelope.signatures.last!, at: now)
+            if output.json {
+                try Console.json(SignedReport(file: file, proposalID: envelope.id, keyID: privateKey.keyID.hex,
+                                              signatures: envelope.signatures.count))
+            } else {
+                Console.out("signed \(envelope.id) in \(file) with key \(privateKey.keyID.hex) (\(envelope.signatures.count) signature(s))")
+            }
+        }
+    }
+}
+
+struct SignedReport: Encodable {
+    let file: String
+    let proposalID: String
+    let keyID: String
+    let signatures: Int
+}
+
+/// `--at TIME` or now.
+enum EvaluationTime {
+    static func parse(_ text: String?) throws -> Date {
+        guard let text else { return Date() }
+        guard let date = RFC3339.parse(text) else {
+            throw CLIError("invalid-time", "'\(text)' is not an RFC 3339 time such as 2026-11-25T14:30:00Z", path: "--at")
+        }
+        return date
+    }
+}
+
+/// A proposal named on the command line: an envelope file, or a pending proposal of the ledger.
+struct PendingTarget {
+    let argument: String
+    let workspace: WorkspaceOptions
+
+    init(_ argument: String, workspace: WorkspaceOptions) {
+        self.argument = argument
+        self.workspace = workspace
+    }
+
+    /// A file when one exists at that path; otherwise a pending id.
+    var isFile: Bool { FileManager.default.fileExists(atPath: argument) }
+
+    func envelope() throws -> Envelope {
+        if isFile { return try Envelope.load(path: argument) }
+        let ledger = try Ledger.open(workspace: workspace.path)
+        return try ledger.envelope(id: try ledger.resolvePendingID(argument))
+    }
+
+    /// Writes the signed envelope back: the file atomically, or the signature into the queue.
+    func store(_ envelope: Envelope, newSignature: Envelope.Signature, at now: Date) throws {
+        if isFile { try envelope.write(to: argument); return }
+        let ledger = try Ledger.open(workspace: workspace.path)
+        try ledger.addSignature(newSignature, to: try ledger.resolvePendingID(argument), at: now)
+    }
+
+    /// Records a rejection: beside the file, or in the queue. Returns where it went.
+    func storeRejection(_ rejection: Envelope, keyID: KeyID, output: String?, at now: Date) throws -> String {
+        if isFile || output != nil {
+            let target = output ?? RejectionFiles.defaultPath(for: argument, keyID: keyID)
+            try rejection.write(to: target)
+            return target
+        }
+        let ledger = try Ledger.open(workspace: workspace.path)
+        let id = try ledger.resolvePendingID(argument)
+        try ledger.addRejection(rejection, to: id, at: now)
+        return "pending \(id.prefix(16))…"
+    }
+}

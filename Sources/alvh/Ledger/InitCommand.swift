@@ -1,0 +1,65 @@
+import ArgumentParser
+import ALVHApproval
+import ALVHEngine
+import ALVHLedger
+import ALVHSigning
+import Foundation
+
+struct InitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create the workspace's ledger: a genesis entry binding the policy bytes and the initial book.",
+        discussion: "The ledger id (printed) is the genesis entry's hash; every proposal binds it. An existing ledger is never re-initialized."
+    )
+
+    @Option(name: .long, help: "The approval policy (YAML).", completion: .file())
+    var policy: String
+
+    @Option(name: .long, help: "The initial book (JSON: the iron condor and existing layers).", completion: .file())
+    var book: String
+
+    @OptionGroup var workspace: WorkspaceOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try reportingErrors(json: output.json) {
+            let initial = try BookFile.load(book)
+            let ledger = try Ledger.initialize(workspace: workspace.path, policyPath: policy, book: initial, at: Date())
+            let head = try ledger.head()
+            let loaded = try ledger.policyInForce()
+            if output.json {
+                try Console.json(InitReport(ledger: ledger.store.path, ledgerID: head.hash, policyHash: loaded.hash,
+                                            policyVersion: loaded.version))
+            } else {
+                Console.out(head.hash)
+                Console.err("created \(ledger.store.path): ledger id \(head.hash)")
+                Console.err("  policy '\(loaded.name)' v\(loaded.version) (\(loaded.hash.prefix(16))…), \(loaded.signers.count) signers")
+            }
+        }
+    }
+}
+
+struct InitReport: Encodable {
+    let ledger: String
+    let ledgerID: String
+    let policyHash: String
+    let policyVersion: Int
+}
+
+/// Reads book JSON files for the CLI.
+enum BookFile {
+    static let maxBytes = 4 << 20
+
+    static func load(_ path: String) throws -> Book {
+        let bytes: [UInt8]
+        do { bytes = try SecureFile.read(path, limit: maxBytes) }
+        catch let error as SigningError { throw CLIError("file-error", error.reason, path: error.path ?? path) }
+        do {
+            return try JSONDecoder().decode(Book.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw CLIError("invalid-book", "not a valid book: \(error)", path: path)
+        } catch {
+            throw CLIError("invalid-book", "not valid JSON: \(error)", path: path)
+        }
+    }
+}

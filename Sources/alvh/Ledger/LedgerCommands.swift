@@ -1,0 +1,243 @@
+import ArgumentParser
+import ALVHApproval
+import ALVHEngine
+import ALVHLedger
+import ALVHSigning
+import Foundation
+
+struct BookCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "book",
+        abstract: "Print the current book (iron condor and hedge layers) as the ledger has it."
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try reportingErrors(json: output.json) {
+            let ledger = try Ledger.open(workspace: workspace.path)
+            let book = try ledger.book()
+            if output.json { try Console.json(book); return }
+            let head = try ledger.head()
+            Console.out("book at entry \(head.sequence) (\(head.hash.prefix(16))…)")
+            BookPrinter.print(book)
+        }
+    }
+}
+
+struct LedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger",
+        abstract: "Read, export and re-verify the hash-chained ledger.",
+        subcommands: [LedgerLog.self, LedgerShow.self, LedgerExport.self, LedgerVerify.self]
+    )
+}
+
+/// The summary of an entry, as `ledger log` prints it.
+struct EntrySummary: Encodable {
+    let sequence: UInt64
+    let kind: String
+    let hash: String
+    let previousHash: String
+    let policyHash: String
+    let committedAt: String
+    let proposalID: String?
+    let change: String?
+    let signatures: Int
+    /// The `--expect-head` value an auditor can keep: SEQ:HASH.
+    let head: String
+
+    init(_ entry: LedgerEntry) {
+        sequence = entry.sequence
+        kind = entry.kind.rawValue
+        hash = entry.hash
+        previousHash = entry.previousHash
+        policyHash = entry.policyHash
+        committedAt = entry.committedAt
+        head = "\(entry.sequence):\(entry.hash)"
+        if entry.kind != .genesis, let envelope = try? Envelope.decode(entry.envelope) {
+            proposalID = envelope.id
+            signatures = envelope.signatures.count
+            if let doc = try? ProposalDocument.decode(envelope.payload) {
+                change = doc.change.layer.map { "\(doc.kind.rawValue) \($0.layer)" } ?? "\(doc.kind.rawValue) v\(doc.change.policy?.version ?? 0)"
+            } else { change = nil }
+        } else {
+            proposalID = nil
+            signatures = 0
+            change = entry.kind == .genesis ? "genesis" : nil
+        }
+    }
+}
+
+struct LedgerLog: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "List the entries: sequence, time, change, signatures, and SEQ:HASH for `ledger verify --expect-head`."
+    )
+
+    @OptionGroup var workspace: WorkspaceOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try reportingErrors(json: output.json) {
+            let ledger = try Ledger.open(workspace: workspace.path, readOnly: false)
+            var source = DatabaseEntrySource(ledger: ledger)
+            var all: [EntrySummary] = []
+            while true {
+                let batch = try source.next(max: 1000)
+                if batch.isEmpty { break }
+                for entry in batch {
+                    let summary = EntrySummary(entry)
+                    if output.json { all.append(summary) } else {
+                        Console.out("\(summary.sequence)".padding(5) + " " + summary.committedAt + "  " + (summary.change ?? summary.kind).padding(28)
+                                    + " sigs \(summary.signatures)".padding(8) + "  " + summary.head)
+                    }
+                }
+            }
+            if output.json { try Console.json(all) }
+        }
+    }
+}
+
+struct LedgerShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one entry in full: its proposal and every signature.")
+
+    @Argument(help: "The entry's sequence number.")
+    var sequence: UInt64
+
+    @OptionGroup var workspace: WorkspaceOptions
+    @OptionGroup var output: OutputOptions
+
+    struct Detail: Encodable {
+        let entry: EntrySummary
+        let proposal: ProposalDocument?
+        let genesis: GenesisDocument?
+        let report: ApprovalReport?
+    }
+
+    func run() async throws {
+        try reportingErrors(json: output.json) {
+            let ledger = try Ledger.open(workspace: workspace.path)
+            let entry = try ledger.entry(sequence)
+            var proposal: ProposalDocument?
+            var genesis: GenesisDocument?
+            var report: ApprovalReport?
+            if entry.kind == .genesis {
+                genesis = try? GenesisDocument.decode(entry.envelope)
+            } else if let envelope = try? Envelope.decode(entry.envelope) {
+                proposal = try? ProposalDocument.decode(envelope.payload)
+                if let policy = try? ledger.policy(atEntry: sequence), let at = RFC3339.parse(entry.committedAt) {
+                    report = ThresholdEvaluator(policy: policy).evaluate(envelope, at: at, ledger: LedgerContext(
+                        ledgerID: try ledger.ledgerID(), head: entry.previousHash, nextSequence: entry.sequence), policyHashInForce: entry.policyHash)
+                }
+            }
+            let detail = Detail(entry: EntrySummary(entry), proposal: proposal, genesis: genesis, report: report)
+            if output.json { try Console.json(detail); return }
+            Console.out("entry \(entry.sequence) (\(entry.kind.rawValue)) committed \(entry.committedAt)")
+            Console.out("  hash      \(entry.hash)")
+            Console.out("  previous  \(entry.previousHash)")
+            Console.out("  policy    \(entry.policyHash)")
+            if let genesis {
+                Console.out("  genesis   created \(genesis.created), policy \(genesis.policyHash.prefix(16))…")
+                BookPrinter.print(genesis.book)
+            }
+            if let proposal, let envelope = try? Envelope.decode(entry.envelope) {
+                ProposalSummary.lines(proposal, envelope: envelope).forEach { Console.out("  " + $0) }
+            }
+            if let report { Console.out(""); ReportPrinter.print(report) }
+        }
+    }
+}
+
+struct LedgerExport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write every entry with every signature as JSON Lines, for offline audit (`ledger verify --export`)."
+    )
+
+    @Option(name: [.customShort("o"), .long], help: "The JSONL file to write.", completion: .file())
+    var output: String
+
+    @OptionGroup var workspace: WorkspaceOptions
+    @OptionGroup var format: OutputOptions
+
+    func run() async throws {
+        try reportingErrors(json: format.json) {
+            let ledger = try Ledger.open(workspace: workspace.path)
+            let count = try LedgerExporter.export(ledger, to: output)
+            if format.json {
+                try Console.json(["file": output, "entries": "\(count)"])
+            } else {
+                Console.out("\(output): \(count) entries")
+            }
+        }
+    }
+}
+
+struct LedgerVerify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Re-verify the ledger from genesis: hashes, links, signatures, thresholds, policy history, book replay.",
+        discussion: "Exits non-zero and names the first bad entry when anything fails."
+    )
+
+    @Option(name: .long, help: "Verify an exported JSONL file instead of the workspace's database.", completion: .file())
+    var export: String?
+
+    @Option(name: .long, help: "A head seen earlier, SEQ:HASH (from `ledger log`), that must still be in the ledger.")
+    var expectHead: String?
+
+    @Option(name: .long, help: "Threads verifying signatures (default: all cores).")
+    var jobs: Int?
+
+    @OptionGroup var workspace: WorkspaceOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let expectHead, Self.parseHead(expectHead) == nil {
+            throw ValidationError("--expect-head must be SEQ:HASH, e.g. 12:9f2c… (64 hex digits), as `alvh ledger log` prints it")
+        }
+    }
+
+    static func parseHead(_ text: String) -> LedgerVerifier.ExpectedHead? {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let seq = UInt64(parts[0]), parts[1].count == 64, Hex.decode(String(parts[1])) != nil else { return nil }
+        return .init(sequence: seq, hash: parts[1].lowercased())
+    }
+
+    func run() async throws {
+        try reportingErrors(json: output.json) {
+            let verifier = LedgerVerifier(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+            let head = expectHead.flatMap(Self.parseHead)
+            let showProgress = isatty(2) == 1 && !output.json
+            let progress: (Int) -> Void = { count in
+                if showProgress { FileHandleStderr.write("\rverified \(count) entries…") }
+            }
+            let report: LedgerVerifier.Report
+            if let export {
+                var source = try ExportEntrySource(path: export)
+                report = try verifier.verify(&source, expectHead: head, progress: progress)
+            } else {
+                let ledger = try Ledger.open(workspace: workspace.path)
+                var source = DatabaseEntrySource(ledger: ledger)
+                report = try verifier.verify(&source, expectHead: head, materializedBook: try ledger.book(), progress: progress)
+            }
+            if showProgress { FileHandleStderr.write("\r\u{1B}[K") }
+            if output.json {
+                try Console.json(report)
+            } else if report.ok {
+                Console.out("OK: \(report.entries) entries, \(report.signatureChecks) signatures checked, head \(report.headSequence ?? 0):\(report.headHash ?? "")"
+                            + (report.bookMatches == true ? ", book matches replay" : "") + String(format: " (%.2fs)", report.seconds))
+            } else if let bad = report.firstBad {
+                Console.out("FAILED at entry \(bad.sequence): \(bad.problem)")
+            }
+            if !report.ok { throw ExitCode.failure }
+        }
+    }
+}
+
+enum FileHandleStderr {
+    static func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+}
