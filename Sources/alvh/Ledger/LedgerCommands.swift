@@ -30,7 +30,7 @@ struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Read, export and re-verify the hash-chained ledger.",
-        subcommands: [LedgerLog.self, LedgerShow.self, LedgerExport.self, LedgerVerify.self]
+        subcommands: [LedgerLog.self, LedgerShow.self, LedgerExport.self, LedgerVerify.self, StressCommitCommand.self]
     )
 }
 

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+import ALVHSigning
+import ALVHApproval
+import ALVHEngine
+@testable import ALVHLedger
+
+/// Real OS processes against one SQLite file.
+@Suite("Ledger with real processes", .serialized)
+struct LedgerProcessTests {
+    @Test("SIGKILL at random moments never loses an acknowledged commit and never breaks the chain (60 kills)")
+    func crashSafety() throws {
+        let fx = try LedgerFixture()
+        let alvh = Tools.alvh
+        try #require(FileManager.default.isExecutableFile(atPath: alvh), "the alvh binary is not built: \(alvh)")
+        var acknowledged: [UInt64: String] = [:]
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        for _ in 0..<60 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: alvh)
+            process.arguments = ["ledger", "stress-commit", "--workspace", fx.root, "--layer", "backstop",
+                                 "--expiry", "2027-03-17", "--strike", "35",
+                                 "--key", "\(fx.root)/Keys/private/tom.key.pem", "--key", "\(fx.root)/Keys/private/alice.key.pem",
+                                 "--key", "\(fx.root)/Keys/private/carol.key.pem"]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32.random(in: 20_000...250_000, using: &generator))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            kills += 1
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            for line in text.split(separator: "\n") where line.hasPrefix("committed ") {
+                let parts = line.split(separator: " ")
+                if parts.count == 3, let seq = UInt64(parts[1]) { acknowledged[seq] = String(parts[2]) }
+            }
+            let report = try fx.verify()
+            #expect(report.ok, "after kill \(kills): \(report.firstBad?.problem ?? "")")
+            let ledger = try fx.ledger()
+            for (seq, hash) in acknowledged {
+                #expect(try ledger.entry(seq).hash == hash, "acknowledged entry \(seq) lost after kill \(kills)")
+            }
+        }
+        #expect(kills >= 50)
+        #expect(acknowledged.count > 0, "the child never got a commit in; the test proved nothing")
+    }
+
+    @Test("two processes committing different proposals on the same base: exactly one wins, the other is stale")
+    func racingCommitters() throws {
+        let alvh = Tools.alvh
+        try #require(FileManager.default.isExecutableFile(atPath: alvh), "the alvh binary is not built: \(alvh)")
+        for round in 0..<5 {
+            let fx = try LedgerFixture()
+            let ledger = try fx.ledger()
+            let a = try ledger.enqueue(try fx.envelope(try fx.layerProposal(layer: "short-term"), signedBy: ["tom", "alice", "carol"]), at: fx.start).pending.id
+            let b = try ledger.enqueue(try fx.envelope(try fx.layerProposal(layer: "event"), signedBy: ["tom", "alice", "carol"]), at: fx.start).pending.id
+            let at = RFC3339.format(fx.start.addingTimeInterval(5))
+            let processes = [a, b].map { id -> (Process, Pipe) in
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: alvh)
+                process.arguments = ["commit", id, "--workspace", fx.root, "--at", at]
+                let err = Pipe()
+                process.standardError = err
+                process.standardOutput = FileHandle.nullDevice
+                process.standardInput = FileHandle.nullDevice
+                return (process, err)
+            }
+            for (process, _) in processes { try process.run() }
+            var statuses: [Int32] = []
+            var errors: [String] = []
+            for (process, err) in processes {
+                errors.append(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+                process.waitUntilExit()
+                statuses.append(process.terminationStatus)
+            }
+            #expect(statuses.sorted() == [0, 1], "round \(round): \(statuses) \(errors)")
+            #expect(errors.contains { $0.contains("stale proposal") }, "round \(round): \(errors)")
+            #expect(try ledger.head().sequence == 1)
+            #expect(try fx.verify().ok)
+        }
+    }
+}

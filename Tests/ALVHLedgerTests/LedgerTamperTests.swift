@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import ALVHSigning
+import ALVHApproval
+import ALVHEngine
+@testable import ALVHLedger
+
+/// Tampering with the SQLite file through the real `sqlite3` CLI, triggers dropped first.
+@Suite("Ledger tamper evidence")
+struct LedgerTamperTests {
+    static let dropTriggers = "DROP TRIGGER entries_append_only_update; DROP TRIGGER entries_append_only_delete;"
+
+    /// A ledger with genesis and three layer changes.
+    func fixture() throws -> LedgerFixture {
+        let fx = try LedgerFixture()
+        try fx.commitLayer(try fx.layerProposal(layer: "short-term"))
+        try fx.commitLayer(try fx.layerProposal(kind: .resizeLayer, layer: "short-term", quantity: 5))
+        try fx.commitLayer(try fx.layerProposal(layer: "event", strike: 22))
+        #expect(try fx.verify().ok)
+        return fx
+    }
+
+    static func flip(_ text: String) -> String {
+        var chars = Array(text)
+        chars[chars.count / 2] = chars[chars.count / 2] == "a" ? "b" : "a"
+        return String(chars)
+    }
+
+    @Test("flipping a byte in any column of any entry is detected and the entry named",
+          arguments: ["prev_hash", "kind", "envelope", "attachments", "policy_hash", "committed_at", "entry_hash"], [0, 1, 2, 3])
+    func flipByte(column: String, sequence: Int) throws {
+        let fx = try fixture()
+        let db = "\(fx.root)/alvh.sqlite"
+        let entry = try fx.ledger().entry(UInt64(sequence))
+        var sql = Self.dropTriggers
+        switch column {
+        case "envelope", "attachments":
+            var bytes = column == "envelope" ? entry.envelope : entry.attachments
+            if bytes.isEmpty { bytes = [0x20] } else { bytes[bytes.count / 2] ^= 0x01 }
+            let file = "\(fx.root)/blob.bin"
+            try Data(bytes).write(to: URL(fileURLWithPath: file))
+            sql += "UPDATE entries SET \(column) = readfile('\(file)') WHERE seq = \(sequence);"
+        case "kind":
+            let other = entry.kind == .layerChange ? "policy-change" : "layer-change"
+            sql += "UPDATE entries SET kind = '\(other)' WHERE seq = \(sequence);"
+        case "prev_hash":
+            sql += "UPDATE entries SET prev_hash = '\(Self.flip(entry.previousHash))' WHERE seq = \(sequence);"
+        case "policy_hash":
+            sql += "UPDATE entries SET policy_hash = '\(Self.flip(entry.policyHash))' WHERE seq = \(sequence);"
+        case "committed_at":
+            sql += "UPDATE entries SET committed_at = '\(entry.committedAt.replacingOccurrences(of: "14:", with: "15:"))' WHERE seq = \(sequence);"
+        default:
+            sql += "UPDATE entries SET entry_hash = '\(Self.flip(entry.hash))' WHERE seq = \(sequence);"
+        }
+        let result = try Tools.sqlite(db, sql)
+        try #require(result.status == 0, "\(result.stderr)")
+        let report = try fx.verify()
+        #expect(!report.ok)
+        // A changed stored hash breaks the next entry's link when the entry itself still hashes right.
+        let named = report.firstBad?.sequence
+        #expect(named == UInt64(sequence) || (column == "entry_hash" && named == UInt64(sequence + 1)) || (column == "entry_hash" && sequence == 3 && named == 3),
+                "\(column) @ \(sequence): \(report.firstBad.map { "\($0.sequence): \($0.problem)" } ?? "ok")")
+    }
+
+    @Test("two entries swapped are detected")
+    func reorder() throws {
+        let fx = try fixture()
+        let result = try Tools.sqlite("\(fx.root)/alvh.sqlite",
+            Self.dropTriggers + "UPDATE entries SET seq = 1000 WHERE seq = 1; UPDATE entries SET seq = 1 WHERE seq = 2; UPDATE entries SET seq = 2 WHERE seq = 1000;")
+        try #require(result.status == 0, "\(result.stderr)")
+        let report = try fx.verify()
+        #expect(report.firstBad?.sequence == 1)
+        #expect(report.firstBad?.problem.contains("link broken") == true)
+    }
+
+    @Test("deleted last entries are detected against a head the auditor saw earlier")
+    func truncation() throws {
+        let fx = try fixture()
+        let seen = try fx.ledger().head()
+        let result = try Tools.sqlite("\(fx.root)/alvh.sqlite", Self.dropTriggers + "DELETE FROM entries WHERE seq >= 2; UPDATE book SET json = (SELECT json FROM book) WHERE id = 1;")
+        try #require(result.status == 0, "\(result.stderr)")
+        // Export what is left (as an attacker would hand it over) and verify it offline.
+        let export = "\(fx.root)/ledger.jsonl"
+        try LedgerExporter.export(try fx.ledger(), to: export)
+        var plain = try ExportEntrySource(path: export)
+        #expect(try LedgerVerifier(jobs: 2).verify(&plain).ok) // a prefix of a ledger is self-consistent…
+        var source = try ExportEntrySource(path: export)
+        let report = try LedgerVerifier(jobs: 2).verify(&source, expectHead: .init(sequence: seen.sequence, hash: seen.hash))
+        #expect(!report.ok) // …but not with the head the auditor kept
+        #expect(report.firstBad?.sequence == 3)
+        #expect(report.firstBad?.problem.contains("missing") == true)
+    }
+
+    @Test("a wrong expected head is named")
+    func wrongExpectedHead() throws {
+        let fx = try fixture()
+        let report = try fx.verify(expectHead: .init(sequence: 2, hash: String(repeating: "f", count: 64)))
+        #expect(report.firstBad?.sequence == 2)
+    }
+
+    @Test("the materialized book must equal the replay")
+    func bookTamper() throws {
+        let fx = try fixture()
+        let result = try Tools.sqlite("\(fx.root)/alvh.sqlite", "UPDATE book SET json = replace(json, '\"quantity\":15', '\"quantity\":150');")
+        try #require(result.status == 0, "\(result.stderr)")
+        let report = try fx.verify()
+        #expect(!report.ok)
+        #expect(report.firstBad?.problem.contains("materialized book") == true)
+    }
+
+    @Test("export → offline verify passes; a tampered export line is named")
+    func exportRoundTrip() throws {
+        let fx = try fixture()
+        let path = "\(fx.root)/ledger.jsonl"
+        #expect(try LedgerExporter.export(try fx.ledger(), to: path) == 4)
+        var source = try ExportEntrySource(path: path)
+        let ok = try LedgerVerifier(jobs: 1).verify(&source)
+        #expect(ok.ok)
+        #expect(ok.signatureChecks == 9)
+
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[2] = lines[2].replacingOccurrences(of: "\"committedAt\":\"2026-11-25T14", with: "\"committedAt\":\"2026-11-25T13")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        var tampered = try ExportEntrySource(path: path)
+        let bad = try LedgerVerifier(jobs: 1).verify(&tampered)
+        #expect(bad.firstBad?.sequence == 2)
+    }
+
+    @Test("signature verification gives the same verdict on 1 and 2 threads")
+    func jobsAgree() throws {
+        let fx = try fixture()
+        let one = try fx.verify(jobs: 1)
+        let two = try fx.verify(jobs: 2)
+        #expect(one.ok && two.ok)
+        #expect(one.signatureChecks == two.signatureChecks)
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+import ALVHSigning
+import ALVHApproval
+import ALVHEngine
+@testable import ALVHLedger
+
+/// A temporary workspace with signer keys (private keys under Keys/private/), a policy and a ledger.
+final class LedgerFixture: @unchecked Sendable {
+    let root: String
+    var keys: [String: PrivateKey] = [:]
+    let start = RFC3339.parse("2026-11-25T14:00:00Z")!
+
+    static let signerNames = ["tom", "alice", "bob", "carol", "limits"]
+
+    init(initialize: Bool = true, policy: String? = nil) throws {
+        var template = Array("/tmp/alvh-ledger-XXXXXX".utf8CString)
+        root = String(cString: mkdtemp(&template)!)
+        let store = KeyStore(directory: "\(root)/Keys")
+        for name in Self.signerNames + ["mallory"] {
+            let made = try store.generate(name: name, type: name == "bob" ? .p256 : .ed25519)
+            keys[name] = try PrivateKey.load(from: made.privateKeyPath)
+        }
+        try write("Policies/desk.yaml", policy ?? policyYAML(version: 1))
+        try write("book.json", Self.bookJSON)
+        if initialize {
+            _ = try Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: try Book.load(path: "\(root)/book.json"), at: start)
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    func key(_ name: String) -> PrivateKey { keys[name]! }
+
+    func signer(_ id: String, roles: [String]) -> String {
+        "  - id: \(id)\n    key: Keys/\(id).pub.pem\n    key-id: \(key(id).keyID.hex)\n    roles: [\(roles.joined(separator: ", "))]\n"
+    }
+
+    /// Layer changes need 2 (no proposer), policy changes 3 with a CRO.
+    func policyYAML(version: Int, withoutBob: Bool = false, layerThreshold: Int = 2) -> String {
+        var signers = signer("tom", roles: ["trader"]) + signer("alice", roles: ["risk-officer"])
+        if !withoutBob { signers += signer("bob", roles: ["risk-officer"]) }
+        signers += signer("carol", roles: ["cro"]) + signer("limits", roles: ["limits-bot"])
+        return """
+        version: \(version)
+        name: test-desk-v\(version)
+        veto-roles: [limits-bot]
+        signers:
+        \(signers)
+        rules:
+          - name: layers
+            kinds: [add-layer, roll-layer, resize-layer, close-layer]
+            threshold: \(layerThreshold)
+          - name: policy
+            kinds: [policy-change]
+            threshold: 3
+            roles: { cro: 1 }
+        """
+    }
+
+    static let bookJSON = """
+    {"condor": {"underlying": "SPX", "expiry": "2027-01-15", "quantity": 10, "longPut": 5400, "shortPut": 5600,
+                "shortCall": 6250, "longCall": 6450, "creditPerUnit": 28.5},
+     "layers": [{"name": "backstop", "kind": "backstop", "targetCoverageDollars": 50000,
+                 "positions": [{"instrument": "VIX", "right": "call", "expiry": "2027-03-17", "strike": 35, "quantity": 20, "entryPrice": 1.1}]}]}
+    """
+
+    @discardableResult
+    func write(_ relative: String, _ text: String) throws -> String {
+        let path = "\(root)/\(relative)"
+        try SecureFile.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o755)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func ledger() throws -> Ledger { try Ledger.open(workspace: root) }
+
+    static let risk = ProposalDocument.Risk(layers: [:], total: .zero, stressPnL: [:])
+
+    /// A layer proposal bound to the current head.
+    func layerProposal(kind: ChangeKind = .addLayer, layer: String = "short-term", quantity: Int = 10, strike: Double = 20,
+                       at: Date? = nil, expiresIn: TimeInterval = 3600, context: LedgerContext? = nil, proposer: String = "tom") throws -> ProposalDocument {
+        let ledger = try ledger()
+        let ctx = try context ?? ledger.context()
+        let created = at ?? start
+        return ProposalDocument(
+            ledger: LedgerBinding(ledgerID: ctx.ledgerID, base: ctx.head, sequence: ctx.nextSequence, policyHash: try ledger.policyInForce().hash),
+            created: created, expires: created.addingTimeInterval(expiresIn), proposer: key(proposer).keyID,
+            change: .init(kind: kind, layer: .init(layer: layer, legs: [
+                .init(instrument: "VIX", right: "call", expiry: "2026-12-16", strike: strike, quantity: quantity, limitPrice: 1.25)])),
+            riskBefore: Self.risk, riskAfter: Self.risk, costDollars: 1250 * Double(quantity) / 10,
+            market: .init(snapshotHash: String(repeating: "5", count: 64), asOf: RFC3339.format(created), spx: 6000, vix: 15, vixFront: 16))
+    }
+
+    /// A policy-change proposal to `yaml`.
+    func policyProposal(_ yaml: String, version: Int, at: Date? = nil) throws -> ProposalDocument {
+        let ledger = try ledger()
+        let ctx = try ledger.context()
+        let created = at ?? start
+        return ProposalDocument(
+            ledger: LedgerBinding(ledgerID: ctx.ledgerID, base: ctx.head, sequence: ctx.nextSequence, policyHash: try ledger.policyInForce().hash),
+            created: created, expires: created.addingTimeInterval(3600), proposer: key("tom").keyID,
+            change: .init(kind: .policyChange, policy: .init(bytes: Array(yaml.utf8), version: version)))
+    }
+
+    func envelope(_ doc: ProposalDocument, signedBy names: [String]) throws -> Envelope {
+        var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
+        for name in names { try envelope.addSignature(using: key(name)) }
+        return envelope
+    }
+
+    /// Proposes, signs and commits a layer change; returns the entry.
+    @discardableResult
+    func commitLayer(_ doc: ProposalDocument? = nil, signers: [String] = ["tom", "alice", "carol"], at: Date? = nil) throws -> LedgerEntry {
+        let ledger = try ledger()
+        let envelope = try self.envelope(doc ?? layerProposal(), signedBy: signers)
+        let result = try ledger.enqueue(envelope, at: at ?? start)
+        return try ledger.commit(id: result.pending.id, at: at ?? start)
+    }
+
+    func verify(expectHead: LedgerVerifier.ExpectedHead? = nil, jobs: Int = 2) throws -> LedgerVerifier.Report {
+        let ledger = try ledger()
+        var source = DatabaseEntrySource(ledger: ledger)
+        return try LedgerVerifier(jobs: jobs).verify(&source, expectHead: expectHead, materializedBook: try ledger.book())
+    }
+}
+
+/// Running the real binaries: `alvh`, `sqlite3`.
+enum Tools {
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The `alvh` executable built beside the test bundle.
+    static var alvh: String {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        for _ in 0..<6 {
+            url = url.deletingLastPathComponent()
+            let candidate = url.appendingPathComponent("alvh").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        for scratch in [".build/debug/alvh", ".build/release/alvh"] {
+            let candidate = packageRoot.appendingPathComponent(scratch).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return "alvh-not-built"
+    }
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "ALVH_PASSPHRASE")
+        env.removeValue(forKey: "ALVH_WORKSPACE")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func sqlite(_ database: String, _ sql: String) throws -> Output {
+        try run("/usr/bin/sqlite3", [database, sql])
+    }
+}
