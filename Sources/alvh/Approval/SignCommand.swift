@@ -52,7 +52,8 @@ struct SignCommand: AsyncParsableCommand {
                 try Console.json(SignedReport(file: file, proposalID: envelope.id, keyID: privateKey.keyID.hex,
                                               signatures: envelope.signatures.count))
             } else {
-                Console.out("signed \(envelope.id) in \(file) with key \(privateKey.keyID.hex) (\(envelope.signatures.count) signature(s))")
+                let place = pending.isFile ? file : "the pending queue"
+                Console.out("signed \(envelope.id) in \(place) with key \(privateKey.keyID.hex) (\(envelope.signatures.count) signature(s))")
             }
         }
     }
