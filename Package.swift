@@ -57,7 +57,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ALVHSigningTests",
-            dependencies: ["ALVHSigning"]
+            dependencies: ["ALVHSigning"],
+            exclude: ["Vectors"]
         ),
         .testTarget(
             name: "ALVHApprovalTests",
