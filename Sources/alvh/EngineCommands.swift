@@ -1,6 +1,6 @@
 import ArgumentParser
 
 extension ALVH {
-    /// Engine subcommands (price, risk, stress). Add new engine commands here.
-    static let engineCommands: [any ParsableCommand.Type] = []
+    /// Engine subcommands.
+    static let engineCommands: [any ParsableCommand.Type] = [PriceCommand.self, RiskCommand.self, StressCommand.self, ProposeCommand.self]
 }

@@ -1,2 +1,0 @@
-/// ALVHEngine: market data, pricing, Greeks, the book, indicators, ALVH rules, stress.
-public enum ALVHEngine {}

@@ -1,0 +1,128 @@
+import Foundation
+import Yams
+
+/// The ALVH rules' parameters, from a YAML strategy file (`Examples/strategy.yaml`); every field
+/// has a default, so an empty file is the default strategy.
+public struct Strategy: Sendable, Codable, Equatable {
+    /// One layer's design: the scenario it must cover, by how much, and where it buys.
+    public struct LayerDesign: Sendable, Codable, Equatable {
+        /// The shock the layer exists for.
+        public var designScenario: Scenario
+        /// Target P&L of the layer in its design scenario, as a fraction of the condor's max loss.
+        public var targetCoverageFraction: Double
+        /// Days to expiry allowed for new positions.
+        public var minExpiryDays: Int
+        public var maxExpiryDays: Int
+        /// Strikes tried: VIX points above the future of the expiry (rounded to whole points).
+        public var strikeOffsets: [Double]
+        /// Roll when the layer's nearest expiry is fewer days away than this.
+        public var rollBelowDays: Int
+
+        enum CodingKeys: String, CodingKey {
+            case designScenario = "design-scenario", targetCoverageFraction = "target-coverage-fraction"
+            case minExpiryDays = "min-expiry-days", maxExpiryDays = "max-expiry-days"
+            case strikeOffsets = "strike-offsets", rollBelowDays = "roll-below-days"
+        }
+    }
+
+    public var layers: [String: LayerDesign]
+    /// Total hedge premium allowed, as a fraction of the condor's credit.
+    public var budgetFractionOfCredit: Double
+    /// Add an event layer this many days before an FOMC/CPI date.
+    public var eventDaysAhead: Int
+    /// Take profit when a layer position's intrinsic value (future − strike) is at least this multiple of its entry price.
+    public var takeProfitIntrinsicMultiple: Double
+    /// The share of such a position to sell.
+    public var takeProfitCloseFraction: Double
+    /// Take profit only with the VIX curve in backwardation.
+    public var takeProfitRequiresBackwardation: Bool
+    /// Roll the short-term layer on a bearish MACD crossover of SPX.
+    public var rollOnMACDBearishCrossover: Bool
+    /// The scenario model used for sizing and stress.
+    public var scenarioModel: ScenarioModel
+
+    enum CodingKeys: String, CodingKey {
+        case layers, budgetFractionOfCredit = "budget-fraction-of-credit", eventDaysAhead = "event-days-ahead"
+        case takeProfitIntrinsicMultiple = "take-profit-intrinsic-multiple", takeProfitCloseFraction = "take-profit-close-fraction"
+        case takeProfitRequiresBackwardation = "take-profit-requires-backwardation"
+        case rollOnMACDBearishCrossover = "roll-on-macd-bearish-crossover", scenarioModel = "scenario-model"
+    }
+
+    public static let standard = Strategy(
+        layers: [
+            "short-term": LayerDesign(designScenario: Scenario(name: "short-term design: VIX +15 in a week", spxMovePercent: -6, vixShockPoints: 15, days: 7),
+                                      targetCoverageFraction: 0.35, minExpiryDays: 20, maxExpiryDays: 60, strikeOffsets: [0, 2, 4, 6, 8, 10], rollBelowDays: 10),
+            "event": LayerDesign(designScenario: Scenario(name: "event design: VIX +8 on the day", spxMovePercent: -3, vixShockPoints: 8, days: 1),
+                                 targetCoverageFraction: 0.15, minExpiryDays: 1, maxExpiryDays: 45, strikeOffsets: [0, 2, 4, 6], rollBelowDays: 0),
+            "backstop": LayerDesign(designScenario: Scenario(name: "backstop design: crash, VIX +35 over a month", spxMovePercent: -20, vixShockPoints: 35, days: 30),
+                                    targetCoverageFraction: 0.5, minExpiryDays: 90, maxExpiryDays: 190, strikeOffsets: [10, 15, 20, 25], rollBelowDays: 45),
+        ],
+        budgetFractionOfCredit: 0.35, eventDaysAhead: 14, takeProfitIntrinsicMultiple: 3, takeProfitCloseFraction: 0.5,
+        takeProfitRequiresBackwardation: true, rollOnMACDBearishCrossover: true, scenarioModel: .standard)
+
+    /// Loads a strategy YAML file; missing fields take the defaults of ``standard``.
+    public static func load(path: String) throws -> Strategy {
+        let data = try EngineFiles.read(path, limit: 256 * 1024)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw EngineError(.invalidStrategy, "not UTF-8 text", path: path)
+        }
+        return try parse(text, path: path)
+    }
+
+    public static func parse(_ text: String, path: String = "strategy.yaml") throws -> Strategy {
+        let partial: Partial
+        do {
+            partial = try YAMLDecoder().decode(Partial.self, from: text.isEmpty ? "{}" : text)
+        } catch let error as DecodingError {
+            throw EngineError(.invalidStrategy, EngineFiles.describe(error), path: "\(path): \(EngineFiles.codingPath(error))")
+        } catch {
+            throw EngineError(.invalidStrategy, "not valid YAML: \(error)", path: path)
+        }
+        var strategy = standard
+        if let v = partial.budgetFractionOfCredit { strategy.budgetFractionOfCredit = v }
+        if let v = partial.eventDaysAhead { strategy.eventDaysAhead = v }
+        if let v = partial.takeProfitIntrinsicMultiple { strategy.takeProfitIntrinsicMultiple = v }
+        if let v = partial.takeProfitCloseFraction { strategy.takeProfitCloseFraction = v }
+        if let v = partial.takeProfitRequiresBackwardation { strategy.takeProfitRequiresBackwardation = v }
+        if let v = partial.rollOnMACDBearishCrossover { strategy.rollOnMACDBearishCrossover = v }
+        if let v = partial.scenarioModel { strategy.scenarioModel = v }
+        for (name, layer) in partial.layers ?? [:] { strategy.layers[name] = layer }
+        try strategy.validate(path: path)
+        return strategy
+    }
+
+    public func validate(path: String) throws {
+        func fail(_ field: String, _ reason: String) -> EngineError { EngineError(.invalidStrategy, reason, path: "\(path): \(field)") }
+        guard budgetFractionOfCredit >= 0, budgetFractionOfCredit <= 5 else { throw fail("budget-fraction-of-credit", "must be between 0 and 5") }
+        guard eventDaysAhead >= 0 else { throw fail("event-days-ahead", "must be ≥ 0") }
+        guard takeProfitIntrinsicMultiple > 0 else { throw fail("take-profit-intrinsic-multiple", "must be > 0") }
+        guard takeProfitCloseFraction > 0, takeProfitCloseFraction <= 1 else { throw fail("take-profit-close-fraction", "must be in (0, 1]") }
+        guard scenarioModel.termBetaDays > 0 else { throw fail("scenario-model.termBetaDays", "must be > 0") }
+        for (name, layer) in layers {
+            guard layer.targetCoverageFraction >= 0 else { throw fail("layers.\(name).target-coverage-fraction", "must be ≥ 0") }
+            guard layer.minExpiryDays >= 0, layer.maxExpiryDays >= layer.minExpiryDays else {
+                throw fail("layers.\(name).max-expiry-days", "must be ≥ min-expiry-days ≥ 0")
+            }
+            guard !layer.strikeOffsets.isEmpty else { throw fail("layers.\(name).strike-offsets", "needs at least one offset") }
+        }
+    }
+
+    /// Every field optional, for merging over the defaults.
+    struct Partial: Decodable {
+        var layers: [String: LayerDesign]?
+        var budgetFractionOfCredit: Double?
+        var eventDaysAhead: Int?
+        var takeProfitIntrinsicMultiple: Double?
+        var takeProfitCloseFraction: Double?
+        var takeProfitRequiresBackwardation: Bool?
+        var rollOnMACDBearishCrossover: Bool?
+        var scenarioModel: ScenarioModel?
+
+        enum CodingKeys: String, CodingKey {
+            case layers, budgetFractionOfCredit = "budget-fraction-of-credit", eventDaysAhead = "event-days-ahead"
+            case takeProfitIntrinsicMultiple = "take-profit-intrinsic-multiple", takeProfitCloseFraction = "take-profit-close-fraction"
+            case takeProfitRequiresBackwardation = "take-profit-requires-backwardation"
+            case rollOnMACDBearishCrossover = "roll-on-macd-bearish-crossover", scenarioModel = "scenario-model"
+        }
+    }
+}

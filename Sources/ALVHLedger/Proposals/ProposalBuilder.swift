@@ -1,0 +1,83 @@
+import Foundation
+import ALVHSigning
+import ALVHApproval
+import ALVHEngine
+
+/// Turns the engine's output into the signed document's schema, and back.
+///
+/// ```swift
+/// let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: key.keyID,
+///                                    market: snapshot, snapshotBytes: bytes, created: now, lifetime: 4 * 3600)
+/// ```
+public enum ProposalBuilder {
+    /// The proposal document for an engine proposal, bound to a ledger slot.
+    public static func document(for proposal: EngineProposal, binding: LedgerBinding, proposer: KeyID, market: MarketSnapshot,
+                                snapshotBytes: [UInt8], created: Date, lifetime: TimeInterval) -> ProposalDocument {
+        ProposalDocument(
+            ledger: binding, created: created, expires: created.addingTimeInterval(lifetime), proposer: proposer,
+            change: .init(kind: changeKind(proposal.change.kind), layer: layerBody(proposal.change)),
+            rationale: proposal.rationale.map { .init(name: $0.name, value: $0.value, threshold: $0.threshold, note: $0.note) },
+            riskBefore: risk(proposal.riskBefore), riskAfter: risk(proposal.riskAfter), costDollars: proposal.costDollars,
+            market: marketReference(market, bytes: snapshotBytes))
+    }
+
+    public static func changeKind(_ kind: LayerChange.Kind) -> ChangeKind {
+        switch kind {
+        case .addLayer: return .addLayer
+        case .rollLayer: return .rollLayer
+        case .resizeLayer: return .resizeLayer
+        case .closeLayer: return .closeLayer
+        }
+    }
+
+    public static func layerBody(_ change: LayerChange) -> ProposalDocument.LayerChangeBody {
+        .init(layer: change.layer, legs: change.trades.map {
+            .init(instrument: $0.instrument, right: $0.right.rawValue, expiry: $0.expiry, strike: $0.strike, quantity: $0.quantity, limitPrice: $0.price)
+        })
+    }
+
+    /// The risk section of the document: Greeks per layer and total, stress P&L per scenario.
+    public static func risk(_ report: RiskReport) -> ProposalDocument.Risk {
+        func greeks(_ g: DollarGreeks) -> ProposalDocument.Greeks { .init(delta: g.delta, gamma: g.gamma, vega: g.vega, theta: g.theta, rho: g.rho) }
+        return .init(layers: Dictionary(uniqueKeysWithValues: report.layers.map { ($0.name, greeks($0.greeks)) }),
+                     total: greeks(report.total), stressPnL: report.stressPnL)
+    }
+
+    public static func marketReference(_ market: MarketSnapshot, bytes: [UInt8]) -> ProposalDocument.MarketReference {
+        .init(snapshotHash: SHA256.hexDigest(bytes), asOf: market.asOf, spx: market.spx.spot, vix: market.vix.spot,
+              vixFront: market.vix.futures.first?.price)
+    }
+
+    /// The engine's change for a layer proposal (what the ledger applies to the book).
+    public static func layerChange(_ document: ProposalDocument) throws -> LayerChange {
+        try BookChange.layerChange(document)
+    }
+}
+
+/// Market snapshots kept in the workspace by hash, so every signer can recompute from the same bytes.
+public enum SnapshotStore {
+    /// `WORKSPACE/snapshots/HASH.json`.
+    public static func path(workspace: String, hash: String) -> String {
+        (workspace.isEmpty || workspace == "." ? "" : workspace + "/") + "snapshots/\(hash).json"
+    }
+
+    /// Stores `bytes` under their hash (idempotent, atomic); returns the hash.
+    @discardableResult
+    public static func store(_ bytes: [UInt8], workspace: String) throws -> String {
+        let hash = SHA256.hexDigest(bytes)
+        let target = path(workspace: workspace, hash: hash)
+        try SecureFile.makeDirectory((target as NSString).deletingLastPathComponent, mode: 0o755)
+        if !SecureFile.exists(target) { try SecureFile.writeAtomically(bytes, to: target, mode: 0o644) }
+        return hash
+    }
+
+    /// Loads the snapshot with `hash`, checking the bytes hash to it.
+    public static func load(hash: String, workspace: String) throws -> (snapshot: MarketSnapshot, bytes: [UInt8]) {
+        let file = path(workspace: workspace, hash: hash)
+        let bytes = try SecureFile.read(file, limit: MarketSnapshot.maxBytes)
+        guard SHA256.hexDigest(bytes) == hash else {
+            throw LedgerError(.invalidInput, "snapshot file does not hash to its name", path: file)
+        }
+        return (try MarketSnapshot.decode(Data(bytes), path: file), bytes)
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import ALVHEngine
+import ALVHLedger
+import Foundation
+
+/// Where a command gets its book: --book FILE, else the workspace ledger's book.
+struct BookSource: ParsableArguments {
+    @Option(name: .long, help: "The book JSON (default: the book of the workspace's ledger).", completion: .file())
+    var book: String?
+
+    func load(workspace: WorkspaceOptions) throws -> Book {
+        if let book { return try Book.load(path: book) }
+        return try Ledger.open(workspace: workspace.path).book()
+    }
+}
+
+struct RiskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "risk",
+        abstract: "Per-layer Greeks, carry and credit share, and the named stress table, for a book and a market snapshot."
+    )
+
+    @Option(name: .long, help: "The market snapshot JSON.", completion: .file())
+    var market: String
+
+    @OptionGroup var bookSource: BookSource
+    @OptionGroup var workspace: WorkspaceOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try reportingErrors(json: output.json) {
+            let snapshot = try MarketSnapshot.load(path: market)
+            let book = try bookSource.load(workspace: workspace)
+            let report = try BookValuer(book: book, market: snapshot).report(book: book, scenarios: Engine.reportScenarios)
+            if output.json { try Console.json(report); return }
+            RiskPrinter.print(report)
+        }
+    }
+}
+
+enum RiskPrinter {
+    static func print(_ report: RiskReport) {
+        Console.out("risk as of \(report.asOf)   (delta $/SPX pt; VIX layers: SPX-equivalent; vega $/vol pt; theta $/day)")
+        Console.out("LAYER".padding(14) + "VALUE $".leftPad(13) + "DELTA".leftPad(10) + "GAMMA".leftPad(9) + "VEGA".leftPad(10) + "THETA".leftPad(10) + "COST $".leftPad(11) + "CREDIT%".leftPad(9))
+        for layer in report.layers {
+            let g = layer.greeks
+            Console.out(layer.name.padding(14) + f(layer.valueDollars).leftPad(13) + f(g.delta).leftPad(10) + f(g.gamma).leftPad(9) + f(g.vega).leftPad(10)
+                        + f(g.theta).leftPad(10) + f(layer.costDollars).leftPad(11) + (layer.name == "condor" ? "" : String(format: "%.1f", layer.shareOfCredit * 100)).leftPad(9))
+        }
+        let t = report.total
+        Console.out("total".padding(14) + "".leftPad(13) + f(t.delta).leftPad(10) + f(t.gamma).leftPad(9) + f(t.vega).leftPad(10) + f(t.theta).leftPad(10))
+        Console.out("")
+        Console.out("stress P&L $".padding(28) + (["total"] + report.layers.map(\.name)).map { $0.leftPad(12) }.joined())
+        for name in report.stressPnL.keys.sorted() {
+            let byLayer = report.stressByLayer[name] ?? [:]
+            Console.out(name.padding(28) + ([report.stressPnL[name] ?? 0] + report.layers.map { byLayer[$0.name] ?? 0 }).map { f($0).leftPad(12) }.joined())
+        }
+    }
+
+    static func f(_ v: Double) -> String { abs(v) >= 100 ? String(format: "%.0f", v) : String(format: "%.2f", v) }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? " " + self : String(repeating: " ", count: width - count) + self }
+}
+
+struct StressCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stress",
+        abstract: "Named historical stresses (Oct 2008, Feb 5 2018, Mar 16 2020, Aug 5 2024) and an SPX × VIX grid."
+    )
+
+    @Option(name: .long, help: "The market snapshot JSON.", completion: .file())
+    var market: String
+
+    @Option(name: .long, help: "Grid points on the SPX axis (−30 % … +10 %).") var gridSpx = 9
+    @Option(name: .long, help: "Grid points on the VIX axis (10 … 90).") var gridVix = 9
+    @Option(name: .long, help: "Calendar days passing in the grid scenarios.") var days: Double = 0
+
+    @OptionGroup var bookSource: BookSource
+    @OptionGroup var workspace: WorkspaceOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard (2...501).contains(gridSpx), (2...501).contains(gridVix) else { throw ValidationError("--grid-spx and --grid-vix must be between 2 and 501") }
+        guard days >= 0, days <= 365 else { throw ValidationError("--days must be between 0 and 365") }
+    }
+
+    struct Output: Encodable {
+        let scenarios: [Scenario]
+        let named: [String: Double]
+        let namedByLayer: [String: [String: Double]]
+        let spxMovesPercent: [Double]
+        let vixLevels: [Double]
+        let gridPnL: [[Double]]
+    }
+
+    func run() async throws {
+        try reportingErrors(json: output.json) {
+            let snapshot = try MarketSnapshot.load(path: market)
+            let book = try bookSource.load(workspace: workspace)
+            let valuer = try BookValuer(book: book, market: snapshot)
+            let spx = (0..<gridSpx).map { -30 + 40 * Double($0) / Double(gridSpx - 1) }
+            let vix = (0..<gridVix).map { 10 + 80 * Double($0) / Double(gridVix - 1) }
+            let grid = valuer.grid(spxMoves: spx, vixLevels: vix, days: days)
+            var named: [String: Double] = [:], byLayer: [String: [String: Double]] = [:]
+            for scenario in Engine.reportScenarios {
+                let result = valuer.pnl(scenario)
+                named[scenario.name] = (result.total * 100).rounded() / 100
+                byLayer[scenario.name] = result.byLayer.mapValues { ($0 * 100).rounded() / 100 }
+            }
+            if output.json {
+                try Console.json(Output(scenarios: Engine.reportScenarios, named: named, namedByLayer: byLayer, spxMovesPercent: spx, vixLevels: vix, gridPnL: grid))
+                return
+            }
+            Console.out("named stresses (P&L $, whole book)")
+            for scenario in Engine.reportScenarios {
+                Console.out("  " + scenario.name.padding(26) + RiskPrinter.f(named[scenario.name] ?? 0).leftPad(12) + "   " + (scenario.source ?? ""))
+            }
+            Console.out("")
+            Console.out("grid: P&L $ by SPX move (rows) × VIX level (columns)\(days > 0 ? ", \(Int(days)) days later" : "")")
+            Console.out("SPX %".leftPad(8) + vix.map { String(format: "%.0f", $0).leftPad(10) }.joined())
+            for (i, move) in spx.enumerated() {
+                Console.out(String(format: "%+.1f", move).leftPad(8) + grid[i].map { String(format: "%.0f", $0).leftPad(10) }.joined())
+            }
+        }
+    }
+}
