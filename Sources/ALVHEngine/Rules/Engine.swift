@@ -193,7 +193,10 @@ struct RuleSet {
             } else {
                 continue
             }
-            guard let target = expiries(design, after: nearest).first else { continue }
+            // The first later expiry in the design's range; when the listed curve has none there
+            // (monthly gaps), the first later one past the minimum.
+            let later = market.vix.futures.map(\.expiry).filter { $0 > nearest && market.days(to: $0) >= design.minExpiryDays }
+            guard let target = later.first(where: { market.days(to: $0) <= design.maxExpiryDays }) ?? later.first else { continue }
             let oldFuture = try market.vixFuture(expiry: nearest), newFuture = try market.vixFuture(expiry: target)
             var trades: [Trade] = []
             for position in layer.positions where position.expiry == nearest {
