@@ -13,11 +13,13 @@ let package = Package(
         .library(name: "ALVHEngine", targets: ["ALVHEngine"]),
         .library(name: "ALVHApproval", targets: ["ALVHApproval"]),
         .library(name: "ALVHLedger", targets: ["ALVHLedger"]),
+        .library(name: "ALVHSigner", targets: ["ALVHSigner"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -41,6 +43,11 @@ let package = Package(
             name: "ALVHLedger",
             dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .target(
+            name: "ALVHSigner",
+            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHLedger",
+                           .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "alvh",
             dependencies: [
@@ -48,6 +55,8 @@ let package = Package(
                 "ALVHEngine",
                 "ALVHApproval",
                 "ALVHLedger",
+                "ALVHSigner",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -21,6 +21,7 @@ struct ALVH: AsyncParsableCommand {
             CommandGroup(name: "Engine", subcommands: ALVH.engineCommands),
             CommandGroup(name: "Approval", subcommands: ALVH.approvalCommands),
             CommandGroup(name: "Ledger", subcommands: ALVH.ledgerCommands),
+            CommandGroup(name: "Signer processes", subcommands: ALVH.processCommands),
         ]
     )
 

@@ -45,6 +45,8 @@ public struct Policy: Sendable {
         public let minAbsDeltaVega: Double?
         /// Matches only when the legs' total |quantity| (contracts) is at least this.
         public let minContracts: Int?
+        /// Matches only changes to one of these layers (nil: any layer, and policy changes).
+        public let layers: Set<String>?
         /// Total distinct counted signatures needed.
         public let threshold: Int
         /// At least this many counted signatures from holders of each role.
@@ -56,6 +58,7 @@ public struct Policy: Sendable {
             if let min = minPremiumDollars, size.premiumDollars < min { return false }
             if let min = minAbsDeltaVega, size.absDeltaVega < min { return false }
             if let min = minContracts, size.contracts < min { return false }
+            if let layers { guard let layer = size.layer, layers.contains(layer) else { return false } }
             return true
         }
     }
@@ -195,7 +198,7 @@ public struct Policy: Sendable {
         var rules: [Rule] = []
         for (index, node) in ruleNodes.enumerated() {
             let fields = try YAMLFields(node, path: "\(top.field("rules"))[\(index)]")
-            try fields.rejectUnknown(["name", "kinds", "min-premium-dollars", "min-abs-delta-vega", "min-contracts", "threshold", "roles"])
+            try fields.rejectUnknown(["name", "kinds", "layers", "min-premium-dollars", "min-abs-delta-vega", "min-contracts", "threshold", "roles"])
             let name = try fields.string("name") ?? "rule \(index)"
             if rules.contains(where: { $0.name == name }) {
                 throw ApprovalError(.invalidPolicy, "rule name '\(name)' is used twice", path: fields.field("name"))
@@ -256,10 +259,18 @@ public struct Policy: Sendable {
             if let minContracts, minContracts < 0 {
                 throw ApprovalError(.invalidPolicy, "must be ≥ 0", path: fields.field("min-contracts"))
             }
+            var layers: Set<String>?
+            if let names = try fields.stringList("layers") {
+                guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty }) else {
+                    throw ApprovalError(.invalidPolicy, "must list layer names (short-term, event, backstop …), or be left out to match any layer",
+                                        path: fields.field("layers"))
+                }
+                layers = Set(names)
+            }
             rules.append(Rule(name: name, kinds: kinds,
                               minPremiumDollars: try nonNegative(try fields.double("min-premium-dollars"), "min-premium-dollars"),
                               minAbsDeltaVega: try nonNegative(try fields.double("min-abs-delta-vega"), "min-abs-delta-vega"),
-                              minContracts: minContracts,
+                              minContracts: minContracts, layers: layers,
                               threshold: threshold, roleMinimums: roleMinimums))
         }
         self.rules = rules
@@ -327,11 +338,14 @@ public struct ChangeSize: Sendable, Codable, Equatable {
     public var absDeltaVega: Double
     /// Sum of |quantity| over the legs, contracts.
     public var contracts: Int
+    /// The layer the change touches (nil for a policy change).
+    public var layer: String?
 
-    public init(premiumDollars: Double, absDeltaVega: Double, contracts: Int) {
+    public init(premiumDollars: Double, absDeltaVega: Double, contracts: Int, layer: String? = nil) {
         self.premiumDollars = premiumDollars
         self.absDeltaVega = absDeltaVega
         self.contracts = contracts
+        self.layer = layer
     }
 
     public static let zero = ChangeSize(premiumDollars: 0, absDeltaVega: 0, contracts: 0)

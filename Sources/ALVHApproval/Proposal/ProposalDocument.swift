@@ -131,7 +131,7 @@ public struct ProposalDocument: Sendable, Codable, Equatable {
         let contracts = change.layer?.legs.reduce(0) { $0 + abs($1.quantity) } ?? 0
         var deltaVega = 0.0
         if let before = riskBefore, let after = riskAfter { deltaVega = abs(after.total.vega - before.total.vega) }
-        return ChangeSize(premiumDollars: abs(costDollars), absDeltaVega: deltaVega, contracts: contracts)
+        return ChangeSize(premiumDollars: abs(costDollars), absDeltaVega: deltaVega, contracts: contracts, layer: change.layer?.layer)
     }
 
     // MARK: - Encoding

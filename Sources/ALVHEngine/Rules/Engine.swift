@@ -25,6 +25,23 @@ public enum Engine {
         Money.cents(change.trades.reduce(0) { $0 + $1.price * Double($1.quantity) * VIXOption.multiplier })
     }
 
+    /// A trader's own change (no rule fired for it), evaluated exactly as the rules' proposals are,
+    /// so it carries the same risk before/after and cost for the signers to recompute.
+    public static func manual(book: Book, change: LayerChange, market: MarketSnapshot, note: String) throws -> EngineProposal {
+        let evaluated = try evaluate(book: book, change: change, market: market)
+        let legs = change.trades.map { "\($0.quantity) × VIX \($0.expiry) \(Int($0.strike)) \($0.right.rawValue)s @ \($0.price)" }
+        return EngineProposal(rule: "manual", change: change, rationale: [SignalReading(name: "manual", value: 0, note: note)],
+                              riskBefore: evaluated.before, riskAfter: evaluated.after, costDollars: evaluated.costDollars,
+                              summary: "manual \(change.kind.rawValue) \(change.layer): " + legs.joined(separator: ", "))
+    }
+
+    /// The model mid of a VIX call (Black-76 on the future of its expiry), in index points, to a cent.
+    public static func vixCallMid(market: MarketSnapshot, expiry: String, strike: Double) throws -> Double {
+        let spec = OptionSpec(model: .black76, right: .call, underlying: try market.vixFuture(expiry: expiry), strike: strike,
+                              years: max(market.years(to: expiry), 1e-6), rate: market.spx.rate, vol: market.vixOptionVol(expiry: expiry, strike: strike))
+        return max(0.01, (Pricer.price(spec) * 100).rounded() / 100)
+    }
+
     /// Runs the rules in priority order — take-profit, close, roll, event, coverage — and returns
     /// every proposal that fires, the most urgent first. Each is computed on the current book.
     public static func propose(book: Book, market: MarketSnapshot, strategy: Strategy = .standard,
@@ -60,9 +77,7 @@ struct RuleSet {
 
     /// Limit price: the model mid rounded to a cent, at least a cent.
     func mid(expiry: String, strike: Double) throws -> Double {
-        let spec = OptionSpec(model: .black76, right: .call, underlying: try market.vixFuture(expiry: expiry), strike: strike,
-                              years: max(market.years(to: expiry), 1e-6), rate: market.spx.rate, vol: market.vixOptionVol(expiry: expiry, strike: strike))
-        return max(0.01, (Pricer.price(spec) * 100).rounded() / 100)
+        try Engine.vixCallMid(market: market, expiry: expiry, strike: strike)
     }
 
     /// The P&L in dollars of one contract bought at `price` in `scenario`.

@@ -151,6 +151,16 @@ extension Ledger {
         }
     }
 
+    /// Marks a pending proposal as vetoed (the coordinator does, when a veto role's valid signed
+    /// rejection is among its rejections). Returns false when it was not pending any more.
+    @discardableResult
+    public func markVetoed(id: String) throws -> Bool {
+        try writeImmediate { db in
+            try db.execute(sql: "UPDATE pending SET status = 'vetoed' WHERE id = ? AND status = 'pending'", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
     // MARK: - SQL
 
     static func insertSignature(_ signature: Envelope.Signature, pendingID: String, at now: Date, _ db: Database) throws -> Bool {

@@ -9,7 +9,7 @@ public struct PendingProposal: Sendable, Codable, Equatable {
     public var expires: String
     public var proposer: String
     public var queuedAt: String
-    /// pending, expired or stale.
+    /// pending, expired, stale, or vetoed (a veto role's valid signed rejection).
     public var status: String
     /// Signatures collected so far (all, counted or not).
     public var signatureCount: Int

@@ -81,3 +81,26 @@ public enum SnapshotStore {
         return (try MarketSnapshot.decode(Data(bytes), path: file), bytes)
     }
 }
+
+extension Ledger {
+    /// Builds the proposal document for `proposal` bound to the current head and policy, signs it
+    /// as `proposer`, keeps the market snapshot under `snapshots/HASH.json` and queues it.
+    ///
+    /// ```swift
+    /// let queued = try ledger.queue(proposals[0], market: snapshot, snapshotBytes: bytes, proposer: key,
+    ///                               lifetime: 4 * 3600, at: Date())
+    /// ```
+    @discardableResult
+    public func queue(_ proposal: EngineProposal, market: MarketSnapshot, snapshotBytes: [UInt8], proposer: PrivateKey,
+                      lifetime: TimeInterval, at now: Date) throws -> EnqueueResult {
+        let context = try context()
+        let binding = LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
+                                    policyHash: try policyInForce().hash)
+        try SnapshotStore.store(snapshotBytes, workspace: workspace)
+        let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: proposer.keyID, market: market,
+                                           snapshotBytes: snapshotBytes, created: now, lifetime: lifetime)
+        var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
+        try envelope.addSignature(using: proposer)
+        return try enqueue(envelope, at: now)
+    }
+}

@@ -106,7 +106,7 @@ public final class LedgerStore: Sendable {
                     expires      TEXT NOT NULL,
                     proposer     TEXT NOT NULL,
                     queued_at    TEXT NOT NULL,
-                    status       TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'expired', 'stale'))
+                    status       TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'expired', 'stale', 'vetoed'))
                 );
                 CREATE TABLE signatures (
                     pending_id TEXT NOT NULL REFERENCES pending(id) ON DELETE CASCADE,

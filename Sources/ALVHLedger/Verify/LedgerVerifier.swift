@@ -39,6 +39,12 @@ public struct LedgerVerifier: Sendable {
         public var bookMatches: Bool?
         public var firstBad: BadEntry?
         public var seconds: Double
+        /// The book replayed from genesis through the verified entries (not part of the JSON report).
+        public var replayedBook: Book?
+
+        enum CodingKeys: String, CodingKey {
+            case ok, ledgerID, entries, signatureChecks, headSequence, headHash, bookMatches, firstBad, seconds
+        }
     }
 
     public var jobs: Int
@@ -163,6 +169,7 @@ public struct LedgerVerifier: Sendable {
             }
         }
         report.ok = true
+        report.replayedBook = book
         report.seconds = Date().timeIntervalSince(started)
         return report
     }

@@ -1,58 +1,47 @@
 import ArgumentParser
+import ALVHApproval
+import ALVHEngine
+import ALVHLedger
 import ALVHSigning
 import Foundation
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the alvh walkthrough in a fresh workspace, with no input needed.",
-        discussion: "Leaves the workspace on disk and prints its path."
+        abstract: "The whole workflow in a fresh workspace: keys, policy, ledger, engine proposals, 5 signer processes, a coordinator.",
+        discussion: """
+        With no input: generates a trader key and 5 signer keys (3 risk officers, a CRO, a limits bot), a policy \
+        (3 of 5 for a layer change, a CRO among them for the backstop, the limits bot has veto), and a ledger \
+        holding an iron condor. Starts the 5 signers and a coordinator as separate OS processes, then walks the \
+        shipped snapshots calm → pre-FOMC → spike → recovery: the engine proposes, the trader signs and queues, \
+        the signers decide on their own, the coordinator commits. One risk officer's process is killed mid-run; \
+        the limits bot vetoes what breaks its limits. Ends with `ledger verify` and the book's risk, and leaves \
+        the workspace on disk for `alvh --workspace DIR ledger log | book | pending | propose | sign`.
+        """
     )
 
-    @Option(name: .long, help: "Where to build the demo workspace (default: a new temporary directory).", completion: .directory)
+    @Option(name: .long, help: "Where to build the demo workspace (default: a new temporary directory). Must not hold a ledger.",
+            completion: .directory)
     var workspace: String?
+
+    @Option(name: .long, help: "The directory with market/*.json and book/condor.json (default: the repository's Examples/).",
+            completion: .directory)
+    var examples: String?
+
+    @Option(name: .long, help: "Seconds to wait for each proposal's outcome.")
+    var timeout: Double = 30
 
     func run() async throws {
         try reportingErrors(json: false) {
+            let examplesDir = try examples ?? DemoFiles.findExamples()
             let root = try workspace ?? DemoWorkspace.makeTemporary()
             try SecureFile.makeDirectory(root, mode: 0o755)
-            Console.out("alvh demo — workspace \(root)")
-            Console.out("OpenSSL: \(OpenSSLInfo.versionText)")
-            Console.out("")
-            let store = KeyStore(directory: "\(root)/Keys")
-            let signers: [(String, KeyType)] = [("ro-alice", .ed25519), ("ro-bob", .p256), ("ro-dana", .ed25519),
-                                                ("cro-carol", .ed25519), ("limits-bot", .p256)]
-            Console.out("1. Signer keys")
-            var keys: [(String, PrivateKey)] = []
-            for (name, type) in signers {
-                let made = try store.generate(name: name, type: type, force: true)
-                let key = try PrivateKey.load(from: made.privateKeyPath)
-                keys.append((name, key))
-                Console.out("   \(name.padding(11)) \(type.rawValue.padding(8)) \(made.keyID.fingerprint)  \(made.publicKeyPath)")
+            guard !SecureFile.exists(Ledger.path(workspace: root)) else {
+                throw CLIError("demo-workspace", "already holds a ledger; give an empty directory (or none, for a temporary one)", path: root)
             }
-            Console.out("")
-            Console.out("2. Each signer signs the same message; everyone verifies everyone")
-            let message = Array("ALVH demo: add short-term layer, 20 x VIX call\n".utf8)
-            let messagePath = "\(root)/message.txt"
-            try SecureFile.writeAtomically(message, to: messagePath, mode: 0o644)
-            var valid = 0
-            for (name, key) in keys {
-                let signature = try key.signature(for: message)
-                let sigPath = "\(root)/message.\(name).sig"
-                try SecureFile.writeAtomically(signature, to: sigPath, mode: 0o644)
-                let ok = keys.allSatisfy { $0.1.publicKey.isValidSignature(signature, for: message) == ($0.0 == name) }
-                if ok { valid += 1 }
-                Console.out("   \(name.padding(11)) \(signature.count)-byte signature → \(sigPath): \(ok ? "verifies under its own key only" : "UNEXPECTED")")
-            }
-            var tampered = message
-            tampered[0] ^= 1
-            let rejected = keys.allSatisfy { !$0.1.publicKey.isValidSignature(try! $0.1.signature(for: message), for: tampered) }
-            Console.out("   tampered message refused by every key: \(rejected ? "yes" : "NO")")
-            Console.out("")
-            Console.out("3. \(valid) of \(keys.count) signatures valid — check one with OpenSSL yourself:")
-            Console.out("   openssl pkeyutl -verify -rawin -pubin -inkey \(root)/Keys/ro-alice.pub.pem -in \(messagePath) -sigfile \(root)/message.ro-alice.sig")
-            Console.out("   alvh --workspace \(root) keys list --dir \(root)/Keys")
-            guard valid == keys.count, rejected else { throw ExitCode.failure }
+            var demo = try DemoRun(root: root, examples: examplesDir, timeout: timeout)
+            defer { demo.stopAll() }
+            try demo.run()
         }
     }
 }
@@ -65,5 +54,26 @@ enum DemoWorkspace {
             throw CLIError("demo-workspace", "cannot create a temporary directory under \(base)", path: base)
         }
         return String(cString: made)
+    }
+}
+
+enum DemoFiles {
+    /// The repository's Examples/: beside the current directory, or above the built binary.
+    static func findExamples() throws -> String {
+        var candidates = ["Examples"]
+        var dir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.appendingPathComponent("Examples").path)
+            dir.deleteLastPathComponent()
+        }
+        guard let found = candidates.first(where: { SecureFile.exists("\($0)/market/calm.json") }) else {
+            throw CLIError("no-examples", "cannot find Examples/market/calm.json; run from the repository or pass --examples DIR", path: "--examples")
+        }
+        return found
+    }
+
+    static func ownExecutable() -> String {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        return SecureFile.exists(exe) ? exe : CommandLine.arguments[0]
     }
 }

@@ -86,25 +86,20 @@ struct ProposeCommand: AsyncParsableCommand {
                 if output.json { try Console.json([Outcome]()) } else { Console.out("no rule fires: the book meets the strategy in this market") }
                 return
             }
-            let binding: LedgerBinding
-            if let ledger {
-                let context = try ledger.context()
-                binding = LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence, policyHash: try ledger.policyInForce().hash)
-                try SnapshotStore.store(snapshotBytes, workspace: workspace.path)
-            } else {
-                let zero = String(repeating: "0", count: 64)
-                binding = LedgerBinding(ledgerID: zero, base: zero, sequence: 1, policyHash: zero)
-            }
             var outcomes: [Outcome] = []
             for proposal in all ? proposals : [proposals[0]] {
-                let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: proposer.keyID, market: snapshot,
-                                                   snapshotBytes: snapshotBytes, created: now, lifetime: expiresInHours * 3600)
-                var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
-                try envelope.addSignature(using: proposer)
                 if let ledger {
-                    let result = try ledger.enqueue(envelope, at: now)
+                    let result = try ledger.queue(proposal, market: snapshot, snapshotBytes: snapshotBytes, proposer: proposer,
+                                                  lifetime: expiresInHours * 3600, at: now)
                     outcomes.append(Outcome(id: result.pending.id, rule: proposal.rule, summary: proposal.summary, costDollars: proposal.costDollars, queued: true, file: nil))
                 } else {
+                    // No ledger: an unbound draft (zero ledger id, base and policy) for review or `import` elsewhere.
+                    let zero = String(repeating: "0", count: 64)
+                    let binding = LedgerBinding(ledgerID: zero, base: zero, sequence: 1, policyHash: zero)
+                    let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: proposer.keyID, market: snapshot,
+                                                       snapshotBytes: snapshotBytes, created: now, lifetime: expiresInHours * 3600)
+                    var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
+                    try envelope.addSignature(using: proposer)
                     let path = "\(workspace.resolve(out))/\(envelope.id.prefix(16)).json"
                     try SecureFile.makeDirectory(workspace.resolve(out), mode: 0o755)
                     try envelope.write(to: path)

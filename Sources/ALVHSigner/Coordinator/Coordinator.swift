@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import ALVHSigning
+import ALVHApproval
+import ALVHLedger
+
+/// Commits each pending proposal as soon as it is commit-ready; marks expired, stale and vetoed
+/// ones. It proposes nothing and signs nothing. Two coordinators may run at once: each commit is
+/// one BEGIN IMMEDIATE transaction that re-checks everything, so a proposal is committed once and
+/// the loser sees it gone.
+///
+/// ```swift
+/// let coordinator = try Coordinator(workspace: ".", logger: Logger(label: "alvh.coordinator"))
+/// try coordinator.run(pollMilliseconds: 200, once: false, stop: StopSignal.install())
+/// ```
+public final class Coordinator: @unchecked Sendable {
+    /// What one pass did.
+    public struct PassResult: Sendable, Equatable {
+        public var committed: [UInt64] = []
+        public var expired: [String] = []
+        public var stale: [String] = []
+        public var vetoed: [String] = []
+    }
+
+    public let workspace: String
+    public var logger: Logger
+    let ledger: Ledger
+
+    public init(workspace: String, logger: Logger) throws {
+        self.workspace = workspace
+        self.logger = logger
+        self.ledger = try Ledger.open(workspace: workspace)
+    }
+
+    @discardableResult
+    public func run(pollMilliseconds: Int, once: Bool, stop: StopSignal) throws -> PassResult {
+        var total = PassResult()
+        logger.info("coordinator started", metadata: ["workspace": "\(workspace)"])
+        while !stop.requested {
+            do {
+                let result = try pass(stop: stop)
+                total.committed += result.committed
+                total.expired += result.expired
+                total.stale += result.stale
+                total.vetoed += result.vetoed
+            } catch let error as LedgerError where error.code == .database {
+                logger.warning("ledger busy or unavailable; retrying", metadata: ["error": "\(error)"])
+            }
+            if once { break }
+            stop.sleep(milliseconds: pollMilliseconds)
+        }
+        logger.info("coordinator stopped", metadata: ["committed": "\(total.committed.count)"])
+        return total
+    }
+
+    /// One pass: mark, then commit what is ready, oldest first.
+    public func pass(stop: StopSignal? = nil, at clock: () -> Date = Date.init) throws -> PassResult {
+        var result = PassResult()
+        for (id, status) in try ledger.markExpiredAndStale(at: clock()) {
+            logger.notice("\(status)", metadata: ["proposal": "\(id.prefix(16))", "status": "\(status)"])
+            if status == "expired" { result.expired.append(id) } else { result.stale.append(id) }
+        }
+        let queue = try ledger.pending().filter { $0.status == "pending" }.sorted { ($0.sequence, $0.queuedAt) < ($1.sequence, $1.queuedAt) }
+        for pending in queue {
+            if stop?.requested == true { break }
+            let now = clock()
+            let report: ApprovalReport
+            do { report = try ledger.evaluate(id: pending.id, at: now) }
+            catch let error as LedgerError where error.code == .notFound { continue }
+            var log = logger
+            log[metadataKey: "proposal"] = "\(pending.id.prefix(16))"
+            if let veto = report.problems.first(where: { $0.hasPrefix("vetoed") }) {
+                if try ledger.markVetoed(id: pending.id) {
+                    log.notice("vetoed", metadata: ["status": "vetoed", "reason": "\(veto)"])
+                    result.vetoed.append(pending.id)
+                }
+                continue
+            }
+            guard report.commitReady else { continue }
+            do {
+                let entry = try ledger.commit(id: pending.id, at: now)
+                log.notice("committed", metadata: ["entry": "\(entry.sequence)", "hash": "\(entry.hash.prefix(16))", "tally": "\(report.tally)"])
+                result.committed.append(entry.sequence)
+            } catch let error as LedgerError where error.code == .notFound || error.code == .staleProposal {
+                log.info("not committed here: another coordinator was first", metadata: ["reason": "\(error.reason)"])
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Dispatch
+import Synchronization
+
+/// Turns SIGTERM and SIGINT into a flag a loop checks between units of work, so the work in
+/// progress (a decision, a commit) finishes before the process exits.
+///
+/// ```swift
+/// let stop = StopSignal.install()
+/// while !stop.requested { … }
+/// ```
+public final class StopSignal: @unchecked Sendable {
+    private let flag = Atomic<Bool>(false)
+    /// Set once, in `install`, before the object is shared; kept alive with the flag.
+    private var sources: [any DispatchSourceSignal] = []
+
+    public init() {}
+
+    /// Whether a stop was asked for.
+    public var requested: Bool { flag.load(ordering: .acquiring) }
+
+    /// Asks for a stop (as a signal does).
+    public func request() { flag.store(true, ordering: .releasing) }
+
+    /// Installs handlers for SIGTERM and SIGINT that set the flag.
+    public static func install() -> StopSignal {
+        let stop = StopSignal()
+        var installed: [any DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.request() }
+            source.resume()
+            installed.append(source)
+        }
+        stop.sources = installed
+        return stop
+    }
+
+    /// Sleeps up to `milliseconds`, waking early when a stop is asked for.
+    public func sleep(milliseconds: Int) {
+        var left = milliseconds
+        while left > 0 && !requested {
+            let step = min(left, 25)
+            usleep(UInt32(step) * 1000)
+            left -= step
+        }
+    }
+}

@@ -1,0 +1,335 @@
+import ArgumentParser
+import ALVHApproval
+import ALVHEngine
+import ALVHLedger
+import ALVHSigning
+import Foundation
+
+/// The demo's script: a desk's workspace, five signer processes and a coordinator, four markets.
+struct DemoRun {
+    struct Member {
+        let id: String
+        let type: KeyType
+        let roles: [String]
+        let limits: String?
+    }
+
+    /// The signer set: 3 risk officers, a CRO, the limits bot (and the trader, who proposes).
+    static let trader = Member(id: "trader-tom", type: .ed25519, roles: ["trader"], limits: nil)
+    static let signers: [Member] = [
+        Member(id: "ro-alice", type: .ed25519, roles: ["risk-officer"], limits: nil),
+        Member(id: "ro-bob", type: .p256, roles: ["risk-officer"], limits: nil),
+        Member(id: "ro-dana", type: .ed25519, roles: ["risk-officer"], limits: nil),
+        Member(id: "cro-carol", type: .ed25519, roles: ["cro"], limits: nil),
+        Member(id: "limits-bot", type: .p256, roles: ["limits-bot"], limits: """
+            # The automated limits co-signer's own limits (checked on the figures it recomputes itself).
+            max-premium-per-change-dollars: 6000
+            max-daily-premium-dollars: 25000
+            allowed-kinds: [add-layer, roll-layer, resize-layer, close-layer]
+            recompute-tolerance-dollars: 1.0
+            """),
+    ]
+    static let steps = ["calm", "pre-fomc", "spike", "recovery"]
+    /// The risk officer whose process is killed (SIGKILL) after this step.
+    static let killed = (id: "ro-dana", afterStep: "pre-fomc")
+
+    let root: String
+    let examples: String
+    let timeout: Double
+    var children: [String: Process] = [:]
+    var ledger: Ledger!
+    var trader: PrivateKey!
+    var keyPaths: [String: String] = [:]
+
+    init(root: String, examples: String, timeout: Double) throws {
+        self.root = root
+        self.examples = examples
+        self.timeout = timeout
+    }
+
+    mutating func run() throws {
+        let started = Date()
+        say("alvh demo — workspace \(root)")
+        say("OpenSSL: \(OpenSSLInfo.versionText)")
+        try setUpKeys()
+        try writePolicy()
+        try createLedger()
+        try startProcesses()
+        var stepNumber = 5
+        for step in Self.steps {
+            try runStep(step, number: stepNumber)
+            stepNumber += 1
+            if step == Self.killed.afterStep, let process = children[Self.killed.id] {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                say("")
+                say("   ✗ \(Self.killed.id)'s signer process killed with SIGKILL (pid \(process.processIdentifier)); 4 signers remain")
+            }
+        }
+        try finish(number: stepNumber, started: started)
+    }
+
+    // MARK: - Set-up
+
+    mutating func setUpKeys() throws {
+        heading(1, "Keys: one per person or bot; private keys stay under Keys/private/ (0600)")
+        let store = KeyStore(directory: "\(root)/Keys")
+        for member in [Self.trader] + Self.signers {
+            let made = try store.generate(name: member.id, type: member.type, force: false)
+            keyPaths[member.id] = made.privateKeyPath
+            say("   \(member.id.padding(11)) \(member.type.rawValue.padding(8)) \(member.roles.joined(separator: ",").padding(13)) \(made.keyID.fingerprint)")
+        }
+        trader = try PrivateKey.load(from: keyPaths[Self.trader.id]!)
+        try SecureFile.makeDirectory("\(root)/limits", mode: 0o755)
+        for member in Self.signers {
+            if let limits = member.limits {
+                try SecureFile.writeAtomically(Array((limits + "\n").utf8), to: "\(root)/limits/\(member.id).yaml", mode: 0o644)
+            }
+        }
+    }
+
+    func writePolicy() throws {
+        heading(2, "Policy: Policies/desk.yaml")
+        var yaml = """
+            # Demo desk policy (written by `alvh demo`). Every layer change needs 3 distinct signatures among
+            # the risk officers, the CRO and the limits bot, the limits bot's among them (it is the automated
+            # limits co-signer) — and a backstop change needs the CRO as well. The limits bot has veto: its
+            # signed rejection blocks a proposal. The trader proposes; its own signature never counts.
+            version: 1
+            name: demo-desk
+            proposer-may-approve: false
+            require-proposer-signature: true
+            veto-roles: [limits-bot]
+            max-proposal-lifetime: 24h
+
+            signers:
+
+            """
+        for member in [Self.trader] + Self.signers {
+            let key = try PublicKey.load(from: "\(root)/Keys/\(member.id).pub.pem")
+            yaml += """
+                  - id: \(member.id)
+                    key: Keys/\(member.id).pub.pem
+                    key-id: \(key.keyID.hex)
+                    roles: [\(member.roles.joined(separator: ", "))]
+
+                """
+        }
+        yaml += """
+
+            rules:
+              - name: layer-change
+                kinds: [add-layer, roll-layer, resize-layer, close-layer]
+                threshold: 3
+                roles: { limits-bot: 1 }
+              - name: backstop-change
+                kinds: [add-layer, roll-layer, resize-layer, close-layer]
+                layers: [backstop]
+                threshold: 3
+                roles: { cro: 1, limits-bot: 1 }
+              - name: policy-change
+                kinds: [policy-change]
+                threshold: 4
+                roles: { cro: 1, risk-officer: 2 }
+
+            """
+        try SecureFile.makeDirectory("\(root)/Policies", mode: 0o755)
+        try SecureFile.writeAtomically(Array(yaml.utf8), to: "\(root)/Policies/desk.yaml", mode: 0o644)
+        say("   layer change: 3 of 5 incl. limits-bot · backstop: + the CRO · veto: limits-bot · proposer never counts")
+    }
+
+    mutating func createLedger() throws {
+        heading(3, "Ledger: alvh.sqlite, genesis = the policy + an iron condor with no hedge layers yet")
+        var book = try Book.load(path: "\(examples)/book/condor.json")
+        book.layers = []
+        ledger = try Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: book, at: Date())
+        try SecureFile.makeDirectory("\(root)/market", mode: 0o755)
+        for step in Self.steps {
+            let bytes = try SecureFile.read("\(examples)/market/\(step).json", limit: MarketSnapshot.maxBytes)
+            try SecureFile.writeAtomically(bytes, to: "\(root)/market/\(step).json", mode: 0o644)
+        }
+        let c = book.condor
+        say("   ledger id \(try ledger.ledgerID())")
+        say("   condor: \(c.quantity) × SPX \(c.expiry) \(Int(c.longPut))/\(Int(c.shortPut))p \(Int(c.shortCall))/\(Int(c.longCall))c, credit $\(BookPrinter.fmt(c.creditDollars)), max loss $\(BookPrinter.fmt(c.maxLossDollars))")
+    }
+
+    mutating func startProcesses() throws {
+        heading(4, "Processes: 5 independent signers + 1 coordinator (logs in logs/)")
+        try SecureFile.makeDirectory("\(root)/logs", mode: 0o755)
+        for member in Self.signers {
+            var arguments = ["signer", "run", "--key", keyPaths[member.id]!, "--poll", "100"]
+            if member.limits != nil { arguments += ["--limits", "\(root)/limits/\(member.id).yaml"] }
+            children[member.id] = try spawn(member.id, arguments)
+        }
+        children["coordinator"] = try spawn("coordinator", ["coordinator", "run", "--poll", "100"])
+        for name in Self.signers.map(\.id) + ["coordinator"] {
+            say("   \(name.padding(11)) pid \(children[name]!.processIdentifier)")
+        }
+    }
+
+    func spawn(_ name: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DemoFiles.ownExecutable())
+        process.arguments = arguments + ["--workspace", root]
+        let log = "\(root)/logs/\(name).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: log) else {
+            throw CLIError("demo-process", "cannot open the log file", path: log)
+        }
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() }
+        catch { throw CLIError("demo-process", "cannot start `\(arguments.prefix(2).joined(separator: " "))`: \(error)", path: process.executableURL?.path) }
+        return process
+    }
+
+    mutating func stopAll() {
+        for (_, process) in children where process.isRunning { process.terminate() }
+        for (_, process) in children { process.waitUntilExit() }
+        children = [:]
+    }
+
+    // MARK: - Steps
+
+    func runStep(_ step: String, number: Int) throws {
+        let path = "\(root)/market/\(step).json"
+        let bytes = try SecureFile.read(path, limit: MarketSnapshot.maxBytes)
+        let market = try MarketSnapshot.decode(Data(bytes), path: path)
+        let curve = TermStructure(market)
+        heading(number, "Market \(step) (as of \(market.asOf)): SPX \(BookPrinter.fmt(market.spx.spot)), VIX \(BookPrinter.fmt(market.vix.spot)), "
+                + (curve.map { "curve \($0.isBackwardation ? "backwardation" : "contango") \(String(format: "%+.1f", $0.slopePoints)) pts" } ?? ""))
+        say("   " + "PROPOSAL".padding(17) + "RULE".padding(12) + "CHANGE".padding(54) + "COST $".leftPad(10) + "  SIGS  OUTCOME")
+        var done = Set<String>()
+        var details: [String] = []
+        var manual = step == Self.fatFingerStep ? try fatFinger(market: market) : nil
+        for _ in 0..<5 {
+            let proposal: EngineProposal
+            if let first = manual {
+                proposal = first
+                manual = nil
+            } else {
+                let proposals = try Engine.propose(book: try ledger.book(), market: market)
+                    .filter { !done.contains("\($0.rule)/\($0.change.layer)") }
+                guard let next = proposals.first else { break }
+                proposal = next
+            }
+            done.insert("\(proposal.rule)/\(proposal.change.layer)")
+            let queued = try ledger.queue(proposal, market: market, snapshotBytes: bytes, proposer: trader, lifetime: 3600, at: Date())
+            let outcome = try waitForOutcome(queued.pending.id)
+            say("   " + String(queued.pending.id.prefix(16)).padding(17) + proposal.rule.padding(12) + change(proposal).padding(54)
+                + String(format: "%.2f", proposal.costDollars).leftPad(10) + "  " + outcome.tally.padding(5) + " " + outcome.status)
+            details.append(contentsOf: outcome.details.map { "     \(queued.pending.id.prefix(8)): \($0)" })
+        }
+        if done.isEmpty { say("   (no rule fires: the book meets the strategy in this market)") }
+        for line in details { say(line) }
+    }
+
+    /// In the spike the trader, not the engine, proposes buying 150 more short-term calls at spike
+    /// prices: a change the limits bot's per-change premium limit exists for.
+    static let fatFingerStep = "spike"
+
+    func fatFinger(market: MarketSnapshot) throws -> EngineProposal {
+        let expiry = market.vix.futures[1].expiry
+        let strike = (try market.vixFuture(expiry: expiry) + 5).rounded()
+        let price = try Engine.vixCallMid(market: market, expiry: expiry, strike: strike)
+        let change = LayerChange(kind: .resizeLayer, layer: "short-term", layerKind: .shortTerm,
+                                 trades: [Trade(expiry: expiry, strike: strike, quantity: 150, price: price)])
+        return try Engine.manual(book: try ledger.book(), change: change, market: market, note: "trader: add protection into the spike")
+    }
+
+    func change(_ proposal: EngineProposal) -> String {
+        let legs = proposal.change.trades.map { "\($0.quantity > 0 ? "+" : "")\($0.quantity) \($0.expiry.dropFirst(2)) \(Int($0.strike))C" }
+        return "\(proposal.change.kind.rawValue) \(proposal.change.layer): " + legs.joined(separator: ", ")
+    }
+
+    struct Outcome {
+        var status: String
+        var tally: String
+        var details: [String]
+    }
+
+    /// Waits until the proposal is committed, vetoed or expired.
+    func waitForOutcome(_ id: String) throws -> Outcome {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let row = try ledger.pending().first(where: { $0.id == id }) {
+                if row.status != "pending" {
+                    let report = try ledger.evaluate(id: id, at: Date())
+                    let veto = report.rejections.first { $0.veto }
+                    return Outcome(status: row.status == "vetoed" ? "vetoed by \(veto?.signer ?? "?")" : row.status,
+                                   tally: "\(report.counted)/\(report.threshold)",
+                                   details: report.rejections.compactMap { r in r.signer.map { "rejected by \($0)\(r.veto ? " (veto)" : ""): \(r.reason ?? "")" } }
+                                   + ["signed by: " + signers(report)])
+                }
+            } else if let entry = try committedEntry(id) {
+                let envelope = try Envelope.decode(entry.envelope)
+                let policy = try ledger.policy(atEntry: entry.sequence)
+                let report = ThresholdEvaluator(policy: policy).evaluate(envelope, at: RFC3339.parse(entry.committedAt) ?? Date())
+                return Outcome(status: "committed as entry \(entry.sequence)", tally: "\(report.counted)/\(report.threshold)",
+                               details: ["signed by: " + signers(report) + " — rules: " + report.rules.joined(separator: ", ")])
+            }
+            usleep(100_000)
+        }
+        throw CLIError("demo-timeout", "proposal \(id.prefix(16))… had no outcome after \(Int(timeout)) s; see the logs", path: "\(root)/logs")
+    }
+
+    func signers(_ report: ApprovalReport) -> String {
+        report.signatures.compactMap { line -> String? in
+            guard let signer = line.signer else { return nil }
+            return line.status == .counted ? signer : "\(signer) (\(line.status.rawValue))"
+        }.joined(separator: ", ")
+    }
+
+    func committedEntry(_ id: String) throws -> LedgerEntry? {
+        let head = try ledger.head()
+        for entry in try ledger.entries(from: head.sequence >= 5 ? head.sequence - 5 : 0).reversed() where entry.kind == .layerChange {
+            if (try? Envelope.decode(entry.envelope).id) == id { return entry }
+        }
+        return nil
+    }
+
+    // MARK: - End
+
+    mutating func finish(number: Int, started: Date) throws {
+        heading(number, "Stop: SIGTERM to every process (each finishes its decision in progress)")
+        let running = children.filter { $0.value.isRunning }
+        for (_, process) in running { process.terminate() }
+        for name in running.keys.sorted() {
+            let process = running[name]!
+            process.waitUntilExit()
+            say("   \(name.padding(11)) exited with status \(process.terminationStatus)")
+        }
+        children = [:]
+
+        heading(number + 1, "Audit: ledger verify from genesis")
+        var source = DatabaseEntrySource(ledger: ledger)
+        let report = try LedgerVerifier().verify(&source, materializedBook: try ledger.book())
+        guard report.ok else {
+            throw CLIError("demo-verify", "ledger verify failed: \(report.firstBad.map { "entry \($0.sequence): \($0.problem)" } ?? "?")", path: ledger.store.path)
+        }
+        say("   OK: \(report.entries) entries, \(report.signatureChecks) signatures checked, head \(report.headSequence!):\(report.headHash!.prefix(16))…, replayed book matches")
+
+        heading(number + 2, "The book now, and its risk in the last market")
+        let book = try ledger.book()
+        BookPrinter.print(book)
+        say("")
+        let market = try MarketSnapshot.load(path: "\(root)/market/\(Self.steps.last!).json")
+        RiskPrinter.print(try BookValuer(book: book, market: market).report(book: book, scenarios: Engine.reportScenarios))
+        say("")
+        say("Done in \(String(format: "%.1f", Date().timeIntervalSince(started))) s. The workspace stays at \(root):")
+        say("   alvh --workspace \(root) ledger log")
+        say("   alvh --workspace \(root) book")
+        say("   alvh --workspace \(root) ledger verify")
+        say("   alvh --workspace \(root) pending")
+        say("   alvh --workspace \(root) propose --market \(root)/market/recovery.json --key \(root)/Keys/private/trader-tom.key.pem")
+        say("   alvh --workspace \(root) sign ID --key \(root)/Keys/private/ro-alice.key.pem")
+    }
+
+    func heading(_ number: Int, _ text: String) {
+        say("")
+        say("\(number). \(text)")
+    }
+
+    func say(_ text: String) { Console.out(text) }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ALVHSigning
+import ALVHSigner
+
+extension ALVH {
+    /// Long-running processes: one signer per key, and the coordinator.
+    static let processCommands: [any ParsableCommand.Type] = [SignerCommand.self, CoordinatorCommand.self]
+}
+
+extension SignerError: ReportableError {
+    var reportCode: String { code.rawValue }
+    var reportReason: String { reason }
+    var reportPath: String? { path }
+    var reportDetail: String? { nil }
+}
+
+/// `--poll`, `--once`, `--log-level` for the long-running processes.
+struct ProcessOptions: ParsableArguments {
+    @Option(name: .long, help: "Milliseconds between passes over the pending queue.")
+    var poll = 250
+
+    @Flag(name: .long, help: "Make one pass over the queue and exit.")
+    var once = false
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (10...600_000).contains(poll) else { throw ValidationError("--poll must be 10…600000 milliseconds") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
+    }
+
+    /// A logger writing to stderr (stdout stays free for results).
+    func logger(label: String) -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = level
+        return logger
+    }
+}
+
+struct SignerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signer",
+        abstract: "An independent signer process (one per key).",
+        subcommands: [SignerRun.self]
+    )
+}
+
+struct SignerRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Watch the pending queue; verify, recompute, check limits, then sign or post a signed rejection.",
+        discussion: """
+        For each pending proposal it has not decided yet, the signer: verifies the ledger from genesis and the \
+        envelope under the policy in force (it trusts no other process); recomputes the risk before/after and the \
+        cost from the proposal's market snapshot (WORKSPACE/snapshots/HASH.json) with its own engine and refuses \
+        figures that differ by more than the tolerance; checks its --limits; records the decision in its local \
+        record (--state, default KEY.state.json: double-sign protection, never two live payloads for one ledger \
+        slot) and only then posts the signature or a signed rejection. Decisions are logged on stderr. SIGTERM / \
+        SIGINT finish the decision in progress, then exit 0.
+        """
+    )
+
+    @Option(name: .long, help: "This signer's private key (PKCS#8 PEM, mode 0600).", completion: .file())
+    var key: String
+
+    @Option(name: .long, help: "This signer's limits YAML (default: no limits beyond a correct recomputation).", completion: .file())
+    var limits: String?
+
+    @Option(name: .long, help: "The local decision record (default: KEY.state.json).", completion: .file())
+    var state: String?
+
+    @OptionGroup var process: ProcessOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var workspace: WorkspaceOptions
+
+    func run() async throws {
+        try reportingErrors(json: false) {
+            let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)
+            let signerLimits = try limits.map(SignerLimits.load(path:)) ?? .none
+            let record = try SignerState.open(path: state ?? SignerState.defaultPath(forKey: key), keyID: privateKey.keyID)
+            let stop = StopSignal.install()
+            let signer = try SignerProcess(workspace: workspace.path, key: privateKey, limits: signerLimits, state: record,
+                                           logger: process.logger(label: "alvh.signer"))
+            try signer.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
+        }
+    }
+}
+
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "The coordinator: commits proposals as soon as they are approved.",
+        subcommands: [CoordinatorRun.self]
+    )
+}
+
+struct CoordinatorRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Commit each pending proposal once commit-ready; mark expired, stale and vetoed ones.",
+        discussion: """
+        Proposes nothing and signs nothing. Safe to run two at once: each commit is one immediate transaction \
+        that re-verifies everything, so each proposal is committed exactly once. Logs on stderr.
+        """
+    )
+
+    @OptionGroup var process: ProcessOptions
+    @OptionGroup var workspace: WorkspaceOptions
+
+    func run() async throws {
+        try reportingErrors(json: false) {
+            let stop = StopSignal.install()
+            let coordinator = try Coordinator(workspace: workspace.path, logger: process.logger(label: "alvh.coordinator"))
+            try coordinator.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
+        }
+    }
+}
