@@ -64,9 +64,13 @@ let package = Package(
             name: "alvh-bench",
             dependencies: ["ALVHSigning"]
         ),
+        .target(
+            name: "ALVHTestSupport",
+            path: "Tests/ALVHTestSupport"
+        ),
         .testTarget(
             name: "ALVHSigningTests",
-            dependencies: ["ALVHSigning"],
+            dependencies: ["ALVHSigning", "ALVHTestSupport"],
             exclude: ["Vectors"]
         ),
         .testTarget(
@@ -75,7 +79,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ALVHLedgerTests",
-            dependencies: ["ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine"]
+            dependencies: ["ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHTestSupport"]
+        ),
+        .testTarget(
+            name: "ALVHSignerTests",
+            dependencies: ["ALVHSigner", "ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHTestSupport",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "ALVHEngineTests",

@@ -1,4 +1,5 @@
 import Foundation
+import ALVHTestSupport
 import Testing
 import ALVHSigning
 import ALVHApproval
@@ -127,24 +128,8 @@ final class LedgerFixture: @unchecked Sendable {
 
 /// Running the real binaries: `alvh`, `sqlite3`.
 enum Tools {
-    static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
-    /// The `alvh` executable built beside the test bundle.
-    static var alvh: String {
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        for _ in 0..<6 {
-            url = url.deletingLastPathComponent()
-            let candidate = url.appendingPathComponent("alvh").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        for scratch in [".build/debug/alvh", ".build/release/alvh"] {
-            let candidate = packageRoot.appendingPathComponent(scratch).path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return "alvh-not-built"
-    }
+    static var packageRoot: URL { TestProcess.packageRoot }
+    static var alvh: String { TestProcess.alvh }
 
     struct Output {
         var status: Int32
@@ -154,28 +139,8 @@ enum Tools {
 
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "ALVH_PASSPHRASE")
-        env.removeValue(forKey: "ALVH_WORKSPACE")
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        let out = try TestProcess.run(executable, arguments, environment: environment, input: stdin.map { Array($0.utf8) })
+        return Output(status: out.status, stdout: out.text, stderr: out.stderr)
     }
 
     static func sqlite(_ database: String, _ sql: String) throws -> Output {

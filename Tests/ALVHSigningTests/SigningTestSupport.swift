@@ -1,4 +1,5 @@
 import Foundation
+import ALVHTestSupport
 import Testing
 @testable import ALVHSigning
 
@@ -39,26 +40,8 @@ enum Run {
     /// Runs a program with stdin from /dev/null (or `input`), no ALVH_* variables unless given.
     @discardableResult
     static func process(_ executable: String, _ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) throws -> ProcessOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ALVH_") }
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe(), err = Pipe(), inPipe = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
-        try process.run()
-        if let input {
-            inPipe.fileHandleForWriting.write(Data(input))
-            try inPipe.fileHandleForWriting.close()
-        }
-        // Read both pipes concurrently-safe enough for small outputs: stderr after stdout.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ProcessOutput(status: process.terminationStatus, stdout: Array(outData), stderr: String(decoding: errData, as: UTF8.self))
+        let out = try TestProcess.run(executable, arguments, environment: environment, input: input)
+        return ProcessOutput(status: out.status, stdout: out.stdout, stderr: out.stderr)
     }
 
     /// `openssl ARGS`, which must succeed.
@@ -73,20 +56,8 @@ enum Run {
 
     static var opensslAvailable: Bool { FileManager.default.isExecutableFile(atPath: openssl) }
 
-    /// The `alvh` executable built beside the test bundle.
-    static var alvh: String {
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        for _ in 0..<6 {
-            url = url.deletingLastPathComponent()
-            let candidate = url.appendingPathComponent("alvh").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return packageRoot.appendingPathComponent(".build/debug/alvh").path
-    }
-
-    static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
+    static var alvh: String { TestProcess.alvh }
+    static var packageRoot: URL { TestProcess.packageRoot }
 }
 
 extension Array where Element == UInt8 {

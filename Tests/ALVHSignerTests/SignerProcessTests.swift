@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+import ALVHSigning
+import ALVHApproval
+import ALVHEngine
+import ALVHLedger
+import ALVHTestSupport
+
+/// The faults the signer set must survive, with real `alvh signer run` and `alvh coordinator run`
+/// processes sharing one SQLite ledger.
+@Suite("Signer processes", .serialized)
+struct SignerProcessTests {
+    @Test("2 of 5 signers down: 3-of-5 still commits, counted exactly the three who ran")
+    func twoDown() throws {
+        let fixture = try SignerFixture()
+        for name in ["s1", "s2", "s3"] { try fixture.startSigner(name) }
+        try fixture.startCoordinator()
+        let id = try fixture.queue()
+        #expect(try TestProcess.waitUntil(seconds: 30) { try fixture.headSequence() == 1 }, "not committed; coordinator log:\n\(fixture.log("coordinator"))")
+        fixture.stopAll()
+        let (counted, _) = try fixture.countedSigners(entry: 1)
+        #expect(counted == ["s1", "s2", "s3"])
+        #expect(try fixture.status(id) == nil) // left the queue
+        #expect(fixture.log("coordinator").contains("committed"))
+    }
+
+    @Test("3 of 5 down: the proposal stays pending, then expires with a clear status, and nothing is committed")
+    func threeDown() throws {
+        let fixture = try SignerFixture()
+        for name in ["s1", "s2"] { try fixture.startSigner(name) }
+        try fixture.startCoordinator()
+        let id = try fixture.queue(lifetime: 4)
+        #expect(try TestProcess.waitUntil(seconds: 20) { try fixture.status(id) == "expired" })
+        fixture.stopAll()
+        #expect(try fixture.headSequence() == 0)
+        let pending = try fixture.ledger().pending().first { $0.id == id }
+        #expect(pending?.signatureCount == 3) // trader + s1 + s2
+        let listed = try TestProcess.run(TestProcess.alvh, ["pending", "--workspace", fixture.root])
+        #expect(listed.text.contains(String(id.prefix(16))) && listed.text.contains("expired"))
+        #expect(fixture.log("coordinator").contains("expired"))
+        // A late signer does not sign an expired proposal.
+        let late = try fixture.signOnce("s3")
+        #expect(late.status == 0)
+        #expect(try fixture.ledger().pending().first { $0.id == id }?.signatureCount == 3)
+    }
+
+    @Test("a misbehaving signer's corrupt signature, signature over another payload, and forged keyid are not counted; the honest three decide")
+    func misbehaving() throws {
+        let fixture = try SignerFixture()
+        let id = try fixture.queue()
+        let ledger = try fixture.ledger()
+        let envelope = try ledger.envelope(id: id)
+        let s4 = fixture.keys["s4"]!, mallory = fixture.keys["mallory"]!, s1 = fixture.keys["s1"]!
+        // (a) s4's signature with a flipped byte.
+        var corrupt = try s4.signature(for: envelope.pae)
+        corrupt[corrupt.count / 2] ^= 0x40
+        try ledger.addSignature(.init(keyid: s4.keyID.hex, sig: corrupt), to: id, at: Date())
+        // (b) s4's valid signature, but over a different payload.
+        var other = envelope
+        other.payload[other.payload.count - 2] ^= 1
+        try ledger.addSignature(.init(keyid: s4.keyID.hex, sig: try s4.signature(for: other.pae)), to: id, at: Date())
+        // (c) mallory (outside the policy) signs the right bytes and names s1 as the signer.
+        try ledger.addSignature(.init(keyid: s1.keyID.hex, sig: try mallory.signature(for: envelope.pae)), to: id, at: Date())
+
+        let before = try ledger.evaluate(id: id, at: Date())
+        #expect(before.counted == 0 && !before.commitReady)
+        #expect(before.signatures.filter { $0.status == .invalid || $0.status == .unknownKey }.count == 3)
+
+        for name in ["s1", "s2"] { try fixture.startSigner(name) }
+        try fixture.startCoordinator()
+        #expect(try TestProcess.waitUntil(seconds: 20) { try fixture.ledger().evaluate(id: id, at: Date()).counted == 2 })
+        #expect(try fixture.headSequence() == 0) // 2 honest + 3 bad is not 3
+        try fixture.startSigner("s3")
+        #expect(try TestProcess.waitUntil(seconds: 30) { try fixture.headSequence() == 1 })
+        fixture.stopAll()
+        let (counted, report) = try fixture.countedSigners(entry: 1)
+        #expect(counted == ["s1", "s2", "s3"])
+        let bad = report.signatures.filter { $0.status != .counted && $0.status != .proposer }
+        #expect(bad.count == 3)
+        #expect(bad.allSatisfy { $0.signer == nil }) // none was attributed to anyone
+    }
+
+    @Test("a restarted signer neither signs twice nor skips, re-posts a lost signature, refuses a second payload for the slot")
+    func restart() throws {
+        let fixture = try SignerFixture()
+        let first = try fixture.queue()
+        let s1 = fixture.keys["s1"]!
+        func mine(_ id: String) throws -> Int {
+            let envelope = try fixture.ledger().envelope(id: id)
+            return envelope.signatures.filter { s1.publicKey.isValidSignature($0.sig, for: envelope.pae) }.count
+        }
+        // Queued while the signer was down: decided on its first pass.
+        #expect(try fixture.signOnce("s1").status == 0)
+        #expect(try mine(first) == 1)
+        // Restarted: nothing new.
+        #expect(try fixture.signOnce("s1").status == 0)
+        #expect(try mine(first) == 1)
+        // A crash lost the post after the decision was recorded: the same decision is posted again.
+        let database = "\(fixture.root)/alvh.sqlite"
+        let deleted = try TestProcess.run("/usr/bin/sqlite3", [database, "DELETE FROM signatures WHERE pending_id = '\(first)' AND keyid = '\(s1.keyID.hex)'; SELECT changes();"])
+        #expect(deleted.text.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        #expect(try mine(first) == 0)
+        let again = try fixture.signOnce("s1")
+        #expect(again.stderr.contains("re-posted"))
+        #expect(try mine(first) == 1)
+        // A different payload for the same ledger slot, while the first is live: refused.
+        let second = try fixture.queue(lifetime: 1800)
+        let refused = try fixture.signOnce("s1")
+        #expect(refused.stderr.contains("double-sign protection"))
+        #expect(try mine(second) == 0)
+        // Two processes with one key: the second is refused while the first runs; SIGTERM exits 0.
+        let running = try fixture.startSigner("s1")
+        #expect(TestProcess.waitUntil(seconds: 10) { fixture.log("s1").contains("signer started") })
+        let twin = try fixture.signOnce("s1")
+        #expect(twin.status == 1 && twin.stderr.contains("[state-locked]"))
+        running.terminate()
+        running.waitUntilExit()
+        #expect(running.terminationStatus == 0)
+        #expect(fixture.log("s1").contains("signer stopped"))
+    }
+
+    @Test("two coordinators racing: every proposal committed exactly once")
+    func racingCoordinators() throws {
+        let fixture = try SignerFixture()
+        for name in ["s1", "s2", "s3", "s4"] { try fixture.startSigner(name) }
+        try fixture.startCoordinator("coordinator-a")
+        try fixture.startCoordinator("coordinator-b")
+        let rounds = 5
+        for round in 0..<rounds {
+            try fixture.queue(change: try fixture.buyShortTerm(10 + round, add: round == 0))
+            #expect(try TestProcess.waitUntil(seconds: 30) { try fixture.headSequence() == UInt64(round + 1) }, "round \(round) not committed")
+        }
+        fixture.stopAll()
+        let commits = (fixture.log("coordinator-a") + fixture.log("coordinator-b")).components(separatedBy: "\n").filter { $0.hasSuffix(" committed") }
+        #expect(commits.count == rounds)
+        var source = DatabaseEntrySource(ledger: try fixture.ledger())
+        let report = try LedgerVerifier(jobs: 1).verify(&source, materializedBook: try fixture.ledger().book())
+        #expect(report.ok && report.entries == rounds + 1)
+        #expect(try fixture.ledger().book().layer(named: "short-term")?.positions.first?.quantity == (0..<rounds).reduce(0) { $0 + 10 + $1 })
+    }
+
+    @Test("a proposal whose risk figures were altered after computing is rejected with the mismatch named")
+    func tamperedRisk() throws {
+        let fixture = try SignerFixture()
+        let id = try fixture.queue { doc in doc.riskAfter!.stressPnL["covid-2020-03-16"]! += 25_000 }
+        #expect(try fixture.signOnce("s1").status == 0)
+        let rejections = try fixture.ledger().rejections(id: id)
+        #expect(rejections.count == 1)
+        let reason = try RejectionDocument.decode(rejections[0].payload).reason
+        #expect(reason.contains("proposal's risk figures do not match") && reason.contains("covid-2020-03-16"))
+        #expect(try fixture.ledger().envelope(id: id).signatures.count == 1) // the trader's only
+
+        // A cost that does not match the legs' prices is caught too.
+        let fixture2 = try SignerFixture()
+        let id2 = try fixture2.queue { doc in doc.costDollars -= 100 }
+        _ = try fixture2.signOnce("s2")
+        let reason2 = try RejectionDocument.decode(try fixture2.ledger().rejections(id: id2)[0].payload).reason
+        #expect(reason2.contains("cost"))
+    }
+
+    @Test("the limits bot's veto blocks a proposal the risk officers signed; the coordinator marks it vetoed")
+    func limitsVeto() throws {
+        let fixture = try SignerFixture()
+        let id = try fixture.queue(change: try fixture.buyShortTerm(500, add: true))
+        // The three risk officers sign first (no coordinator yet, so nothing commits on their three).
+        for name in ["s1", "s2", "s3"] { #expect(try fixture.signOnce(name).status == 0) }
+        #expect(try fixture.ledger().evaluate(id: id, at: Date()).counted == 3)
+        let vetoed = try TestProcess.run(TestProcess.alvh, ["signer", "run", "--once", "--key", fixture.keyPath("lim"), "--workspace", fixture.root,
+                                                            "--limits", try limitsFile(fixture, "max-premium-per-change-dollars: 1000\n")])
+        #expect(vetoed.stderr.contains("over this signer's per-change limit"))
+        try fixture.startCoordinator()
+        #expect(try TestProcess.waitUntil(seconds: 20) { try fixture.status(id) == "vetoed" })
+        fixture.stopAll()
+        #expect(try fixture.headSequence() == 0)
+        let commit = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root])
+        #expect(commit.status == 1 && commit.stderr.contains("vetoed by lim"))
+    }
+
+    func limitsFile(_ fixture: SignerFixture, _ text: String) throws -> String {
+        let path = "\(fixture.root)/limits.yaml"
+        try SecureFile.writeAtomically(Array(text.utf8), to: path, mode: 0o644)
+        return path
+    }
+}

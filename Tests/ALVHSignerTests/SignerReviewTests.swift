@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import ALVHSigning
+import ALVHApproval
+import ALVHEngine
+import ALVHLedger
+@testable import ALVHSigner
+
+@Suite("Signer limits and review")
+struct SignerReviewTests {
+    @Test("limits YAML: every field, and errors that name the field")
+    func limitsFile() throws {
+        let limits = try SignerLimits.parse("""
+            max-premium-per-change-dollars: 5000
+            max-daily-premium-dollars: 12000
+            max-abs-delta-vega: 20000
+            stress-must-not-worsen: [covid-2020-03-16]
+            min-stress-pnl-dollars: { oct-2008: -150000 }
+            allowed-kinds: [add-layer, close-layer]
+            allowed-hours-utc: "13:30-20:00"
+            recompute-tolerance-dollars: 0.5
+            """)
+        #expect(limits.maxPremiumPerChangeDollars == 5000 && limits.maxDailyPremiumDollars == 12000 && limits.maxAbsDeltaVega == 20000)
+        #expect(limits.stressMustNotWorsen == ["covid-2020-03-16"] && limits.minStressPnLDollars == ["oct-2008": -150000])
+        #expect(limits.allowedKinds == [.addLayer, .closeLayer] && limits.allowedMinutesUTC == 810...1199)
+        #expect(limits.recomputeToleranceDollars == 0.5)
+        #expect(try SignerLimits.parse("") == .none)
+
+        let bad: [(String, String)] = [
+            ("max-premium: 5", "limits.yaml"),
+            ("max-premium-per-change-dollars: -5", "limits.yaml: max-premium-per-change-dollars"),
+            ("max-premium-per-change-dollars: lots", "limits.yaml: max-premium-per-change-dollars"),
+            ("stress-must-not-worsen: [crash-of-1929]", "limits.yaml: stress-must-not-worsen"),
+            ("allowed-kinds: [buy-everything]", "limits.yaml: allowed-kinds"),
+            ("allowed-hours-utc: \"20:00-13:00\"", "limits.yaml: allowed-hours-utc"),
+            ("min-stress-pnl-dollars: { oct-2008: x }", "limits.yaml: min-stress-pnl-dollars.oct-2008"),
+            ("- a list", "limits.yaml"),
+        ]
+        for (text, path) in bad {
+            #expect { try SignerLimits.parse(text) } throws: { ($0 as? SignerError)?.path == path && ($0 as? SignerError)?.code == .invalidLimits }
+        }
+    }
+
+    @Test("review: signs an honest proposal; each limit refuses with its reason; wrong ledger and fast-forward are refused")
+    func review() throws {
+        let fixture = try SignerFixture()
+        let id = try fixture.queue()
+        let ledger = try fixture.ledger()
+        let envelope = try ledger.envelope(id: id)
+        let verified = try ProposalReview.VerifiedLedger.verify(ledger)
+        let me = fixture.keys["s1"]!.publicKey
+        func decide(_ limits: SignerLimits, _ env: Envelope? = nil, today: Double = 0, verified v: ProposalReview.VerifiedLedger? = nil) -> ProposalReview.Verdict {
+            ProposalReview(verified: v ?? verified, me: me, limits: limits, workspace: fixture.root).decide(env ?? envelope, premiumToday: today, at: Date())
+        }
+        guard case .sign(let doc) = decide(.none) else { Issue.record("an honest proposal is signed"); return }
+        #expect(doc.costDollars > 0)
+
+        func rejected(_ verdict: ProposalReview.Verdict, _ text: String) -> Bool {
+            if case .reject(let reason) = verdict { return reason.contains(text) }
+            return false
+        }
+        #expect(rejected(decide(SignerLimits(maxPremiumPerChangeDollars: doc.costDollars - 1)), "per-change limit"))
+        #expect(rejected(decide(SignerLimits(maxDailyPremiumDollars: doc.costDollars + 10), today: 20), "daily limit"))
+        #expect(rejected(decide(SignerLimits(maxAbsDeltaVega: 1)), "|Δ vega|"))
+        #expect(rejected(decide(SignerLimits(allowedKinds: [.closeLayer])), "does not approve add-layer"))
+        #expect(rejected(decide(SignerLimits(minStressPnLDollars: ["oct-2008": 1e9])), "below the floor"))
+        if case .sign = decide(SignerLimits(stressMustNotWorsen: ["covid-2020-03-16"])) {} else { Issue.record("buying calls improves the crash stress") }
+
+        // The proposer's own key waits (its approval never counts).
+        if case .wait = ProposalReview(verified: verified, me: fixture.keys["trader"]!.publicKey, limits: .none, workspace: fixture.root)
+            .decide(envelope, premiumToday: 0, at: Date()) {} else { Issue.record("the proposer does not approve itself") }
+
+        // Bound to another ledger.
+        var other = verified
+        other.context.ledgerID = String(repeating: "a", count: 64)
+        #expect(rejected(decide(.none, verified: other), "another ledger"))
+        // A sequence ahead of the head.
+        var behind = verified
+        behind.context.nextSequence = 0
+        behind.context.head = String(repeating: "b", count: 64)
+        #expect(rejected(decide(.none, verified: behind), "fast-forward"))
+        // Not signed by its proposer: another policy signer's signature alone does not make it a proposal.
+        var unsignedByProposer = Envelope(payload: envelope.payload, payloadType: envelope.payloadType)
+        try unsignedByProposer.addSignature(using: fixture.keys["s2"]!)
+        #expect(rejected(decide(.none, unsignedByProposer), "not signed by its proposer"))
+        // The snapshot is missing from the workspace: it cannot be recomputed, so it is not signed.
+        try FileManager.default.removeItem(atPath: "\(fixture.root)/snapshots")
+        #expect(rejected(decide(.none), "cannot recompute"))
+    }
+
+    @Test("double-sign record: one live payload per slot, released by expiry or a veto, locked to one process")
+    func stateRecord() throws {
+        var template = Array("/tmp/alvh-state-XXXXXX".utf8CString)
+        let dir = String(cString: mkdtemp(&template)!)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let key = try PrivateKey.generate()
+        let path = "\(dir)/s.state.json"
+        let now = Date()
+        do {
+            let state = try SignerState.open(path: path, keyID: key.keyID)
+            #expect(throws: SignerError.self) { try SignerState.open(path: path, keyID: key.keyID) }
+            let decision = SignerState.Decision(kind: .signed, reason: nil, at: RFC3339.format(now), ledgerID: "L", sequence: 4, costDollars: 700)
+            try state.record(decision, proposal: "P1", expires: RFC3339.format(now.addingTimeInterval(60)), at: now)
+            #expect(state.slotConflict(ledgerID: "L", sequence: 4, proposal: "P1", at: now) == nil)
+            #expect(state.slotConflict(ledgerID: "L", sequence: 4, proposal: "P2", at: now)?.contains("double-sign protection") == true)
+            #expect(state.slotConflict(ledgerID: "L", sequence: 5, proposal: "P2", at: now) == nil)
+            #expect(state.slotConflict(ledgerID: "L", sequence: 4, proposal: "P2", at: now.addingTimeInterval(61)) == nil)
+            #expect(state.slotConflict(ledgerID: "L", sequence: 4, proposal: "P2", at: now, isDead: { $0 == "P1" }) == nil)
+            #expect(state.premiumSigned(on: now) == 700)
+        }
+        // Survives a restart; the file is 0600.
+        do {
+            let reopened = try SignerState.open(path: path, keyID: key.keyID)
+            #expect(reopened.decision(for: "P1")?.kind == .signed)
+            #expect(reopened.slotConflict(ledgerID: "L", sequence: 4, proposal: "P2", at: now) != nil)
+            #expect(try SecureFile.permissions(path) == 0o600)
+        }
+        // Another key's record is refused.
+        let other = try PrivateKey.generate()
+        #expect { try SignerState.open(path: path, keyID: other.keyID) } throws: { ($0 as? SignerError)?.code == .invalidState }
+    }
+}
