@@ -176,6 +176,31 @@ struct SignerProcessTests {
         #expect(commit.status == 1 && commit.stderr.contains("vetoed by lim"))
     }
 
+    @Test("alvh demo: runs the whole story unattended and leaves a workspace the other commands work on")
+    func demo() throws {
+        var template = Array("/tmp/alvh-demo-test-XXXXXX".utf8CString)
+        let root = String(cString: mkdtemp(&template)!)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let run = try TestProcess.run(TestProcess.alvh, ["demo", "--workspace", root])
+        #expect(run.status == 0, "demo failed: \(run.stderr)")
+        let text = run.text
+        for expected in ["add-layer short-term", "add-layer backstop", "add-layer event", "take-profit", "roll-layer", "vetoed by limits-bot",
+                         "killed with SIGKILL", "committed as entry", "OK: ", "replayed book matches"] {
+            #expect(text.contains(expected), "demo output lacks '\(expected)'")
+        }
+        #expect(!text.contains("exited with status 1"))
+        for layout in ["Keys/ro-alice.pub.pem", "Keys/private/ro-alice.key.pem", "Policies/desk.yaml", "alvh.sqlite", "market/calm.json", "logs/limits-bot.log"] {
+            #expect(FileManager.default.fileExists(atPath: "\(root)/\(layout)"), "missing \(layout)")
+        }
+        let verify = try TestProcess.run(TestProcess.alvh, ["--workspace", root, "ledger", "verify"])
+        #expect(verify.status == 0)
+        let book = try TestProcess.run(TestProcess.alvh, ["--workspace", root, "book"])
+        #expect(book.status == 0 && book.text.contains("short-term"))
+        // A second demo in the same workspace is refused rather than mixed in.
+        let again = try TestProcess.run(TestProcess.alvh, ["demo", "--workspace", root])
+        #expect(again.status == 1 && again.stderr.contains("already holds a ledger"))
+    }
+
     func limitsFile(_ fixture: SignerFixture, _ text: String) throws -> String {
         let path = "\(fixture.root)/limits.yaml"
         try SecureFile.writeAtomically(Array(text.utf8), to: path, mode: 0o644)
