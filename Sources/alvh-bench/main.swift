@@ -1,12 +1,19 @@
 import ALVHSigning
+import ALVHApproval
+import ALVHEngine
+import ALVHLedger
 import Foundation
+import GRDB
 
-// alvh-bench: micro-benchmarks that print figures; scripts/bench runs them with their peers
-// (openssl speed, Python cryptography, QuantLib, bare SQLite) in the same run and prints ratios.
+// alvh-bench: measurements that print JSON; scripts/bench runs them beside their peers (openssl
+// speed, Python cryptography, QuantLib, bare SQLite) in the same run and writes the ratios to
+// BENCHMARKS.md. Build in release mode.
 //
-//   alvh-bench verify --seconds S            Ed25519 / P-256 verifications per second on one core
-
-
+//   alvh-bench verify --seconds S                   Ed25519 / P-256 verifications per second, one core
+//   alvh-bench make-ledger --dir D --entries N      a ledger of N entries × 3 signatures (Ed25519, P-256, Ed25519)
+//   alvh-bench commit-latency --dir D --commits N   commit p50/p99 vs a bare SQLite insert (WAL, synchronous=FULL)
+//   alvh-bench pricing --inputs CSV --out CSV       price + Greeks of every input row, repeated ≥ 1 s
+//   alvh-bench stress-grid --book B --market M      ms per 101 × 101 SPX × VIX grid
 
 func now() -> Double {
     var ts = timespec()
@@ -25,6 +32,28 @@ func rate(seconds: Double, batch: Int = 256, _ body: () -> Void) -> Double {
     return Double(count) / (now() - start)
 }
 
+func emit(_ object: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+func option(_ name: String) -> String? {
+    let arguments = CommandLine.arguments
+    return arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+}
+
+func required(_ name: String) -> String {
+    guard let value = option(name) else { fail("missing \(name)") }
+    return value
+}
+
+func fail(_ text: String) -> Never {
+    FileHandle.standardError.write(Data("alvh-bench: \(text)\n".utf8))
+    exit(1)
+}
+
+// MARK: - verify
+
 func benchVerify(seconds: Double) throws {
     // Like `openssl speed`: a fixed message, a fixed signature, verified over and over.
     for type in [KeyType.ed25519, .p256] {
@@ -35,15 +64,232 @@ func benchVerify(seconds: Double) throws {
         var ok = true
         let perSecond = rate(seconds: seconds) { ok = ok && publicKey.isValidSignature(signature, for: message) }
         precondition(ok)
-        print("verify \(type.rawValue) \(String(format: "%.1f", perSecond))")
+        emit(["bench": "verify", "type": type.rawValue, "perSecond": perSecond])
     }
 }
 
+// MARK: - ledgers
+
+/// A workspace with three signers (Ed25519, P-256, Ed25519), a 3-of-3 policy in which the proposer
+/// may approve (so every entry carries exactly 3 signatures), and a ledger holding a one-layer book.
+struct BenchWorkspace {
+    let root: String
+    let keys: [PrivateKey]
+    let ledger: Ledger
+
+    static func create(_ root: String) throws -> BenchWorkspace {
+        if FileManager.default.fileExists(atPath: root) { try FileManager.default.removeItem(atPath: root) }
+        try SecureFile.makeDirectory(root, mode: 0o755)
+        let store = KeyStore(directory: "\(root)/Keys")
+        var keys: [PrivateKey] = []
+        var yaml = "version: 1\nname: bench\nproposer-may-approve: true\nsigners:\n"
+        for (index, type) in [KeyType.ed25519, .p256, .ed25519].enumerated() {
+            let made = try store.generate(name: "s\(index)", type: type)
+            keys.append(try PrivateKey.load(from: made.privateKeyPath))
+            yaml += "  - id: s\(index)\n    key: Keys/s\(index).pub.pem\n    key-id: \(made.keyID.hex)\n    roles: [risk-officer]\n"
+        }
+        yaml += "rules:\n  - name: layers\n    kinds: [resize-layer]\n    threshold: 3\n"
+        try SecureFile.writeAtomically(Array(yaml.utf8), to: "\(root)/policy.yaml", mode: 0o644)
+        let book = Book(condor: IronCondor(underlying: "SPX", expiry: "2027-01-15", quantity: 10, longPut: 5500, shortPut: 5700,
+                                           shortCall: 6300, longCall: 6500, creditPerUnit: 43.4),
+                        layers: [HedgeLayer(name: "short-term", kind: .shortTerm,
+                                            positions: [Position(expiry: "2026-12-16", strike: 20, quantity: 100, entryPrice: 1)],
+                                            targetCoverageDollars: nil)])
+        let ledger = try Ledger.initialize(workspace: root, policyPath: "\(root)/policy.yaml", book: book, at: Date())
+        return BenchWorkspace(root: root, keys: keys, ledger: ledger)
+    }
+
+    /// A signed resize (+1 / −1 contract, alternating) bound to the current head.
+    func nextEnvelope(at time: Date) throws -> Envelope {
+        let context = try ledger.context()
+        let policy = try ledger.policyInForce()
+        let quantity = context.nextSequence % 2 == 0 ? -1 : 1
+        let zero = ProposalDocument.Risk(layers: [:], total: .init(delta: 0, gamma: 0, vega: 0, theta: 0, rho: 0), stressPnL: [:])
+        let doc = ProposalDocument(
+            ledger: LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence, policyHash: policy.hash),
+            created: time.addingTimeInterval(-1), expires: time.addingTimeInterval(3600), proposer: keys[0].keyID,
+            change: .init(kind: .resizeLayer, layer: .init(layer: "short-term", legs: [
+                .init(instrument: "VIX", right: "call", expiry: "2026-12-16", strike: 20, quantity: quantity, limitPrice: 1)])),
+            riskBefore: zero, riskAfter: zero, costDollars: Double(quantity) * 100,
+            market: .init(snapshotHash: String(repeating: "0", count: 64), asOf: RFC3339.format(time), spx: 6000, vix: 15, vixFront: nil))
+        var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
+        for key in keys { try envelope.addSignature(using: key) }
+        return envelope
+    }
+}
+
+/// A ledger of `entries` layer changes, each with 3 signatures. The first `committed` go through
+/// the real enqueue + commit path; the rest are built and signed exactly as a commit would store
+/// them (same envelope, same entry hash, same links) but appended in batches of 5,000 rows per
+/// transaction, so a 100,000-entry ledger takes seconds, not minutes. `alvh ledger verify` then
+/// checks every one of them from genesis.
+func makeLedger(dir: String, entries: Int, committed: Int = 100) throws {
+    let started = now()
+    let workspace = try BenchWorkspace.create(dir)
+    let time = Date()
+    for _ in 0..<min(entries, committed) {
+        let id = try workspace.ledger.enqueue(try workspace.nextEnvelope(at: time), at: time).pending.id
+        try workspace.ledger.commit(id: id, at: time)
+    }
+    var book = try workspace.ledger.book()
+    var head = try workspace.ledger.head()
+    let context = try workspace.ledger.context()
+    let policyHash = try workspace.ledger.policyInForce().hash
+    let stamp = RFC3339.format(time)
+    var config = Configuration()
+    config.journalMode = .wal
+    let raw = try DatabaseQueue(path: "\(dir)/alvh.sqlite", configuration: config)
+    var sequence = head.sequence + 1
+    let zero = ProposalDocument.Risk(layers: [:], total: .init(delta: 0, gamma: 0, vega: 0, theta: 0, rho: 0), stressPnL: [:])
+    while sequence <= UInt64(entries) {
+        let batchEnd = min(UInt64(entries), sequence + 4_999)
+        try raw.write { db in
+            while sequence <= batchEnd {
+                let quantity = sequence % 2 == 0 ? -1 : 1
+                let doc = ProposalDocument(
+                    ledger: LedgerBinding(ledgerID: context.ledgerID, base: head.hash, sequence: sequence, policyHash: policyHash),
+                    created: time.addingTimeInterval(-1), expires: time.addingTimeInterval(3600), proposer: workspace.keys[0].keyID,
+                    change: .init(kind: .resizeLayer, layer: .init(layer: "short-term", legs: [
+                        .init(instrument: "VIX", right: "call", expiry: "2026-12-16", strike: 20, quantity: quantity, limitPrice: 1)])),
+                    riskBefore: zero, riskAfter: zero, costDollars: Double(quantity) * 100,
+                    market: .init(snapshotHash: String(repeating: "0", count: 64), asOf: stamp, spx: 6000, vix: 15, vixFront: nil))
+                var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
+                for key in workspace.keys { try envelope.addSignature(using: key) }
+                var entry = LedgerEntry(sequence: sequence, previousHash: head.hash, kind: .layerChange, envelope: try envelope.encoded(),
+                                        attachments: [], policyHash: policyHash, committedAt: stamp)
+                entry.hash = entry.computeHash()
+                try db.execute(sql: """
+                    INSERT INTO entries (seq, prev_hash, kind, envelope, attachments, policy_hash, committed_at, entry_hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [Int64(sequence), entry.previousHash, entry.kind.rawValue, Data(entry.envelope), Data(),
+                                     policyHash, stamp, entry.hash])
+                book = try book.applying(LayerChange(kind: .resizeLayer, layer: "short-term",
+                                                     trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: quantity, price: 1)]))
+                head = entry
+                sequence += 1
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            try db.execute(sql: "UPDATE book SET seq = ?, json = ? WHERE id = 1", arguments: [Int64(head.sequence), try encoder.encode(book)])
+        }
+    }
+    emit(["bench": "make-ledger", "entries": entries, "seconds": now() - started, "dir": dir,
+          "head": "\(head.sequence):\(head.hash)"])
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+}
+
+func commitLatency(dir: String, commits: Int) throws {
+    let workspace = try BenchWorkspace.create(dir)
+    var latencies: [Double] = []
+    var envelopeBytes = 0
+    for _ in 0..<commits {
+        let time = Date()
+        let envelope = try workspace.nextEnvelope(at: time)
+        envelopeBytes = try envelope.encoded().count
+        let id = try workspace.ledger.enqueue(envelope, at: time).pending.id
+        let start = now()
+        try workspace.ledger.commit(id: id, at: time)
+        latencies.append(now() - start)
+    }
+    // The peer: one INSERT of a row as big as an entry, per transaction, same file system, same durability.
+    let barePath = "\(dir)/bare.sqlite"
+    var config = Configuration()
+    config.journalMode = .wal
+    let bare = try DatabaseQueue(path: barePath, configuration: config)
+    try bare.writeWithoutTransaction { db in
+        try db.execute(sql: "PRAGMA synchronous = FULL")
+        try db.execute(sql: "CREATE TABLE IF NOT EXISTS t (seq INTEGER PRIMARY KEY, prev TEXT, body BLOB, hash TEXT)")
+    }
+    let level = try bare.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
+    precondition(level == 2, "bare SQLite must run with synchronous=FULL")
+    var bareLatencies: [Double] = []
+    let body = Data(repeating: 0x5a, count: envelopeBytes)
+    for i in 0..<commits {
+        let start = now()
+        try bare.write { db in
+            try db.execute(sql: "INSERT INTO t (seq, prev, body, hash) VALUES (?, ?, ?, ?)",
+                           arguments: [i, String(repeating: "a", count: 64), body, String(repeating: "b", count: 64)])
+        }
+        bareLatencies.append(now() - start)
+    }
+    latencies.sort()
+    bareLatencies.sort()
+    emit(["bench": "commit-latency", "commits": commits, "envelopeBytes": envelopeBytes,
+          "p50ms": percentile(latencies, 0.5) * 1000, "p99ms": percentile(latencies, 0.99) * 1000,
+          "bareP50ms": percentile(bareLatencies, 0.5) * 1000, "bareP99ms": percentile(bareLatencies, 0.99) * 1000])
+}
+
+// MARK: - pricing and stress
+
+func pricing(inputs: String, out: String) throws {
+    let text = try String(contentsOfFile: inputs, encoding: .utf8)
+    var specs: [OptionSpec] = []
+    for line in text.split(separator: "\n").dropFirst() {
+        let f = line.split(separator: ",").map(String.init)
+        guard f.count == 8, let model = PricingModel(rawValue: f[0]), let right = OptionRight(rawValue: f[1]),
+              let s = Double(f[2]), let k = Double(f[3]), let t = Double(f[4]), let r = Double(f[5]), let q = Double(f[6]), let v = Double(f[7]) else {
+            fail("bad input row: \(line)")
+        }
+        let spec = OptionSpec(model: model, right: right, underlying: s, strike: k, years: t, rate: r, dividend: q, vol: v)
+        try spec.validate()
+        specs.append(spec)
+    }
+    var results = [OptionValuation](repeating: .zero, count: specs.count)
+    var rounds = 0
+    let start = now()
+    repeat {
+        for i in specs.indices { results[i] = Pricer.valueUnchecked(specs[i]) }
+        rounds += 1
+    } while now() - start < 1.0
+    let perSecond = Double(rounds * specs.count) / (now() - start)
+    var csv = "price,delta,gamma,vega,theta,rho\n"
+    for v in results {
+        csv += [v.price, v.delta, v.gamma, v.vega, v.theta, v.rho].map { String(format: "%.17g", $0) }.joined(separator: ",") + "\n"
+    }
+    try csv.write(toFile: out, atomically: true, encoding: .utf8)
+    emit(["bench": "pricing", "options": specs.count, "perSecond": perSecond])
+}
+
+func stressGrid(book: String, market: String, size: Int) throws {
+    let b = try Book.load(path: book)
+    let m = try MarketSnapshot.load(path: market)
+    let valuer = try BookValuer(book: b, market: m)
+    let spx = (0..<size).map { -30 + 40 * Double($0) / Double(size - 1) }
+    let vix = (0..<size).map { 10 + 80 * Double($0) / Double(size - 1) }
+    var checksum = 0.0
+    var grids = 0
+    let start = now()
+    repeat {
+        checksum += valuer.grid(spxMoves: spx, vixLevels: vix)[size / 2][size / 2]
+        grids += 1
+    } while now() - start < 2.0
+    let ms = (now() - start) / Double(grids) * 1000
+    emit(["bench": "stress-grid", "size": size, "cells": size * size, "legs": b.layers.reduce(4) { $0 + $1.positions.count },
+          "msPerGrid": ms, "checksum": checksum / Double(grids)])
+}
+
+// MARK: - main
+
 let arguments = Array(CommandLine.arguments.dropFirst())
-let seconds = arguments.firstIndex(of: "--seconds").flatMap { Double(arguments[$0 + 1]) } ?? 3
-switch arguments.first {
-case "verify": try benchVerify(seconds: seconds)
-default:
-    FileHandle.standardError.write(Data("usage: alvh-bench verify [--seconds S]\n".utf8))
-    exit(64)
+let seconds = option("--seconds").flatMap(Double.init) ?? 3
+do {
+    switch arguments.first {
+    case "verify": try benchVerify(seconds: seconds)
+    case "make-ledger":
+        try makeLedger(dir: required("--dir"), entries: option("--entries").flatMap(Int.init) ?? 20_000)
+    case "commit-latency":
+        try commitLatency(dir: required("--dir"), commits: option("--commits").flatMap(Int.init) ?? 1000)
+    case "pricing":
+        try pricing(inputs: required("--inputs"), out: required("--out"))
+    case "stress-grid":
+        try stressGrid(book: required("--book"), market: required("--market"),
+                       size: option("--size").flatMap(Int.init) ?? 101)
+    default:
+        fail("usage: alvh-bench verify|make-ledger|commit-latency|pricing|stress-grid … (see the source header)")
+    }
+} catch {
+    fail("\(error)")
 }

@@ -97,3 +97,35 @@ struct PAEAndEnvelopeTests {
         #expect { try EnvelopeMerge.combine([a, retyped]) } throws: { ($0 as? ApprovalError)?.code == .payloadMismatch }
     }
 }
+
+@Suite("RFC 3339")
+struct RFC3339Tests {
+    @Test("agrees with Foundation's ISO 8601 formatter on 20,000 random instants, both ways")
+    func agreesWithFoundation() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let seconds = Double(Int64.random(in: -2_208_988_800...7_258_118_400, using: &generator)) // 1900…2200
+            let date = Date(timeIntervalSince1970: seconds)
+            let ours = RFC3339.format(date)
+            #expect(ours == formatter.string(from: date))
+            #expect(RFC3339.parse(ours) == date)
+        }
+    }
+
+    @Test("offsets, fractions, and refusals")
+    func edges() {
+        #expect(RFC3339.parse("2026-11-25T15:30:00+01:00") == RFC3339.parse("2026-11-25T14:30:00Z"))
+        #expect(RFC3339.parse("2026-11-25T09:00:00-05:30") == RFC3339.parse("2026-11-25T14:30:00Z"))
+        #expect(RFC3339.parse("2026-11-25t14:30:00.250z")!.timeIntervalSince(RFC3339.parse("2026-11-25T14:30:00Z")!) == 0.25)
+        #expect(RFC3339.parse("2024-02-29T00:00:00Z") != nil)
+        for bad in ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T14:60:00Z",
+                    "2026-11-25T14:30:60Z", "2026-11-25 14:30:00Z", "2026-11-25T14:30:00", "2026-11-25T14:30:00+0100",
+                    "2026-11-25T14:30:00.Z", "2026-11-25T14:30:00Zjunk", "２026-11-25T14:30:00Z", "", "2026-11-25"] {
+            #expect(RFC3339.parse(bad) == nil, "\(bad) should be refused")
+        }
+        #expect(RFC3339.format(Date(timeIntervalSince1970: 1.9)) == "1970-01-01T00:00:01Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59Z")
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GRDB
 import ALVHSigning
 import ALVHApproval
@@ -208,8 +209,23 @@ public final class Ledger: Sendable {
         return try adoptedPolicy(of: try entry(from: row))
     }
 
+    /// Parsed policies by the hash of the entry content that adopts them (content-addressed, so a
+    /// cache hit is the same bytes): parsing YAML and keys once, not on every enqueue and commit.
+    static let policyCache = Mutex<[String: Policy]>([:])
+
     /// The policy a genesis or policy-change entry adopts, with its archived key files.
     static func adoptedPolicy(of entry: LedgerEntry) throws -> Policy {
+        let key = entry.computeHash()
+        if let cached = policyCache.withLock({ $0[key] }) { return cached }
+        let policy = try parseAdoptedPolicy(of: entry)
+        policyCache.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[key] = policy
+        }
+        return policy
+    }
+
+    static func parseAdoptedPolicy(of entry: LedgerEntry) throws -> Policy {
         let keys = try KeyAttachments.decode(entry.attachments)
         let bytes: [UInt8]
         switch entry.kind {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ALVHSigning
 import ALVHApproval
 import ALVHEngine
@@ -82,55 +83,76 @@ public struct LedgerVerifier: Sendable {
         var ledgerID = ""
         var sawExpectedHead = expectHead == nil
 
+        // Batches flow through a two-stage pipeline: while the signatures of batch k are checked
+        // on `jobs` threads, this thread reads batch k+1 and checks its numbering, links, hashes and
+        // policies. The first bad entry reported is the earliest one, whichever stage found it.
+        var inFlight: Flight?
+        func land(_ flight: Flight) -> Report? {
+            flight.finish()
+            for (index, result) in flight.done.enumerated() {
+                report.signatureChecks += result.signatures
+                if let problem = result.problem { return fail(flight.work[index].entry.sequence, problem) }
+            }
+            if let (sequence, problem) = flight.sequentialFailure { return fail(sequence, problem) }
+            for (index, item) in flight.work.enumerated() where item.entry.kind == .layerChange {
+                guard let document = flight.done[index].document, let current = book else { continue }
+                do { book = try BookChange.apply(document, to: current) }
+                catch { return fail(item.entry.sequence, "replaying the change on the book failed: \(error)") }
+            }
+            report.entries += flight.entries
+            progress?(report.entries)
+            return nil
+        }
+
         while true {
             let batch = try source.next(max: batchSize)
             if batch.isEmpty { break }
             // 1. Sequential: numbering, links, hashes, the policy in force per entry.
             var work: [Work] = []
-            var adopted: [UInt64: Policy] = [:]
+            var sequentialFailure: (UInt64, String)?
+            func stop(_ sequence: UInt64, _ problem: String) { sequentialFailure = (sequence, problem) }
             for entry in batch {
                 guard entry.sequence == expectedSequence else {
-                    return fail(expectedSequence, "entry \(expectedSequence) is missing: found entry \(entry.sequence) in its place (entries deleted or reordered)")
+                    stop(expectedSequence, "entry \(expectedSequence) is missing: found entry \(entry.sequence) in its place (entries deleted or reordered)"); break
                 }
                 guard entry.previousHash == previousHash else {
-                    return fail(entry.sequence, "previous-hash link broken: entry says \(entry.previousHash.prefix(16))…, entry \(entry.sequence == 0 ? 0 : entry.sequence - 1) hashes to \(previousHash.prefix(16))…")
+                    stop(entry.sequence, "previous-hash link broken: entry says \(entry.previousHash.prefix(16))…, entry \(entry.sequence == 0 ? 0 : entry.sequence - 1) hashes to \(previousHash.prefix(16))…"); break
                 }
                 let recomputed = entry.computeHash()
                 guard recomputed == entry.hash else {
-                    return fail(entry.sequence, "entry hash mismatch: stored \(entry.hash.prefix(16))…, its contents hash to \(recomputed.prefix(16))… (the entry was altered)")
+                    stop(entry.sequence, "entry hash mismatch: stored \(entry.hash.prefix(16))…, its contents hash to \(recomputed.prefix(16))… (the entry was altered)"); break
                 }
                 if let expectHead, expectHead.sequence == entry.sequence {
                     guard expectHead.hash == entry.hash else {
-                        return fail(entry.sequence, "expected head mismatch: entry \(entry.sequence) hashes to \(entry.hash.prefix(16))…, the auditor expected \(expectHead.hash.prefix(16))…")
+                        stop(entry.sequence, "expected head mismatch: entry \(entry.sequence) hashes to \(entry.hash.prefix(16))…, the auditor expected \(expectHead.hash.prefix(16))…"); break
                     }
                     sawExpectedHead = true
                 }
                 if entry.sequence == 0 {
-                    guard entry.kind == .genesis else { return fail(0, "entry 0 is not a genesis entry") }
+                    guard entry.kind == .genesis else { stop(0, "entry 0 is not a genesis entry"); break }
                     do {
                         let genesis = try GenesisDocument.decode(entry.envelope)
                         let initial = try Ledger.adoptedPolicy(of: entry)
                         guard initial.hash == entry.policyHash, genesis.policyHash == entry.policyHash else {
-                            return fail(0, "genesis policy hash does not match its policy bytes")
+                            stop(0, "genesis policy hash does not match its policy bytes"); break
                         }
                         policy = initial
                         book = genesis.book
                         ledgerID = entry.hash
                         report.ledgerID = ledgerID
                     } catch {
-                        return fail(0, "genesis entry is invalid: \(error)")
+                        stop(0, "genesis entry is invalid: \(error)"); break
                     }
                 } else {
-                    guard entry.kind != .genesis else { return fail(entry.sequence, "a second genesis entry") }
-                    guard let current = policy else { return fail(entry.sequence, "no policy in force") }
+                    guard entry.kind != .genesis else { stop(entry.sequence, "a second genesis entry"); break }
+                    guard let current = policy else { stop(entry.sequence, "no policy in force"); break }
                     guard entry.policyHash == current.hash else {
-                        return fail(entry.sequence, "entry records policy \(entry.policyHash.prefix(16))… but the policy in force is \(current.hash.prefix(16))…")
+                        stop(entry.sequence, "entry records policy \(entry.policyHash.prefix(16))… but the policy in force is \(current.hash.prefix(16))…"); break
                     }
                     var newPolicy: Policy?
                     if entry.kind == .policyChange {
                         do { newPolicy = try Ledger.adoptedPolicy(of: entry) }
-                        catch { return fail(entry.sequence, "policy change carries an invalid policy: \(error)") }
-                        adopted[entry.sequence] = newPolicy
+                        catch { stop(entry.sequence, "policy change carries an invalid policy: \(error)"); break }
                         policy = newPolicy
                     }
                     work.append(Work(entry: entry, policy: current, newPolicy: newPolicy, ledgerID: ledgerID))
@@ -141,22 +163,17 @@ public struct LedgerVerifier: Sendable {
                 report.headHash = entry.hash
             }
 
-            // 2. Parallel: signatures and thresholds.
-            let results = verifyInParallel(work)
-            for (index, result) in results.enumerated() {
-                report.signatureChecks += work[index].entry.envelopeSignatureCount
-                if let problem = result.problem { return fail(work[index].entry.sequence, problem) }
+            // 2. Parallel (in the background): signatures and thresholds.
+            let flight = Flight(work: work, entries: batch.count, sequentialFailure: sequentialFailure)
+            flight.start(jobs: jobs)
+            if let previous = inFlight, let failed = land(previous) {
+                flight.finish()
+                return failed
             }
-
-            // 3. Sequential: replay the book.
-            for (index, item) in work.enumerated() where item.entry.kind == .layerChange {
-                guard let document = results[index].document, let current = book else { continue }
-                do { book = try BookChange.apply(document, to: current) }
-                catch { return fail(item.entry.sequence, "replaying the change on the book failed: \(error)") }
-            }
-            report.entries += batch.count
-            progress?(report.entries)
+            inFlight = flight
+            if sequentialFailure != nil { break }
         }
+        if let flight = inFlight, let failed = land(flight) { return failed }
 
         guard report.entries > 0 else { return fail(0, "the ledger is empty: no genesis entry") }
         guard sawExpectedHead else {
@@ -177,30 +194,74 @@ public struct LedgerVerifier: Sendable {
     private struct Result: @unchecked Sendable {
         var problem: String?
         var document: ProposalDocument?
+        /// Signatures the envelope carries (counted in the parallel stage, where it is decoded).
+        var signatures = 0
     }
 
-    private func verifyInParallel(_ work: [Work]) -> [Result] {
-        let results = UnsafeMutableBufferPointer<Result>.allocate(capacity: work.count)
-        results.initialize(repeating: Result())
-        defer { results.deallocate() }
-        let stripes = min(jobs, max(1, work.count))
-        let box = ResultBox(results)
-        DispatchQueue.concurrentPerform(iterations: stripes) { stripe in
-            var index = stripe
-            while index < work.count {
-                box.buffer[index] = LedgerVerifier.check(work[index])
-                index += stripes
+    /// One batch's signature checks. With `jobs` = N, N − 1 background threads start on it at once
+    /// while the caller reads and checks the next batch; then the caller joins in (`help`), so N
+    /// threads are busy and never more. Entries are claimed in chunks from an atomic counter.
+    private final class Flight: @unchecked Sendable {
+        let work: [Work]
+        let entries: Int
+        let sequentialFailure: (UInt64, String)?
+        let group = DispatchGroup()
+        private let next = Atomic<Int>(0)
+        private let results: UnsafeMutableBufferPointer<Result>
+        static let chunk = 16
+
+        init(work: [Work], entries: Int, sequentialFailure: (UInt64, String)?) {
+            self.work = work
+            self.entries = entries
+            self.sequentialFailure = sequentialFailure
+            results = .allocate(capacity: work.count)
+            results.initialize(repeating: Result())
+        }
+
+        deinit {
+            results.deinitialize()
+            results.deallocate()
+        }
+
+        /// The results, once `finish()` returned.
+        var done: UnsafeMutableBufferPointer<Result> { results }
+
+        func start(jobs: Int) {
+            guard jobs > 1 else { return }
+            for _ in 0..<(jobs - 1) {
+                group.enter()
+                DispatchQueue.global().async { [self] in
+                    drain()
+                    group.leave()
+                }
             }
         }
-        return Array(results)
-    }
 
-    private final class ResultBox: @unchecked Sendable {
-        let buffer: UnsafeMutableBufferPointer<Result>
-        init(_ buffer: UnsafeMutableBufferPointer<Result>) { self.buffer = buffer }
+        /// Claims chunks until none is left.
+        private func drain() {
+            while true {
+                let first = next.wrappingAdd(Self.chunk, ordering: .relaxed).oldValue
+                if first >= work.count { return }
+                for index in first..<min(first + Self.chunk, work.count) {
+                    results[index] = LedgerVerifier.check(work[index])
+                }
+            }
+        }
+
+        /// The caller works on what is left, then waits for the helpers.
+        func finish() {
+            drain()
+            group.wait()
+        }
     }
 
     private static func check(_ work: Work) -> Result {
+        var result = checkEntry(work)
+        if result.signatures == 0, let envelope = try? Envelope.decode(work.entry.envelope) { result.signatures = envelope.signatures.count }
+        return result
+    }
+
+    private static func checkEntry(_ work: Work) -> Result {
         let entry = work.entry
         let envelope: Envelope
         do { envelope = try Envelope.decode(entry.envelope, path: "entry \(entry.sequence)") }
@@ -208,6 +269,7 @@ public struct LedgerVerifier: Sendable {
         guard let committedAt = RFC3339.parse(entry.committedAt) else {
             return Result(problem: "commit time '\(entry.committedAt)' is not RFC 3339")
         }
+        let signatures = envelope.signatures.count
         let context = LedgerContext(ledgerID: work.ledgerID, head: entry.previousHash, nextSequence: entry.sequence)
         let (report, document) = ThresholdEvaluator(policy: work.policy).evaluateDocument(envelope, at: committedAt, ledger: context)
         guard report.commitReady, let document else {
@@ -223,19 +285,11 @@ public struct LedgerVerifier: Sendable {
             guard underNew.commitReady else {
                 return Result(problem: "the new policy's own rule is not met (\(underNew.tally)): " + underNew.problems.joined(separator: "; "))
             }
-            return Result()
+            return Result(signatures: signatures)
         case (.layerChange, .addLayer), (.layerChange, .rollLayer), (.layerChange, .resizeLayer), (.layerChange, .closeLayer):
-            return Result(problem: nil, document: document)
+            return Result(problem: nil, document: document, signatures: signatures)
         default:
             return Result(problem: "entry kind \(entry.kind.rawValue) does not match the proposal's change \(document.kind.rawValue)")
         }
-    }
-}
-
-extension LedgerEntry {
-    /// How many signatures the stored envelope carries (0 for genesis or unreadable bytes).
-    var envelopeSignatureCount: Int {
-        guard kind != .genesis, let envelope = try? Envelope.decode(self.envelope) else { return 0 }
-        return envelope.signatures.count
     }
 }
