@@ -30,7 +30,7 @@ extension Ledger {
 
             var attachments: [UInt8] = []
             let kind: LedgerEntry.Kind
-            var book = try Ledger.decodeBook(Array(try Data.fetchOne(db, sql: "SELECT json FROM book WHERE id = 1") ?? Data()))
+            var book = try Ledger.decodeBook(Array(try Data.fetchOne(db.cachedStatement(sql: "SELECT json FROM book WHERE id = 1")) ?? Data()))
             switch document.kind {
             case .policyChange:
                 kind = .policyChange
@@ -51,7 +51,7 @@ extension Ledger {
                                     policyHash: policy.hash, committedAt: RFC3339.format(now))
             try Ledger.insert(entry, db)
             try Ledger.storeBook(book, seq: entry.sequence, db)
-            try db.execute(sql: "DELETE FROM pending WHERE id = ?", arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?").execute(arguments: [id])
             return entry
         }
     }

@@ -40,7 +40,7 @@ extension Ledger {
                 throw LedgerError(.invalidInput, "not queued: the proposal expired at \(document.expires)")
             }
             let id = envelope.id
-            let exists = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM pending WHERE id = ?)", arguments: [id]) ?? false
+            let exists = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM pending WHERE id = ?)"), arguments: [id]) ?? false
             if !exists {
                 try db.execute(sql: """
                     INSERT INTO pending (id, payload, payload_type, kind, sequence, base, created, expires, proposer, queued_at)
@@ -82,7 +82,7 @@ extension Ledger {
         }
         try writeImmediate { db in
             _ = try Ledger.pendingRow(id: id, db)
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rejections WHERE pending_id = ?", arguments: [id]) ?? 0
+            let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM rejections WHERE pending_id = ?"), arguments: [id]) ?? 0
             guard count < Envelope.maxSignatures else {
                 throw LedgerError(.invalidInput, "proposal \(id.prefix(16))… already has \(count) rejections")
             }
@@ -104,7 +104,7 @@ extension Ledger {
     /// The queue, oldest first (pending, expired and stale alike).
     public func pending() throws -> [PendingProposal] {
         try read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM pending ORDER BY queued_at, id").map { try Ledger.pendingRow(id: $0, db) }
+            try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM pending ORDER BY queued_at, id")).map { try Ledger.pendingRow(id: $0, db) }
         }
     }
 
@@ -114,7 +114,7 @@ extension Ledger {
         guard lower.count >= 8, Hex.decode(lower.count % 2 == 0 ? lower : lower + "0") != nil else {
             throw LedgerError(.invalidInput, "a proposal id is hex, at least 8 digits (see `alvh pending`)", path: "ID")
         }
-        let matches = try read { try String.fetchAll($0, sql: "SELECT id FROM pending WHERE id LIKE ? || '%'", arguments: [lower]) }
+        let matches = try read { try String.fetchAll($0.cachedStatement(sql: "SELECT id FROM pending WHERE id LIKE ? || '%'"), arguments: [lower]) }
         guard matches.count == 1 else {
             throw LedgerError(.notFound, matches.isEmpty ? "no pending proposal with id \(prefix) (see `alvh pending`)"
                                                          : "id prefix \(prefix) is ambiguous; give more digits", path: "ID")
@@ -138,12 +138,12 @@ extension Ledger {
         try writeImmediate { db in
             let head = try Ledger.context(db).head
             var marked: [(String, String)] = []
-            for row in try Row.fetchAll(db, sql: "SELECT id, base, expires FROM pending WHERE status = 'pending'") {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT id, base, expires FROM pending WHERE status = 'pending'")) {
                 let id: String = row["id"]
                 let expires = RFC3339.parse(row["expires"]) ?? .distantPast
                 let status = now >= expires ? "expired" : ((row["base"] as String) != head ? "stale" : nil)
                 if let status {
-                    try db.execute(sql: "UPDATE pending SET status = ? WHERE id = ?", arguments: [status, id])
+                    try db.cachedStatement(sql: "UPDATE pending SET status = ? WHERE id = ?").execute(arguments: [status, id])
                     marked.append((id, status))
                 }
             }
@@ -156,7 +156,7 @@ extension Ledger {
     @discardableResult
     public func markVetoed(id: String) throws -> Bool {
         try writeImmediate { db in
-            try db.execute(sql: "UPDATE pending SET status = 'vetoed' WHERE id = ? AND status = 'pending'", arguments: [id])
+            try db.cachedStatement(sql: "UPDATE pending SET status = 'vetoed' WHERE id = ? AND status = 'pending'").execute(arguments: [id])
             return db.changesCount > 0
         }
     }
@@ -164,8 +164,8 @@ extension Ledger {
     // MARK: - SQL
 
     static func insertSignature(_ signature: Envelope.Signature, pendingID: String, at now: Date, _ db: Database) throws -> Bool {
-        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM signatures WHERE pending_id = ?", arguments: [pendingID]) ?? 0
-        let exists = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM signatures WHERE pending_id = ? AND sig = ?)",
+        let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM signatures WHERE pending_id = ?"), arguments: [pendingID]) ?? 0
+        let exists = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM signatures WHERE pending_id = ? AND sig = ?)"),
                                        arguments: [pendingID, Data(signature.sig)]) ?? false
         if exists { return false }
         guard count < Envelope.maxSignatures else {
@@ -177,16 +177,16 @@ extension Ledger {
     }
 
     static func envelope(id: String, _ db: Database) throws -> Envelope {
-        guard let row = try Row.fetchOne(db, sql: "SELECT payload, payload_type FROM pending WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT payload, payload_type FROM pending WHERE id = ?"), arguments: [id]) else {
             throw LedgerError(.notFound, "no pending proposal \(id.prefix(16))… (committed already, or never queued; see `alvh pending`)")
         }
-        let signatures = try Row.fetchAll(db, sql: "SELECT keyid, sig FROM signatures WHERE pending_id = ? ORDER BY rowid", arguments: [id])
+        let signatures = try Row.fetchAll(db.cachedStatement(sql: "SELECT keyid, sig FROM signatures WHERE pending_id = ? ORDER BY rowid"), arguments: [id])
             .map { Envelope.Signature(keyid: $0["keyid"], sig: Array($0["sig"] as Data)) }
         return Envelope(payload: Array(row["payload"] as Data), payloadType: row["payload_type"], signatures: signatures)
     }
 
     static func rejections(id: String, _ db: Database) throws -> [Envelope] {
-        try Data.fetchAll(db, sql: "SELECT envelope FROM rejections WHERE pending_id = ? ORDER BY rowid", arguments: [id])
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT envelope FROM rejections WHERE pending_id = ? ORDER BY rowid"), arguments: [id])
             .map { try Envelope.decode(Array($0), path: "rejection of \(id.prefix(16))") }
     }
 
@@ -205,8 +205,8 @@ extension Ledger {
     }
 
     static func context(_ db: Database) throws -> LedgerContext {
-        guard let head = try Row.fetchOne(db, sql: "SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1"),
-              let id = try String.fetchOne(db, sql: "SELECT entry_hash FROM entries WHERE seq = 0") else {
+        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1")),
+              let id = try String.fetchOne(db.cachedStatement(sql: "SELECT entry_hash FROM entries WHERE seq = 0")) else {
             throw LedgerError(.noLedger, "the ledger has no genesis entry")
         }
         return LedgerContext(ledgerID: id, head: head["entry_hash"], nextSequence: UInt64(head["seq"] as Int64) + 1)

@@ -55,7 +55,7 @@ public final class Ledger: Sendable {
             let store = try LedgerStore.open(path: temp, create: true)
             try store.queue.write { db in
                 try Ledger.insert(entry, db)
-                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('ledger_id', ?), ('format', 'alvh-ledger-1')", arguments: [entry.hash])
+                try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES ('ledger_id', ?), ('format', 'alvh-ledger-1')").execute(arguments: [entry.hash])
                 try Ledger.storeBook(book, seq: 0, db)
             }
             try store.queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
@@ -84,7 +84,7 @@ public final class Ledger: Sendable {
     /// The head entry.
     public func head() throws -> LedgerEntry {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM entries ORDER BY seq DESC LIMIT 1") else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM entries ORDER BY seq DESC LIMIT 1")) else {
                 throw LedgerError(.noLedger, "the ledger has no genesis entry", path: self.store.path)
             }
             return try Ledger.entry(from: row)
@@ -94,7 +94,7 @@ public final class Ledger: Sendable {
     /// The ledger id: the genesis entry's hash.
     public func ledgerID() throws -> String {
         try read { db in
-            guard let hash = try String.fetchOne(db, sql: "SELECT entry_hash FROM entries WHERE seq = 0") else {
+            guard let hash = try String.fetchOne(db.cachedStatement(sql: "SELECT entry_hash FROM entries WHERE seq = 0")) else {
                 throw LedgerError(.noLedger, "the ledger has no genesis entry", path: self.store.path)
             }
             return hash
@@ -115,7 +115,7 @@ public final class Ledger: Sendable {
     /// The materialized book.
     public func book() throws -> Book {
         try read { db in
-            guard let data = try Data.fetchOne(db, sql: "SELECT json FROM book WHERE id = 1") else {
+            guard let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT json FROM book WHERE id = 1")) else {
                 throw LedgerError(.verificationFailed, "the materialized book is missing; run `alvh ledger verify`", path: self.store.path)
             }
             return try Ledger.decodeBook(Array(data))
@@ -125,7 +125,7 @@ public final class Ledger: Sendable {
     /// Entries from `from` on, in order, at most `limit`.
     public func entries(from: UInt64 = 0, limit: Int = .max) throws -> [LedgerEntry] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?"),
                              arguments: [Int64(from), Int64(min(limit, Int(Int64.max)))]).map(Ledger.entry(from:))
         }
     }
@@ -133,7 +133,7 @@ public final class Ledger: Sendable {
     /// One entry by sequence.
     public func entry(_ sequence: UInt64) throws -> LedgerEntry {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM entries WHERE seq = ?", arguments: [Int64(sequence)]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM entries WHERE seq = ?"), arguments: [Int64(sequence)]) else {
                 throw LedgerError(.notFound, "no entry \(sequence) in the ledger", path: self.store.path)
             }
             return try Ledger.entry(from: row)
@@ -203,7 +203,7 @@ public final class Ledger: Sendable {
 
     /// The policy in force after the last genesis/policy-change entry.
     static func policyInForce(_ db: Database) throws -> Policy {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM entries WHERE kind IN ('genesis', 'policy-change') ORDER BY seq DESC LIMIT 1") else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM entries WHERE kind IN ('genesis', 'policy-change') ORDER BY seq DESC LIMIT 1")) else {
             throw LedgerError(.noLedger, "the ledger has no genesis entry")
         }
         return try adoptedPolicy(of: try entry(from: row))

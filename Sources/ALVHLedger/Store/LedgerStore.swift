@@ -128,6 +128,11 @@ public final class LedgerStore: Sendable {
                 );
                 """)
         }
+        // The policy in force is the last genesis / policy-change entry: found through this index in
+        // O(log n), not by scanning every layer change back to genesis on each enqueue and commit.
+        migrator.registerMigration("v2-entries-kind-index") { db in
+            try db.execute(sql: "CREATE INDEX entries_kind_seq ON entries (kind, seq)")
+        }
         return migrator
     }
 
