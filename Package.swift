@@ -79,7 +79,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ALVHLedgerTests",
-            dependencies: ["ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHTestSupport"]
+            dependencies: ["ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHSigner", "ALVHTestSupport"]
         ),
         .testTarget(
             name: "ALVHSignerTests",

@@ -1,0 +1,219 @@
+import Foundation
+import Testing
+import ALVHSigning
+import ALVHApproval
+import ALVHEngine
+import ALVHSigner
+import ALVHTestSupport
+@testable import ALVHLedger
+
+/// TUF's attack list, in this domain: each attack end to end against a real ledger file, asserting
+/// the refusal reason and that nothing was written (the head is unchanged).
+@Suite("Attack suite")
+struct AttackSuiteTests {
+    /// Runs `attack`, expects a refusal whose text contains `reason`, and checks the head did not move.
+    func refused(_ fixture: LedgerFixture, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation,
+                 _ attack: () throws -> Void) throws {
+        let before = try fixture.ledger().head()
+        do {
+            try attack()
+            Issue.record("the attack was not refused (expected: \(reason))", sourceLocation: sourceLocation)
+        } catch let error as LedgerError {
+            #expect(error.reason.contains(reason), "refused for another reason: \(error.reason)", sourceLocation: sourceLocation)
+        }
+        #expect(try fixture.ledger().head() == before, "the head moved", sourceLocation: sourceLocation)
+    }
+
+    func commit(_ fixture: LedgerFixture, _ doc: ProposalDocument, signedBy names: [String]) throws {
+        let ledger = try fixture.ledger()
+        let id = try ledger.enqueue(try fixture.envelope(doc, signedBy: names), at: fixture.start).pending.id
+        try ledger.commit(id: id, at: fixture.start)
+    }
+
+    @Test("arbitrary change: signed only by keys outside the policy → not even queued")
+    func outsideKeys() throws {
+        let f = try LedgerFixture()
+        try refused(f, "no signature verifies under any key") {
+            try commit(f, try f.layerProposal(proposer: "mallory"), signedBy: ["mallory"])
+        }
+    }
+
+    @Test("arbitrary change: below threshold → not committed")
+    func belowThreshold() throws {
+        let f = try LedgerFixture()
+        try refused(f, "threshold unmet: 1 of 2") { try commit(f, try f.layerProposal(), signedBy: ["tom", "alice"]) }
+    }
+
+    @Test("key compromise below threshold: M−1 honest signatures plus forgeries naming honest keyids")
+    func compromiseBelowThreshold() throws {
+        let f = try LedgerFixture()
+        let doc = try f.layerProposal()
+        var envelope = try f.envelope(doc, signedBy: ["tom", "alice"])
+        // The attacker forges "carol" and "bob" by naming their keyids over signatures of keys it holds.
+        let attacker = [f.key("mallory"), try PrivateKey.generate(.p256)]
+        for (victim, key) in zip(["carol", "bob"], attacker) {
+            envelope.signatures.append(.init(keyid: f.key(victim).keyID.hex, sig: try key.signature(for: envelope.pae)))
+        }
+        let ledger = try f.ledger()
+        let id = try ledger.enqueue(envelope, at: f.start).pending.id
+        let report = try ledger.evaluate(id: id, at: f.start)
+        #expect(report.counted == 1)
+        #expect(report.signatures.filter { $0.status == .invalid }.count == 2)
+        try refused(f, "threshold unmet: 1 of 2") { try ledger.commit(id: id, at: f.start) }
+    }
+
+    @Test("rollback: a proposal built on an older head is refused once the head moved")
+    func rollbackOlderProposal() throws {
+        let f = try LedgerFixture()
+        let old = try f.layerProposal(quantity: 5)
+        let oldEnvelope = try f.envelope(old, signedBy: ["tom", "alice", "carol"])
+        try f.commitLayer(try f.layerProposal(quantity: 7))
+        try refused(f, "stale proposal") { try f.ledger().enqueue(oldEnvelope, at: f.start) }
+    }
+
+    @Test("rollback: a policy change to a lower (or equal) version is refused")
+    func rollbackPolicy() throws {
+        let f = try LedgerFixture()
+        let lower = f.policyYAML(version: 1, withoutBob: true)
+        try refused(f, "policy rollback refused") {
+            try commit(f, try f.policyProposal(lower, version: 1), signedBy: ["tom", "alice", "bob", "carol"])
+        }
+    }
+
+    @Test("replay: a proposal from another ledger is refused")
+    func otherLedger() throws {
+        let a = try LedgerFixture(), b = try LedgerFixture()
+        let doc = try b.layerProposal()
+        // b's own signers sign, but the document binds ledger a's id (with b's head and policy).
+        var docForB = doc
+        docForB.ledger.ledgerID = try a.ledger().ledgerID()
+        try refused(b, "ledger") { try commit(b, docForB, signedBy: ["tom", "alice", "carol"]) }
+    }
+
+    @Test("replay: another base, another sequence")
+    func otherBaseOrSequence() throws {
+        let f = try LedgerFixture()
+        var doc = try f.layerProposal()
+        doc.ledger.base = String(repeating: "c", count: 64)
+        try refused(f, "stale proposal") { try commit(f, doc, signedBy: ["tom", "alice", "carol"]) }
+        var later = try f.layerProposal()
+        later.ledger.sequence += 1
+        try refused(f, "stale proposal") { try commit(f, later, signedBy: ["tom", "alice", "carol"]) }
+    }
+
+    @Test("replay: a committed proposal submitted again is refused")
+    func replayCommitted() throws {
+        let f = try LedgerFixture()
+        let envelope = try f.envelope(try f.layerProposal(), signedBy: ["tom", "alice", "carol"])
+        let ledger = try f.ledger()
+        try ledger.commit(id: try ledger.enqueue(envelope, at: f.start).pending.id, at: f.start)
+        try refused(f, "stale proposal") { try ledger.enqueue(envelope, at: f.start) }
+    }
+
+    @Test("mix-and-match: signatures lifted from one proposal onto another are not counted")
+    func liftedSignatures() throws {
+        let f = try LedgerFixture()
+        let donor = try f.envelope(try f.layerProposal(quantity: 1), signedBy: ["tom", "alice", "carol"])
+        var target = try f.envelope(try f.layerProposal(quantity: 900), signedBy: ["tom"])
+        target.signatures += donor.signatures.dropFirst()
+        let ledger = try f.ledger()
+        let id = try ledger.enqueue(target, at: f.start).pending.id
+        #expect(try ledger.evaluate(id: id, at: f.start).signatures.filter { $0.status == .invalid }.count == 2)
+        try refused(f, "threshold unmet: 0 of 2") { try ledger.commit(id: id, at: f.start) }
+    }
+
+    @Test("mix-and-match: a veto lifted onto another proposal does not block it, and a veto on its own does")
+    func liftedRejection() throws {
+        let f = try LedgerFixture()
+        let ledger = try f.ledger()
+        let vetoed = try ledger.enqueue(try f.envelope(try f.layerProposal(quantity: 1), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
+        let doc = RejectionDocument(proposal: vetoed, reason: "over limit", created: f.start, signer: f.key("limits").keyID)
+        var rejection = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.rejection)
+        try rejection.addSignature(using: f.key("limits"))
+        try ledger.addRejection(rejection, to: vetoed, at: f.start)
+        try refused(f, "vetoed by limits") { try ledger.commit(id: vetoed, at: f.start) }
+        let other = try ledger.enqueue(try f.envelope(try f.layerProposal(quantity: 2), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
+        try ledger.addRejection(rejection, to: other, at: f.start)
+        let report = try ledger.evaluate(id: other, at: f.start)
+        #expect(report.rejections.first?.ignored?.contains("rejects another proposal") == true)
+        #expect(try ledger.commit(id: other, at: f.start).sequence == 1)
+    }
+
+    @Test("freeze: an expired proposal is refused at commit")
+    func expired() throws {
+        let f = try LedgerFixture()
+        let ledger = try f.ledger()
+        let id = try ledger.enqueue(try f.envelope(try f.layerProposal(expiresIn: 600), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
+        try refused(f, "expired at") { try ledger.commit(id: id, at: f.start.addingTimeInterval(601)) }
+    }
+
+    @Test("stale market: a snapshot older than the policy's max-market-age is refused")
+    func staleMarket() throws {
+        let f = try LedgerFixture(initialize: false)
+        let policy = f.policyYAML(version: 1).replacingOccurrences(of: "veto-roles:", with: "max-market-age: 2h\nveto-roles:")
+        try f.write("Policies/desk.yaml", policy)
+        _ = try Ledger.initialize(workspace: f.root, policyPath: "\(f.root)/Policies/desk.yaml", book: try Book.load(path: "\(f.root)/book.json"), at: f.start)
+        var doc = try f.layerProposal()
+        doc.market?.asOf = RFC3339.format(f.start.addingTimeInterval(-3 * 3600))
+        try refused(f, "market snapshot is stale") { try commit(f, doc, signedBy: ["tom", "alice", "carol"]) }
+    }
+
+    @Test("fast-forward: a sequence far ahead of the head is refused")
+    func fastForward() throws {
+        let f = try LedgerFixture()
+        var doc = try f.layerProposal()
+        doc.ledger.sequence = 1_000_000
+        try refused(f, "stale proposal") { try commit(f, doc, signedBy: ["tom", "alice", "carol"]) }
+    }
+
+    @Test("endless data: oversized envelope, payload, policy, key file, snapshot and CSV are refused with a size error")
+    func endlessData() throws {
+        let f = try LedgerFixture()
+        let big = String(repeating: "A", count: 2 << 20)
+        let envelopeFile = try f.write("big-envelope.json", "{\"payload\": \"\(big)\", \"payloadType\": \"x\", \"signatures\": []}")
+        #expect { try Envelope.load(path: envelopeFile) } throws: { ($0 as? ApprovalError)?.code == .tooLarge || "\($0)".contains("limit") }
+        #expect { try ProposalDocument.decode(Array(repeating: 0x20, count: ProposalDocument.maxPayloadBytes + 1)) } throws: { ($0 as? ApprovalError)?.code == .tooLarge }
+        let policyFile = try f.write("big-policy.yaml", "# " + String(repeating: "x", count: Policy.maxPolicyBytes))
+        #expect { try Policy.load(path: policyFile, workspace: f.root) } throws: { "\($0)".contains("limit") || "\($0)".contains("large") }
+        let keyFile = try f.write("big.pub.pem", String(repeating: "A", count: SecureFile.keyFileLimit + 1))
+        #expect { try PublicKey.load(from: keyFile) } throws: { "\($0)".contains("limit") || "\($0)".contains("large") }
+        let snapshot = try f.write("big-market.json", String(repeating: " ", count: MarketSnapshot.maxBytes + 1))
+        #expect { try MarketSnapshot.load(path: snapshot) } throws: { "\($0)".contains("limit") || "\($0)".contains("large") }
+        let csv = try f.write("big.csv", "DATE,CLOSE\n" + String(repeating: "2020-01-02,1\n", count: DailyHistory.maxBytes / 12 + 1))
+        #expect { try DailyHistory.load(path: csv) } throws: { "\($0)".contains("limit") || "\($0)".contains("large") }
+    }
+
+    @Test("wrong change: a payload whose risk figures do not match its legs is refused by an independent signer")
+    func wrongChange() throws {
+        let f = try LedgerFixture()
+        let bytes = try SecureFile.read(TestProcess.packageRoot.appendingPathComponent("Examples/market/calm.json").path, limit: MarketSnapshot.maxBytes)
+        let market = try MarketSnapshot.decode(Data(bytes))
+        let ledger = try f.ledger()
+        let proposal = try #require(try Engine.propose(book: try ledger.book(), market: market).first)
+        let context = try ledger.context()
+        try SnapshotStore.store(bytes, workspace: f.root)
+        var doc = ProposalBuilder.document(for: proposal, binding: LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
+                                                                                   policyHash: try ledger.policyInForce().hash),
+                                           proposer: f.key("tom").keyID, market: market, snapshotBytes: bytes, created: Date(), lifetime: 3600)
+        doc.change.layer!.legs[0].quantity *= 10 // ten times the contracts, the same risk figures
+        let envelope = try f.envelope(doc, signedBy: ["tom"])
+        let verified = try ProposalReview.VerifiedLedger.verify(ledger)
+        let verdict = ProposalReview(verified: verified, me: f.key("alice").publicKey, limits: .none, workspace: f.root)
+            .decide(envelope, premiumToday: 0, at: Date())
+        guard case .reject(let reason) = verdict else { Issue.record("signed a change whose figures do not match: \(verdict)"); return }
+        #expect(reason.contains("proposal's risk figures do not match"))
+    }
+
+    @Test("keyid confusion: keyid names alice, the bytes are mallory's → not counted as alice")
+    func keyidConfusion() throws {
+        let f = try LedgerFixture()
+        var envelope = try f.envelope(try f.layerProposal(), signedBy: ["tom", "carol"])
+        envelope.signatures.append(.init(keyid: f.key("alice").keyID.hex, sig: try f.key("mallory").signature(for: envelope.pae)))
+        let ledger = try f.ledger()
+        let id = try ledger.enqueue(envelope, at: f.start).pending.id
+        let report = try ledger.evaluate(id: id, at: f.start)
+        #expect(!report.signatures.contains { $0.signer == "alice" })
+        #expect(report.signatures.last?.status == .invalid)
+        try refused(f, "threshold unmet: 1 of 2") { try ledger.commit(id: id, at: f.start) }
+    }
+}
