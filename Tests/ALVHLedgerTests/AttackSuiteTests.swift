@@ -147,6 +147,17 @@ struct AttackSuiteTests {
         try refused(f, "expired at") { try ledger.commit(id: id, at: f.start.addingTimeInterval(601)) }
     }
 
+    @Test("freeze, backdated: a commit time before the head's is refused (the CLI has no commit-time option at all)")
+    func backdated() throws {
+        let f = try LedgerFixture()
+        try f.commitLayer(try f.layerProposal(at: f.start), at: f.start.addingTimeInterval(60))
+        let ledger = try f.ledger()
+        let id = try ledger.enqueue(try f.envelope(try f.layerProposal(at: f.start), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
+        try refused(f, "commit times never go back") { try ledger.commit(id: id, at: f.start.addingTimeInterval(30)) }
+        let help = try TestProcess.run(TestProcess.alvh, ["commit", "--help"])
+        #expect(!help.text.contains("--at"))
+    }
+
     @Test("stale market: a snapshot older than the policy's max-market-age is refused")
     func staleMarket() throws {
         let f = try LedgerFixture(initialize: false)

@@ -55,13 +55,13 @@ struct LedgerProcessTests {
         for round in 0..<5 {
             let fx = try LedgerFixture()
             let ledger = try fx.ledger()
-            let a = try ledger.enqueue(try fx.envelope(try fx.layerProposal(layer: "short-term"), signedBy: ["tom", "alice", "carol"]), at: fx.start).pending.id
-            let b = try ledger.enqueue(try fx.envelope(try fx.layerProposal(layer: "event"), signedBy: ["tom", "alice", "carol"]), at: fx.start).pending.id
-            let at = RFC3339.format(fx.start.addingTimeInterval(5))
+            let now = Date()
+            let a = try ledger.enqueue(try fx.envelope(try fx.layerProposal(layer: "short-term", at: now), signedBy: ["tom", "alice", "carol"]), at: now).pending.id
+            let b = try ledger.enqueue(try fx.envelope(try fx.layerProposal(layer: "event", at: now), signedBy: ["tom", "alice", "carol"]), at: now).pending.id
             let processes = [a, b].map { id -> (Process, Pipe) in
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: alvh)
-                process.arguments = ["commit", id, "--workspace", fx.root, "--at", at]
+                process.arguments = ["commit", id, "--workspace", fx.root]
                 let err = Pipe()
                 process.standardError = err
                 process.standardOutput = FileHandle.nullDevice

@@ -17,6 +17,10 @@ extension Ledger {
             let rejections = try Ledger.rejections(id: id, db)
             let policy = try Ledger.policyInForce(db)
             let context = try Ledger.context(db)
+            if let headTime = try String.fetchOne(db.cachedStatement(sql: "SELECT committed_at FROM entries WHERE entry_hash = ?"), arguments: [context.head]),
+               let headDate = RFC3339.parse(headTime), now < headDate.addingTimeInterval(-0.999) {
+                throw LedgerError(.invalidInput, "commit time \(RFC3339.format(now)) is before the head's \(headTime); commit times never go back (check the clock)")
+            }
             let (report, parsed) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: context, rejections: rejections)
             guard let document = parsed else {
                 throw LedgerError(.notApproved, "not committed: " + report.problems.joined(separator: "; "))

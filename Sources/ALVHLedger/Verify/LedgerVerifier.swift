@@ -78,6 +78,7 @@ public struct LedgerVerifier: Sendable {
 
         var expectedSequence: UInt64 = 0
         var previousHash = LedgerEntry.zeroHash
+        var previousTime = Date.distantPast
         var policy: Policy?
         var book: Book?
         var ledgerID = ""
@@ -118,6 +119,10 @@ public struct LedgerVerifier: Sendable {
                 guard entry.previousHash == previousHash else {
                     stop(entry.sequence, "previous-hash link broken: entry says \(entry.previousHash.prefix(16))…, entry \(entry.sequence == 0 ? 0 : entry.sequence - 1) hashes to \(previousHash.prefix(16))…"); break
                 }
+                guard let committed = RFC3339.parse(entry.committedAt), committed >= previousTime else {
+                    stop(entry.sequence, "commit time '\(entry.committedAt)' is not RFC 3339 or goes back before entry \(entry.sequence == 0 ? 0 : entry.sequence - 1)'s (backdated)"); break
+                }
+                previousTime = committed
                 let recomputed = entry.computeHash()
                 guard recomputed == entry.hash else {
                     stop(entry.sequence, "entry hash mismatch: stored \(entry.hash.prefix(16))…, its contents hash to \(recomputed.prefix(16))… (the entry was altered)"); break

@@ -67,15 +67,13 @@ struct CommitCommand: AsyncParsableCommand {
     @Argument(help: "The pending proposal's id (or a unique prefix of at least 8 hex digits).")
     var id: String
 
-    @Option(name: .long, help: "Commit time (RFC 3339) instead of now.")
-    var at: String?
-
     @OptionGroup var workspace: WorkspaceOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try reportingErrors(json: output.json) {
-            let now = try EvaluationTime.parse(at)
+            // Always the real clock: a chosen commit time would let an operator commit an expired proposal.
+            let now = Date()
             let ledger = try Ledger.open(workspace: workspace.path)
             let full = try ledger.resolvePendingID(id)
             let entry = try ledger.commit(id: full, at: now)
