@@ -158,3 +158,17 @@ struct HashingTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.bin"])
     }
 }
+
+@Suite("Fuzzing regressions")
+struct FuzzRegressionTests {
+    static let vectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors")
+
+    @Test("FuzzPEM crash: a P-256 PKCS#8 key whose embedded public point does not match its scalar is refused on load")
+    func mismatchedECKey() throws {
+        let pem = Array(try Data(contentsOf: Self.vectors.appendingPathComponent("fuzz-pem-mismatched-ec-key.pem")))
+        #expect { try PrivateKey(pem: pem, path: "k.pem") } throws: { error in
+            guard let error = error as? SigningError else { return false }
+            return error.code == .invalidKeyEncoding && error.reason.contains("public half does not match") && error.path == "k.pem"
+        }
+    }
+}

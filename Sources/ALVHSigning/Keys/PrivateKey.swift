@@ -81,6 +81,20 @@ public struct PrivateKey: Sendable {
             throw SigningError(.invalidKeyEncoding, hint, path: path, openSSLDetail: detail)
         }
         try self.init(handle: PKeyHandle(taking: pkey), path: path)
+        try selfTest(path: path)
+    }
+
+    /// Signs a fixed message and verifies it with the key's own public half. A PKCS#8 EC key carries
+    /// its public point beside the private scalar; a file whose two halves disagree (corrupted, or
+    /// forged) would sign under a key id that never verifies. Found by fuzzing (FuzzPEM).
+    func selfTest(path: String?) throws {
+        let message = Array("alvh private key self-test".utf8)
+        let signature = try self.signature(for: message)
+        guard publicKey.isValidSignature(signature, for: message) else {
+            throw SigningError(.invalidKeyEncoding,
+                "the private key's public half does not match its private half (the file is corrupted or was altered); restore it from backup",
+                path: path)
+        }
     }
 
     /// Loads a private key file, refusing one that group or others can read (as OpenSSH does).
