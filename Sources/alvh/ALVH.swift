@@ -28,6 +28,13 @@ struct ALVH: AsyncParsableCommand {
     /// Accepts the global `--workspace DIR` before the subcommand (`alvh --workspace DIR ledger log`)
     /// by moving it into `ALVH_WORKSPACE`, which every subcommand's `--workspace` defaults to.
     static func main() async {
+        // No core dumps: a crash must not write private key or passphrase bytes to disk.
+        var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
+        #if os(Linux)
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
+        #else
+        _ = setrlimit(RLIMIT_CORE, &noCore)
+        #endif
         var arguments = Array(CommandLine.arguments.dropFirst())
         while let first = arguments.first, first.hasPrefix("--workspace") {
             if first == "--workspace", arguments.count >= 2 {

@@ -101,7 +101,13 @@ public struct Policy: Sendable {
     public static func diskKeyLoader(workspace: String) -> KeyLoader {
         { relative in
             let full = workspace.isEmpty || workspace == "." ? relative : "\(workspace)/\(relative)"
-            return try SecureFile.read(full, limit: SecureFile.keyFileLimit)
+            do {
+                return try SecureFile.read(full, limit: SecureFile.keyFileLimit)
+            } catch let error as SigningError where error.code == .fileUnreadable && !SecureFile.exists(full) {
+                let base = workspace.isEmpty || workspace == "." ? "the current directory" : "'\(workspace)'"
+                throw SigningError(.fileUnreadable, "no such file under \(base); key paths are relative to the workspace — give --workspace DIR (or ALVH_WORKSPACE)",
+                                   path: full)
+            }
         }
     }
 

@@ -69,6 +69,11 @@ extension Ledger {
     /// Signs a pending proposal with `key` after the same checks as `alvh sign FILE`.
     public func sign(id: String, with key: PrivateKey, at now: Date) throws -> Envelope {
         var envelope = try self.envelope(id: id)
+        let policy = try policyInForce()
+        guard let signer = policy.signer(for: key.keyID), !signer.revoked else {
+            throw LedgerError(.invalidInput, "key \(key.keyID.fingerprint) is not a signer of policy '\(policy.name)' v\(policy.version)\(policy.signer(for: key.keyID)?.revoked == true ? " (revoked)" : ""); its signature would not count; nothing was written",
+                              path: "pending \(id.prefix(16))")
+        }
         _ = try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: "pending \(id.prefix(16))")
         try envelope.addSignature(using: key)
         try addSignature(envelope.signatures.last!, to: id, at: now)

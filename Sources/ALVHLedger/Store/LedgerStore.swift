@@ -19,7 +19,13 @@ public final class LedgerStore: Sendable {
     public static let fileName = "alvh.sqlite"
 
     /// How long a writer waits for another process's transaction (milliseconds).
-    public static let busyTimeoutMilliseconds = 15_000
+    public static var busyTimeoutMilliseconds: Int {
+        // ALVH_BUSY_TIMEOUT_MS (1…600000) lets an operator wait longer, or a test shorter, for a lock.
+        if let text = ProcessInfo.processInfo.environment["ALVH_BUSY_TIMEOUT_MS"], let value = Int(text), (1...600_000).contains(value) {
+            return value
+        }
+        return 15_000
+    }
 
     private init(path: String, queue: DatabaseQueue) {
         self.path = path
