@@ -23,7 +23,7 @@ struct InitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try reportingErrors(json: output.json) {
-            let initial = try BookFile.load(book)
+            let initial = try Book.load(path: book) // validated: the genesis book must be a real one
             let ledger = try Ledger.initialize(workspace: workspace.path, policyPath: policy, book: initial, at: Date())
             let head = try ledger.head()
             let loaded = try ledger.policyInForce()
@@ -44,22 +44,4 @@ struct InitReport: Encodable {
     let ledgerID: String
     let policyHash: String
     let policyVersion: Int
-}
-
-/// Reads book JSON files for the CLI.
-enum BookFile {
-    static let maxBytes = 4 << 20
-
-    static func load(_ path: String) throws -> Book {
-        let bytes: [UInt8]
-        do { bytes = try SecureFile.read(path, limit: maxBytes) }
-        catch let error as SigningError { throw CLIError("file-error", error.reason, path: error.path ?? path) }
-        do {
-            return try JSONDecoder().decode(Book.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw CLIError("invalid-book", "not a valid book: \(error)", path: path)
-        } catch {
-            throw CLIError("invalid-book", "not valid JSON: \(error)", path: path)
-        }
-    }
 }
