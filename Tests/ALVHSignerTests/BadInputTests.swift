@@ -105,7 +105,7 @@ struct BadInputTests {
         while let path = enumerator.nextObject() as? String {
             if path.hasPrefix("alvh.sqlite") || path.hasPrefix("logs") { continue }
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory)
             if isDirectory.boolValue { continue }
             let bytes = (try? SecureFile.read("\(root)/\(path)", limit: 64 << 20)) ?? []
             files.append("\(path) \(SHA256.hexDigest(bytes))")
@@ -166,13 +166,14 @@ struct BadInputTests {
         let pipe = Pipe()
         holder.standardOutput = pipe
         try holder.run()
-        defer { holder.terminate(); holder.waitUntilExit() }
+        // SIGKILL: the test runner's children may inherit an ignored SIGTERM.
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }; holder.waitUntilExit() }
         _ = pipe.fileHandleForReading.availableData // "locked"
         let started = Date()
         let out = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root], environment: ["ALVH_BUSY_TIMEOUT_MS": "500"])
         #expect(out.status == 1 && out.stderr.contains("locked"), "stderr: \(out.stderr)")
         #expect(Date().timeIntervalSince(started) >= 0.4)
-        holder.terminate()
+        kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()
         #expect(try Self.state(fixture.root) == before)
     }

@@ -14,7 +14,7 @@ public enum RFC3339 {
     public static func parse(_ text: String) -> Date? {
         let utf8 = text.utf8
         return utf8.withContiguousStorageIfAvailable { parse(bytes: $0) } ?? {
-            var copy = Array(text.utf8)
+            let copy = Array(text.utf8)
             return copy.withUnsafeBufferPointer { parse(bytes: $0) }
         }()
     }

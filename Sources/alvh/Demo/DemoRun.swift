@@ -172,7 +172,7 @@ struct DemoRun {
         process.executableURL = URL(fileURLWithPath: DemoFiles.ownExecutable())
         process.arguments = arguments + ["--workspace", root]
         let log = "\(root)/logs/\(name).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: log) else {
             throw CLIError("demo-process", "cannot open the log file", path: log)
         }
