@@ -113,6 +113,31 @@ struct RuleTests {
         #expect(!(try Engine.propose(book: book, market: try Fixtures.snapshot("calm"), spxHistory: quiet)).contains { $0.rule == "roll" })
     }
 
+    @Test("roll: a bearish MACD crossover of VIX rolls the short-term layer; history after the snapshot is not looked at; VIX percentile joins the rationale")
+    func rollOnVIXMACD() throws {
+        let book = try Self.book(adding: [Self.layer("short-term", .shortTerm, expiry: "2026-12-16", strike: 20, quantity: 300, entry: 0.9, target: 1)])
+        let market = try Fixtures.snapshot("calm") // as of 2026-11-18
+        let wave = (0..<80).map { (i: Int) -> Double in 20 + 4 * sin(Double(i) / 5) }
+        let day = try #require((30..<80).first { Indicators.macdBearishCrossover(Array(wave[0...$0])) })
+        // The crossover lands on 2026-11-18 exactly: the series ends there.
+        let start = EngineDate.parse("2026-11-18")!.addingTimeInterval(-Double(day) * 86400)
+        func history(_ count: Int) -> DailyHistory {
+            DailyHistory(days: wave[0..<count].enumerated().map { i, close in
+                .init(date: EngineDate.format(start.addingTimeInterval(Double(i) * 86400)), open: close, high: close, low: close, close: close)
+            })
+        }
+        let proposals = try Engine.propose(book: book, market: market, vixHistory: history(day + 1))
+        let roll = try #require(proposals.first { $0.rule == "roll" })
+        #expect(roll.rationale.first?.name == "vix-macd-bearish-crossover")
+        let percentile = try #require(roll.rationale.first { $0.name == "vix-percentile-1y" })
+        #expect(abs(percentile.value - Indicators.percentile(Array(wave[0...day]), lookback: 252)!) < 1e-3) // readings are rounded to 4 decimals
+        // Days after the snapshot (the crossover's aftermath) are ignored: the same proposals.
+        let withFuture = try Engine.propose(book: book, market: market, vixHistory: history(80))
+        #expect(withFuture.map(\.rationale) == proposals.map(\.rationale))
+        // One day earlier there was no crossover yet.
+        #expect(!(try Engine.propose(book: book, market: market, vixHistory: history(day))).contains { $0.rule == "roll" })
+    }
+
     @Test("close: an event layer whose events have all passed is closed")
     func closeSpent() throws {
         let book = try Self.book(adding: [Self.layer("event", .event, expiry: "2026-12-16", strike: 19, quantity: 40, entry: 1.2)])

@@ -44,13 +44,20 @@ public enum Engine {
 
     /// Runs the rules in priority order — take-profit, close, roll, event, coverage — and returns
     /// every proposal that fires, the most urgent first. Each is computed on the current book.
+    ///
+    /// `vixHistory` (CBOE's VIX daily file) adds the VIX percentile over a year to every rationale and
+    /// lets a bearish MACD crossover of VIX roll the short-term layer; `spxHistory` does the same for SPX.
     public static func propose(book: Book, market: MarketSnapshot, strategy: Strategy = .standard,
-                               spxHistory: DailyHistory? = nil) throws -> [EngineProposal] {
-        let rules = try RuleSet(book: book, market: market, strategy: strategy, spxHistory: spxHistory)
+                               spxHistory: DailyHistory? = nil, vixHistory: DailyHistory? = nil) throws -> [EngineProposal] {
+        let rules = try RuleSet(book: book, market: market, strategy: strategy, spxHistory: spxHistory, vixHistory: vixHistory)
+        var context: [SignalReading] = []
+        if let closes = vixHistory?.upTo(String(market.asOf.prefix(10))).closes, let percentile = Indicators.percentile(closes, lookback: 252) {
+            context.append(SignalReading(name: "vix-percentile-1y", value: percentile, note: "last VIX close \(closes.last!) against the past 252 closes"))
+        }
         var out: [EngineProposal] = []
         for (rule, change, signals, summary) in try rules.takeProfit() + rules.closeSpent() + rules.roll() + rules.event() + rules.coverage() {
             let evaluated = try evaluate(book: book, change: change, market: market)
-            out.append(EngineProposal(rule: rule, change: change, rationale: signals, riskBefore: evaluated.before,
+            out.append(EngineProposal(rule: rule, change: change, rationale: signals + context, riskBefore: evaluated.before,
                                       riskAfter: evaluated.after, costDollars: evaluated.costDollars, summary: summary))
         }
         return out
@@ -65,13 +72,15 @@ struct RuleSet {
     let market: MarketSnapshot
     let strategy: Strategy
     let spxHistory: DailyHistory?
+    let vixHistory: DailyHistory?
     let valuer: BookValuer
 
-    init(book: Book, market: MarketSnapshot, strategy: Strategy, spxHistory: DailyHistory?) throws {
+    init(book: Book, market: MarketSnapshot, strategy: Strategy, spxHistory: DailyHistory?, vixHistory: DailyHistory? = nil) throws {
         self.book = book
         self.market = market
         self.strategy = strategy
         self.spxHistory = spxHistory
+        self.vixHistory = vixHistory
         valuer = try BookValuer(book: book, market: market, model: strategy.scenarioModel)
     }
 
@@ -190,10 +199,15 @@ struct RuleSet {
     /// Roll ("time-shifting") a layer whose nearest expiry is too close, or the short-term layer on a
     /// bearish MACD crossover of SPX.
     func roll() throws -> [Fired] {
+        // A bearish MACD crossover of VIX (the spike's momentum is fading: roll before the short
+        // calls lose their time value) or of SPX. History after the snapshot's date is not looked at.
         var macdSignal: SignalReading?
-        if strategy.rollOnMACDBearishCrossover, let closes = spxHistory?.closes, Indicators.macdBearishCrossover(closes),
-           let last = Indicators.macd(closes).last ?? nil {
-            macdSignal = SignalReading(name: "spx-macd-bearish-crossover", value: last.histogram ?? 0, threshold: 0, note: "MACD(12,26,9) crossed below its signal")
+        let asOfDay = String(market.asOf.prefix(10))
+        for (name, history) in [("vix", vixHistory), ("spx", spxHistory)] where macdSignal == nil && strategy.rollOnMACDBearishCrossover {
+            guard let closes = history?.upTo(asOfDay).closes, Indicators.macdBearishCrossover(closes),
+                  let last = Indicators.macd(closes).last ?? nil else { continue }
+            macdSignal = SignalReading(name: "\(name)-macd-bearish-crossover", value: last.histogram ?? 0, threshold: 0,
+                                       note: "\(name.uppercased()) MACD(12,26,9) crossed below its signal")
         }
         var fired: [Fired] = []
         for layer in book.layers {

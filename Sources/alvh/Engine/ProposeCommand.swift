@@ -30,8 +30,11 @@ struct ProposeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The strategy YAML (default: built-in values).", completion: .file())
     var strategy: String?
 
-    @Option(name: .long, help: "SPX daily history CSV (DATE,CLOSE or OHLC) for the MACD roll signal.", completion: .file())
+    @Option(name: .long, help: "VIX daily history CSV (CBOE's DATE,OPEN,HIGH,LOW,CLOSE): VIX percentile, MACD roll signal.", completion: .file())
     var history: String?
+
+    @Option(name: .long, help: "SPX daily history CSV (DATE,CLOSE or OHLC): MACD roll signal on SPX.", completion: .file())
+    var spxHistory: String?
 
     @Option(name: .long, help: "Proposal lifetime in hours.")
     var expiresInHours: Double = 4
@@ -75,13 +78,14 @@ struct ProposeCommand: AsyncParsableCommand {
             catch let error as SigningError { throw EngineError(.fileUnreadable, error.reason, path: error.path ?? market!) }
             let snapshot = try MarketSnapshot.decode(Data(snapshotBytes), path: market!)
             let rules = try strategy.map(Strategy.load(path:)) ?? .standard
-            let spx = try history.map(DailyHistory.load(path:))
+            let vix = try history.map(DailyHistory.load(path:))
+            let spx = try spxHistory.map(DailyHistory.load(path:))
             let proposer = try PrivateKey.load(from: key!, passphrase: passphrase.provider)
             let ledger: Ledger? = SecureFile.exists(Ledger.path(workspace: workspace.path)) ? try Ledger.open(workspace: workspace.path) : nil
             let book = try bookSource.book.map(Book.load(path:)) ?? (try ledger?.book()) ?? {
                 throw CLIError("no-book", "no ledger in the workspace; give --book BOOK.json", path: "--book")
             }()
-            let proposals = try Engine.propose(book: book, market: snapshot, strategy: rules, spxHistory: spx)
+            let proposals = try Engine.propose(book: book, market: snapshot, strategy: rules, spxHistory: spx, vixHistory: vix)
             guard !proposals.isEmpty else {
                 if output.json { try Console.json([Outcome]()) } else { Console.out("no rule fires: the book meets the strategy in this market") }
                 return
