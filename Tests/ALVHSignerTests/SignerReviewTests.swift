@@ -83,6 +83,16 @@ struct SignerReviewTests {
         var unsignedByProposer = Envelope(payload: envelope.payload, payloadType: envelope.payloadType)
         try unsignedByProposer.addSignature(using: fixture.keys["s2"]!)
         #expect(rejected(decide(.none, unsignedByProposer), "not signed by its proposer"))
+        // A policy change is left to people unless the limits list it.
+        let policyDoc = ProposalDocument(ledger: LedgerBinding(ledgerID: verified.context.ledgerID, base: verified.context.head, sequence: verified.context.nextSequence,
+                                                               policyHash: verified.policy.hash),
+                                         created: Date(), expires: Date().addingTimeInterval(600), proposer: fixture.keys["trader"]!.keyID,
+                                         change: .init(kind: .policyChange, policy: .init(bytes: Array(verified.policy.bytes), version: 2)))
+        var policyEnvelope = Envelope(payload: try policyDoc.encoded(), payloadType: PayloadTypes.proposal)
+        try policyEnvelope.addSignature(using: fixture.keys["trader"]!)
+        if case .wait(let reason) = decide(.none, policyEnvelope) { #expect(reason.contains("left to a person")) } else { Issue.record("a bot signed a policy change") }
+        if case .sign = decide(SignerLimits(allowedKinds: [.policyChange]), policyEnvelope) {} else { Issue.record("an explicit allowance is honoured") }
+
         // The snapshot is missing from the workspace: it cannot be recomputed, so it is not signed.
         try FileManager.default.removeItem(atPath: "\(fixture.root)/snapshots")
         #expect(rejected(decide(.none), "cannot recompute"))

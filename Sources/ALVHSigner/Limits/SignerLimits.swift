@@ -30,7 +30,7 @@ public struct SignerLimits: Sendable, Equatable {
     public var stressMustNotWorsen: [String]
     /// Scenario → the lowest book P&L after the change the signer accepts, dollars.
     public var minStressPnLDollars: [String: Double]
-    /// Change kinds the signer may approve (nil: all).
+    /// Change kinds the signer may approve (nil: every layer change; a policy change only when listed).
     public var allowedKinds: Set<ChangeKind>?
     /// UTC minutes-of-day window [start, end) in which the signer decides (nil: always).
     public var allowedMinutesUTC: ClosedRange<Int>?

@@ -99,7 +99,13 @@ public struct ProposalReview: Sendable {
         if let kinds = limits.allowedKinds, !kinds.contains(document.kind) {
             return .reject("limits: this signer does not approve \(document.kind.rawValue) changes")
         }
-        if document.kind == .policyChange { return .sign(document) }
+        if document.kind == .policyChange {
+            // Who may sign what is not a decision for an unattended process unless its limits say so.
+            guard limits.allowedKinds?.contains(.policyChange) == true else {
+                return .wait("policy changes are left to a person (`alvh sign`); list policy-change in allowed-kinds to sign them here")
+            }
+            return .sign(document)
+        }
 
         // Recompute.
         let recomputed: (before: ProposalDocument.Risk, after: ProposalDocument.Risk, cost: Double)
