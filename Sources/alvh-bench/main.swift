@@ -99,15 +99,19 @@ struct BenchWorkspace {
         return BenchWorkspace(root: root, keys: keys, ledger: ledger)
     }
 
-    /// A signed resize (+1 / −1 contract, alternating) bound to the current head.
+    /// A signed resize bound to the current head.
     func nextEnvelope(at time: Date) throws -> Envelope {
         let context = try ledger.context()
-        let policy = try ledger.policyInForce()
-        let quantity = context.nextSequence % 2 == 0 ? -1 : 1
+        return try envelope(binding: LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
+                                                   policyHash: try ledger.policyInForce().hash), at: time)
+    }
+
+    /// The resize for entry `binding.sequence` (+1 / −1 contract, alternating), signed by all three keys.
+    func envelope(binding: LedgerBinding, at time: Date) throws -> Envelope {
+        let quantity = Self.quantity(binding.sequence)
         let zero = ProposalDocument.Risk(layers: [:], total: .init(delta: 0, gamma: 0, vega: 0, theta: 0, rho: 0), stressPnL: [:])
         let doc = ProposalDocument(
-            ledger: LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence, policyHash: policy.hash),
-            created: time.addingTimeInterval(-1), expires: time.addingTimeInterval(3600), proposer: keys[0].keyID,
+            ledger: binding, created: time.addingTimeInterval(-1), expires: time.addingTimeInterval(3600), proposer: keys[0].keyID,
             change: .init(kind: .resizeLayer, layer: .init(layer: "short-term", legs: [
                 .init(instrument: "VIX", right: "call", expiry: "2026-12-16", strike: 20, quantity: quantity, limitPrice: 1)])),
             riskBefore: zero, riskAfter: zero, costDollars: Double(quantity) * 100,
@@ -116,6 +120,8 @@ struct BenchWorkspace {
         for key in keys { try envelope.addSignature(using: key) }
         return envelope
     }
+
+    static func quantity(_ sequence: UInt64) -> Int { sequence % 2 == 0 ? -1 : 1 }
 }
 
 /// A ledger of `entries` layer changes, each with 3 signatures. The first `committed` go through
@@ -135,26 +141,17 @@ func makeLedger(dir: String, entries: Int, committed: Int = 100) throws {
     var head = try workspace.ledger.head()
     let context = try workspace.ledger.context()
     let policyHash = try workspace.ledger.policyInForce().hash
-    let stamp = RFC3339.format(time)
+    let stamp = RFC3339.format(time)  // the committed_at of every appended entry
     var config = Configuration()
     config.journalMode = .wal
     let raw = try DatabaseQueue(path: "\(dir)/alvh.sqlite", configuration: config)
     var sequence = head.sequence + 1
-    let zero = ProposalDocument.Risk(layers: [:], total: .init(delta: 0, gamma: 0, vega: 0, theta: 0, rho: 0), stressPnL: [:])
     while sequence <= UInt64(entries) {
         let batchEnd = min(UInt64(entries), sequence + 4_999)
         try raw.write { db in
             while sequence <= batchEnd {
-                let quantity = sequence % 2 == 0 ? -1 : 1
-                let doc = ProposalDocument(
-                    ledger: LedgerBinding(ledgerID: context.ledgerID, base: head.hash, sequence: sequence, policyHash: policyHash),
-                    created: time.addingTimeInterval(-1), expires: time.addingTimeInterval(3600), proposer: workspace.keys[0].keyID,
-                    change: .init(kind: .resizeLayer, layer: .init(layer: "short-term", legs: [
-                        .init(instrument: "VIX", right: "call", expiry: "2026-12-16", strike: 20, quantity: quantity, limitPrice: 1)])),
-                    riskBefore: zero, riskAfter: zero, costDollars: Double(quantity) * 100,
-                    market: .init(snapshotHash: String(repeating: "0", count: 64), asOf: stamp, spx: 6000, vix: 15, vixFront: nil))
-                var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
-                for key in workspace.keys { try envelope.addSignature(using: key) }
+                let envelope = try workspace.envelope(binding: LedgerBinding(ledgerID: context.ledgerID, base: head.hash, sequence: sequence,
+                                                                             policyHash: policyHash), at: time)
                 var entry = LedgerEntry(sequence: sequence, previousHash: head.hash, kind: .layerChange, envelope: try envelope.encoded(),
                                         attachments: [], policyHash: policyHash, committedAt: stamp)
                 entry.hash = entry.computeHash()
@@ -164,7 +161,7 @@ func makeLedger(dir: String, entries: Int, committed: Int = 100) throws {
                     """, arguments: [Int64(sequence), entry.previousHash, entry.kind.rawValue, Data(entry.envelope), Data(),
                                      policyHash, stamp, entry.hash])
                 book = try book.applying(LayerChange(kind: .resizeLayer, layer: "short-term",
-                                                     trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: quantity, price: 1)]))
+                                                     trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: BenchWorkspace.quantity(sequence), price: 1)]))
                 head = entry
                 sequence += 1
             }

@@ -40,6 +40,14 @@ public struct RejectionDocument: Sendable, Codable, Equatable {
         return Array(try encoder.encode(self))
     }
 
+    /// A rejection of `proposalID` signed by `key`: the envelope a signer posts or writes.
+    public static func signedEnvelope(rejecting proposalID: String, reason: String, key: PrivateKey, at now: Date) throws -> Envelope {
+        let doc = RejectionDocument(proposal: proposalID, reason: reason, created: now, signer: key.keyID)
+        var rejection = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.rejection)
+        try rejection.addSignature(using: key)
+        return rejection
+    }
+
     /// Parses verified payload bytes.
     public static func decode(_ bytes: [UInt8], path: String = "rejection") throws -> RejectionDocument {
         let doc: RejectionDocument

@@ -66,15 +66,29 @@ extension Ledger {
         }
     }
 
-    /// Signs a pending proposal with `key` after the same checks as `alvh sign FILE`.
-    public func sign(id: String, with key: PrivateKey, at now: Date) throws -> Envelope {
-        var envelope = try self.envelope(id: id)
+    /// A pending proposal `key` may sign now, and its document: the key is a (non-revoked) signer of
+    /// the policy in force, the envelope verifies under that policy with its proposer's signature
+    /// (verified before the payload is parsed), and the usual signing checks pass (not expired, not
+    /// signed by this key yet).
+    public func signable(id: String, by key: PrivateKey, at now: Date) throws -> (envelope: Envelope, document: ProposalDocument) {
+        let path = "pending \(id.prefix(16))"
+        let envelope = try self.envelope(id: id)
         let policy = try policyInForce()
         guard let signer = policy.signer(for: key.keyID), !signer.revoked else {
-            throw LedgerError(.invalidInput, "key \(key.keyID.fingerprint) is not a signer of policy '\(policy.name)' v\(policy.version)\(policy.signer(for: key.keyID)?.revoked == true ? " (revoked)" : ""); its signature would not count; nothing was written",
-                              path: "pending \(id.prefix(16))")
+            throw ApprovalError(.signingRefused, "key \(key.keyID.fingerprint) is not a signer of policy '\(policy.name)' v\(policy.version) (or is revoked); its signature would not count; nothing was written",
+                                path: path)
         }
-        _ = try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: "pending \(id.prefix(16))")
+        let (report, document) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: try context())
+        guard document != nil, report.proposerSigned else {
+            throw ApprovalError(.signingRefused, "the proposal does not verify under policy '\(policy.name)' with its proposer's signature: "
+                                + report.problems.joined(separator: "; ") + "; nothing was written", path: path)
+        }
+        return (envelope, try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: path))
+    }
+
+    /// Signs a pending proposal with `key` after the checks of ``signable(id:by:at:)``.
+    public func sign(id: String, with key: PrivateKey, at now: Date) throws -> Envelope {
+        var envelope = try signable(id: id, by: key, at: now).envelope
         try envelope.addSignature(using: key)
         try addSignature(envelope.signatures.last!, to: id, at: now)
         return envelope
@@ -111,6 +125,12 @@ extension Ledger {
         try read { db in
             try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM pending ORDER BY queued_at, id")).map { try Ledger.pendingRow(id: $0, db) }
         }
+    }
+
+    /// The proposals still open (status pending), in the order they can be decided: by the entry
+    /// they would become, then by queue time.
+    public func openProposals() throws -> [PendingProposal] {
+        try pending().filter { $0.status == "pending" }.sorted { ($0.sequence, $0.queuedAt) < ($1.sequence, $1.queuedAt) }
     }
 
     /// Finds a pending proposal by its id or a unique prefix of it (at least 8 hex digits).

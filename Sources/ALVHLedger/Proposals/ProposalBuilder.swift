@@ -21,6 +21,16 @@ public enum ProposalBuilder {
             market: marketReference(market, bytes: snapshotBytes))
     }
 
+    /// The document in a DSSE envelope signed by its proposer: what `propose` queues or writes.
+    public static func signedEnvelope(for proposal: EngineProposal, binding: LedgerBinding, proposer: PrivateKey, market: MarketSnapshot,
+                                      snapshotBytes: [UInt8], created: Date, lifetime: TimeInterval) throws -> Envelope {
+        let doc = document(for: proposal, binding: binding, proposer: proposer.keyID, market: market, snapshotBytes: snapshotBytes,
+                           created: created, lifetime: lifetime)
+        var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
+        try envelope.addSignature(using: proposer)
+        return envelope
+    }
+
     public static func changeKind(_ kind: LayerChange.Kind) -> ChangeKind {
         switch kind {
         case .addLayer: return .addLayer
@@ -97,10 +107,7 @@ extension Ledger {
         let binding = LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
                                     policyHash: try policyInForce().hash)
         try SnapshotStore.store(snapshotBytes, workspace: workspace)
-        let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: proposer.keyID, market: market,
-                                           snapshotBytes: snapshotBytes, created: now, lifetime: lifetime)
-        var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
-        try envelope.addSignature(using: proposer)
-        return try enqueue(envelope, at: now)
+        return try enqueue(try ProposalBuilder.signedEnvelope(for: proposal, binding: binding, proposer: proposer, market: market,
+                                                              snapshotBytes: snapshotBytes, created: now, lifetime: lifetime), at: now)
     }
 }

@@ -42,9 +42,19 @@ public struct LedgerVerifier: Sendable {
         public var seconds: Double
         /// The book replayed from genesis through the verified entries (not part of the JSON report).
         public var replayedBook: Book?
+        /// The policy in force after the last verified entry (not part of the JSON report).
+        public var policyInForce: Policy?
 
         enum CodingKeys: String, CodingKey {
             case ok, ledgerID, entries, signatureChecks, headSequence, headHash, bookMatches, firstBad, seconds
+        }
+
+        /// Policies compare by their hash (the policy's bytes).
+        public static func == (a: Report, b: Report) -> Bool {
+            a.ok == b.ok && a.ledgerID == b.ledgerID && a.entries == b.entries && a.signatureChecks == b.signatureChecks
+                && a.headSequence == b.headSequence && a.headHash == b.headHash && a.bookMatches == b.bookMatches
+                && a.firstBad == b.firstBad && a.seconds == b.seconds && a.replayedBook == b.replayedBook
+                && a.policyInForce?.hash == b.policyInForce?.hash
         }
     }
 
@@ -61,6 +71,8 @@ public struct LedgerVerifier: Sendable {
         let policy: Policy
         let newPolicy: Policy?
         let ledgerID: String
+        /// The entry's commit time, parsed (and checked never to go back) in the sequential stage.
+        let committedAt: Date
     }
 
     /// Verifies the entries of `source`. `progress` is called after each batch with the count so far.
@@ -160,7 +172,7 @@ public struct LedgerVerifier: Sendable {
                         catch { stop(entry.sequence, "policy change carries an invalid policy: \(error)"); break }
                         policy = newPolicy
                     }
-                    work.append(Work(entry: entry, policy: current, newPolicy: newPolicy, ledgerID: ledgerID))
+                    work.append(Work(entry: entry, policy: current, newPolicy: newPolicy, ledgerID: ledgerID, committedAt: committed))
                 }
                 previousHash = entry.hash
                 expectedSequence = entry.sequence + 1
@@ -192,6 +204,7 @@ public struct LedgerVerifier: Sendable {
         }
         report.ok = true
         report.replayedBook = book
+        report.policyInForce = policy
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
@@ -271,9 +284,7 @@ public struct LedgerVerifier: Sendable {
         let envelope: Envelope
         do { envelope = try Envelope.decode(entry.envelope, path: "entry \(entry.sequence)") }
         catch { return Result(problem: "envelope bytes are not a DSSE envelope: \(error)") }
-        guard let committedAt = RFC3339.parse(entry.committedAt) else {
-            return Result(problem: "commit time '\(entry.committedAt)' is not RFC 3339")
-        }
+        let committedAt = work.committedAt
         let signatures = envelope.signatures.count
         let context = LedgerContext(ledgerID: work.ledgerID, head: entry.previousHash, nextSequence: entry.sequence)
         let (report, document) = ThresholdEvaluator(policy: work.policy).evaluateDocument(envelope, at: committedAt, ledger: context)

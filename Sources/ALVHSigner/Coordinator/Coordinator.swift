@@ -36,18 +36,12 @@ public final class Coordinator: @unchecked Sendable {
     public func run(pollMilliseconds: Int, once: Bool, stop: StopSignal) throws -> PassResult {
         var total = PassResult()
         logger.info("coordinator started", metadata: ["workspace": "\(workspace)"])
-        while !stop.requested {
-            do {
-                let result = try pass(stop: stop)
-                total.committed += result.committed
-                total.expired += result.expired
-                total.stale += result.stale
-                total.vetoed += result.vetoed
-            } catch let error as LedgerError where error.code == .database {
-                logger.warning("ledger busy or unavailable; retrying", metadata: ["error": "\(error)"])
-            }
-            if once { break }
-            stop.sleep(milliseconds: pollMilliseconds)
+        try stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger) {
+            let result = try pass(stop: stop)
+            total.committed += result.committed
+            total.expired += result.expired
+            total.stale += result.stale
+            total.vetoed += result.vetoed
         }
         logger.info("coordinator stopped", metadata: ["committed": "\(total.committed.count)"])
         return total
@@ -60,7 +54,7 @@ public final class Coordinator: @unchecked Sendable {
             logger.notice("\(status)", metadata: ["proposal": "\(id.prefix(16))", "status": "\(status)"])
             if status == "expired" { result.expired.append(id) } else { result.stale.append(id) }
         }
-        let queue = try ledger.pending().filter { $0.status == "pending" }.sorted { ($0.sequence, $0.queuedAt) < ($1.sequence, $1.queuedAt) }
+        let queue = try ledger.openProposals()
         for pending in queue {
             if stop?.requested == true { break }
             let now = clock()

@@ -79,6 +79,7 @@ public struct SignerLimits: Sendable, Equatable {
             throw SignerError(.invalidLimits, "must be a mapping of limit names to values", path: path)
         }
         var limits = SignerLimits()
+        let scenarioNames = Set(HistoricalStress.episodes.map(\.name))
         for (keyNode, value) in mapping {
             guard let key = keyNode.string, fields.contains(key) else {
                 throw SignerError(.invalidLimits, "unknown field '\(keyNode.string ?? "?")'; known: \(fields.sorted().joined(separator: ", "))", path: path)
@@ -97,7 +98,6 @@ public struct SignerLimits: Sendable, Equatable {
                     return s
                 }
             }
-            let scenarioNames = Set(HistoricalStress.episodes.map(\.name))
             switch key {
             case "max-premium-per-change-dollars": limits.maxPremiumPerChangeDollars = try number()
             case "max-daily-premium-dollars": limits.maxDailyPremiumDollars = try number()

@@ -41,10 +41,9 @@ public struct ProposalReview: Sendable {
             var source = DatabaseEntrySource(ledger: ledger)
             let report = try LedgerVerifier(jobs: jobs).verify(&source)
             guard report.ok, let id = report.ledgerID, let head = report.headHash, let seq = report.headSequence,
-                  let book = report.replayedBook else {
+                  let book = report.replayedBook, let policy = report.policyInForce else {
                 throw LedgerError(.verificationFailed, "the ledger does not verify: " + (report.firstBad.map { "entry \($0.sequence): \($0.problem)" } ?? "empty"))
             }
-            let policy = try ledger.policy(atEntry: seq + 1)
             return VerifiedLedger(policy: policy, context: LedgerContext(ledgerID: id, head: head, nextSequence: seq + 1), book: book)
         }
     }

@@ -40,14 +40,8 @@ public final class SignerProcess: @unchecked Sendable {
     public func run(pollMilliseconds: Int, once: Bool, stop: StopSignal) throws -> Int {
         var posted = 0
         logger.info("signer started", metadata: ["workspace": "\(workspace)", "limits": "\(describe(limits))"])
-        while !stop.requested {
-            do {
-                posted += try pass(stop: stop)
-            } catch let error as LedgerError where error.code == .database {
-                logger.warning("ledger busy or unavailable; retrying", metadata: ["error": "\(error)"])
-            }
-            if once { break }
-            stop.sleep(milliseconds: pollMilliseconds)
+        try stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger) {
+            posted += try pass(stop: stop)
         }
         logger.info("signer stopped", metadata: ["posted": "\(posted)"])
         return posted
@@ -55,7 +49,7 @@ public final class SignerProcess: @unchecked Sendable {
 
     /// One pass over the queue. Returns the number of signatures and rejections posted.
     public func pass(stop: StopSignal? = nil, at clock: () -> Date = Date.init) throws -> Int {
-        let queue = try ledger.pending().filter { $0.status == "pending" }.sorted { ($0.sequence, $0.queuedAt) < ($1.sequence, $1.queuedAt) }
+        let queue = try ledger.openProposals()
         guard !queue.isEmpty else { return 0 }
         let verified = try currentVerifiedLedger()
         guard let me = verified.policy.signer(for: key.keyID), !me.revoked else {
@@ -147,9 +141,7 @@ public final class SignerProcess: @unchecked Sendable {
 
     private func postRejection(_ reason: String, envelope: Envelope, at now: Date) throws {
         let clipped = String(decoding: Array(reason.utf8.prefix(RejectionDocument.maxReasonBytes - 8)), as: UTF8.self)
-        let doc = RejectionDocument(proposal: envelope.id, reason: clipped, created: now, signer: key.keyID)
-        var rejection = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.rejection)
-        try rejection.addSignature(using: key)
+        let rejection = try RejectionDocument.signedEnvelope(rejecting: envelope.id, reason: clipped, key: key, at: now)
         do { try ledger.addRejection(rejection, to: envelope.id, at: now) }
         catch let error as LedgerError where error.code == .notFound {}
     }

@@ -1,6 +1,8 @@
 import Foundation
 import Dispatch
 import Synchronization
+import Logging
+import ALVHLedger
 
 /// Turns SIGTERM and SIGINT into a flag a loop checks between units of work, so the work in
 /// progress (a decision, a commit) finishes before the process exits.
@@ -35,6 +37,20 @@ public final class StopSignal: @unchecked Sendable {
         }
         stop.sources = installed
         return stop
+    }
+
+    /// Runs `pass` until a stop is asked for (once with `once`), sleeping `pollMilliseconds` between
+    /// passes. A busy or unavailable ledger is logged and retried; any other error ends the loop.
+    public func repeatPasses(pollMilliseconds: Int, once: Bool, logger: Logger, _ pass: () throws -> Void) throws {
+        while !requested {
+            do {
+                try pass()
+            } catch let error as LedgerError where error.code == .database {
+                logger.warning("ledger busy or unavailable; retrying", metadata: ["error": "\(error)"])
+            }
+            if once { break }
+            sleep(milliseconds: pollMilliseconds)
+        }
     }
 
     /// Sleeps up to `milliseconds`, waking early when a stop is asked for.

@@ -69,10 +69,7 @@ struct RejectedReport: Encodable {
 /// Rejection envelopes beside a proposal file.
 enum RejectionFiles {
     static func make(for envelope: Envelope, reason: String, key: PrivateKey, at now: Date) throws -> Envelope {
-        let doc = RejectionDocument(proposal: envelope.id, reason: reason, created: now, signer: key.keyID)
-        var rejection = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.rejection)
-        try rejection.addSignature(using: key)
-        return rejection
+        try RejectionDocument.signedEnvelope(rejecting: envelope.id, reason: reason, key: key, at: now)
     }
 
     static func defaultPath(for proposal: String, keyID: KeyID) -> String {

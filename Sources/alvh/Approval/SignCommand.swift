@@ -37,9 +37,7 @@ struct SignCommand: AsyncParsableCommand {
             let now = try EvaluationTime.parse(at)
             let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)
             let pending = PendingTarget(file, workspace: workspace)
-            var envelope = try pending.envelope()
-            if !pending.isFile { try pending.checkSigner(privateKey, envelope: envelope, at: now) }
-            let doc = try ProposalSigning.check(envelope, signer: privateKey.publicKey, at: now, path: file)
+            var (envelope, doc) = try pending.signable(by: privateKey, at: now)
             ProposalSummary.lines(doc, envelope: envelope).forEach(Console.err)
             if !yes {
                 guard let confirmed = Confirmation.ask("Sign this proposal with key \(privateKey.keyID.fingerprint)?") else {
@@ -97,21 +95,15 @@ struct PendingTarget {
         return try ledger.envelope(id: try ledger.resolvePendingID(argument))
     }
 
-    /// For a pending proposal: the key must be a (non-revoked) signer of the policy in force, and the
-    /// envelope must verify under that policy with its proposer's signature — verified before the
-    /// payload is shown or signed.
-    func checkSigner(_ key: PrivateKey, envelope: Envelope, at now: Date) throws {
+    /// The envelope `key` may sign and its document: a file after the signing checks, or a pending
+    /// proposal after the ledger's (policy membership, verified envelope, then the same checks).
+    func signable(by key: PrivateKey, at now: Date) throws -> (Envelope, ProposalDocument) {
+        if isFile {
+            let envelope = try Envelope.load(path: argument)
+            return (envelope, try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: argument))
+        }
         let ledger = try Ledger.open(workspace: workspace.path)
-        let policy = try ledger.policyInForce()
-        guard let signer = policy.signer(for: key.keyID), !signer.revoked else {
-            throw ApprovalError(.signingRefused, "key \(key.keyID.fingerprint) is not a signer of policy '\(policy.name)' v\(policy.version) (or is revoked); its signature would not count; nothing was written",
-                                path: argument)
-        }
-        let (report, document) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: try ledger.context())
-        guard document != nil, report.proposerSigned else {
-            throw ApprovalError(.signingRefused, "the proposal does not verify under policy '\(policy.name)' with its proposer's signature: "
-                                + report.problems.joined(separator: "; ") + "; nothing was written", path: argument)
-        }
+        return try ledger.signable(id: try ledger.resolvePendingID(argument), by: key, at: now)
     }
 
     /// Writes the signed envelope back: the file atomically, or the signature into the queue.

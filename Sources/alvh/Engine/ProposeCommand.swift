@@ -100,10 +100,8 @@ struct ProposeCommand: AsyncParsableCommand {
                     // No ledger: an unbound draft (zero ledger id, base and policy) for review or `import` elsewhere.
                     let zero = String(repeating: "0", count: 64)
                     let binding = LedgerBinding(ledgerID: zero, base: zero, sequence: 1, policyHash: zero)
-                    let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: proposer.keyID, market: snapshot,
-                                                       snapshotBytes: snapshotBytes, created: now, lifetime: expiresInHours * 3600)
-                    var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
-                    try envelope.addSignature(using: proposer)
+                    let envelope = try ProposalBuilder.signedEnvelope(for: proposal, binding: binding, proposer: proposer, market: snapshot,
+                                                                      snapshotBytes: snapshotBytes, created: now, lifetime: expiresInHours * 3600)
                     let path = "\(workspace.resolve(out))/\(envelope.id.prefix(16)).json"
                     try SecureFile.makeDirectory(workspace.resolve(out), mode: 0o755)
                     try envelope.write(to: path)
