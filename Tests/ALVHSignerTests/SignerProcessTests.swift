@@ -119,6 +119,21 @@ struct SignerProcessTests {
         #expect(fixture.log("s1").contains("signer stopped"))
     }
 
+    @Test("--once --json: each signer reports what it posted, the coordinator what it committed")
+    func onceJSON() throws {
+        let fixture = try SignerFixture()
+        try fixture.queue()
+        for name in ["s1", "s2", "s3"] {
+            let out = try TestProcess.run(TestProcess.alvh, ["signer", "run", "--once", "--json", "--key", fixture.keyPath(name), "--workspace", fixture.root])
+            let summary = try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any]
+            #expect(summary?["posted"] as? Int == 1 && summary?["keyID"] as? String == fixture.keys[name]!.keyID.hex)
+        }
+        let out = try TestProcess.run(TestProcess.alvh, ["coordinator", "run", "--once", "--json", "--workspace", fixture.root])
+        let result = try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any]
+        #expect(result?["committed"] as? [Int] == [1])
+        #expect(try fixture.headSequence() == 1)
+    }
+
     @Test("two coordinators racing: every proposal committed exactly once")
     func racingCoordinators() throws {
         let fixture = try SignerFixture()

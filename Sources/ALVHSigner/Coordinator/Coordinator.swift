@@ -15,7 +15,7 @@ import ALVHLedger
 /// ```
 public final class Coordinator: @unchecked Sendable {
     /// What one pass did.
-    public struct PassResult: Sendable, Equatable {
+    public struct PassResult: Sendable, Equatable, Codable {
         public var committed: [UInt64] = []
         public var expired: [String] = []
         public var stale: [String] = []

@@ -60,7 +60,8 @@ struct SignerRun: AsyncParsableCommand {
         figures that differ by more than the tolerance; checks its --limits; records the decision in its local \
         record (--state, default KEY.state.json: double-sign protection, never two live payloads for one ledger \
         slot) and only then posts the signature or a signed rejection. Decisions are logged on stderr. SIGTERM / \
-        SIGINT finish the decision in progress, then exit 0.
+        SIGINT finish the decision in progress, then exit 0. With --json, prints how many decisions it posted on \
+        stdout when it exits.
         """
     )
 
@@ -76,18 +77,26 @@ struct SignerRun: AsyncParsableCommand {
     @OptionGroup var process: ProcessOptions
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var workspace: WorkspaceOptions
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: false) {
+        try reportingErrors(json: output.json) {
             let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)
             let signerLimits = try limits.map(SignerLimits.load(path:)) ?? .none
             let record = try SignerState.open(path: state ?? SignerState.defaultPath(forKey: key), keyID: privateKey.keyID)
             let stop = StopSignal.install()
             let signer = try SignerProcess(workspace: workspace.path, key: privateKey, limits: signerLimits, state: record,
                                            logger: process.logger(label: "alvh.signer"))
-            try signer.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
+            let posted = try signer.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
+            if output.json { try Console.json(SignerSummary(keyID: privateKey.keyID.hex, posted: posted)) }
         }
     }
+}
+
+/// `signer run --json`: the key and how many signatures and rejections it posted.
+struct SignerSummary: Encodable {
+    let keyID: String
+    let posted: Int
 }
 
 struct CoordinatorCommand: AsyncParsableCommand {
@@ -104,18 +113,21 @@ struct CoordinatorRun: AsyncParsableCommand {
         abstract: "Commit each pending proposal once commit-ready; mark expired, stale and vetoed ones.",
         discussion: """
         Proposes nothing and signs nothing. Safe to run two at once: each commit is one immediate transaction \
-        that re-verifies everything, so each proposal is committed exactly once. Logs on stderr.
+        that re-verifies everything, so each proposal is committed exactly once. Logs on stderr; with --json, \
+        prints what it committed and marked (entry numbers, proposal ids) on stdout when it exits.
         """
     )
 
     @OptionGroup var process: ProcessOptions
     @OptionGroup var workspace: WorkspaceOptions
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: false) {
+        try reportingErrors(json: output.json) {
             let stop = StopSignal.install()
             let coordinator = try Coordinator(workspace: workspace.path, logger: process.logger(label: "alvh.coordinator"))
-            try coordinator.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
+            let done = try coordinator.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
+            if output.json { try Console.json(done) }
         }
     }
 }
