@@ -67,52 +67,71 @@ public struct Envelope: Sendable, Equatable {
         guard bytes.count <= maxEnvelopeBytes else {
             throw ApprovalError(.tooLarge, "envelope is \(bytes.count) bytes, over the \(maxEnvelopeBytes)-byte limit", path: where_)
         }
-        let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: Data(bytes), options: [])
-        } catch {
-            throw ApprovalError(.malformedEnvelope, "not JSON (\(JSONErrorText.describe(error))); a DSSE envelope is {\"payload\", \"payloadType\", \"signatures\"}", path: where_)
-        }
-        guard let dict = object as? [String: Any] else {
-            throw ApprovalError(.malformedEnvelope, "top level must be a JSON object", path: where_)
-        }
-        guard let payloadText = dict["payload"] as? String else {
-            throw ApprovalError(.malformedEnvelope, "field 'payload' is missing or not a string (base64)", path: "\(where_): payload")
-        }
-        guard let payload = Base64.decode(payloadText) else {
-            throw ApprovalError(.malformedEnvelope, "field 'payload' is not valid base64", path: "\(where_): payload")
-        }
-        guard let payloadType = dict["payloadType"] as? String else {
-            throw ApprovalError(.malformedEnvelope, "field 'payloadType' is missing or not a string", path: "\(where_): payloadType")
-        }
-        guard let rawSignatures = dict["signatures"] as? [Any] else {
-            throw ApprovalError(.malformedEnvelope, "field 'signatures' is missing or not an array", path: "\(where_): signatures")
-        }
-        guard rawSignatures.count <= maxSignatures else {
-            throw ApprovalError(.tooLarge, "\(rawSignatures.count) signatures, over the limit of \(maxSignatures)", path: "\(where_): signatures")
-        }
-        var signatures: [Signature] = []
-        for (index, raw) in rawSignatures.enumerated() {
-            let field = "\(where_): signatures[\(index)]"
-            guard let entry = raw as? [String: Any] else {
-                throw ApprovalError(.malformedEnvelope, "must be an object {\"keyid\", \"sig\"}", path: field)
-            }
-            guard let sigText = entry["sig"] as? String else {
-                throw ApprovalError(.malformedEnvelope, "field 'sig' is missing or not a string", path: "\(field).sig")
-            }
-            guard let sig = Base64.decode(sigText) else {
-                throw ApprovalError(.malformedEnvelope, "field 'sig' is not valid base64", path: "\(field).sig")
-            }
-            var keyid: String?
-            if let value = entry["keyid"], !(value is NSNull) {
-                guard let text = value as? String else {
-                    throw ApprovalError(.malformedEnvelope, "field 'keyid' must be a string", path: "\(field).keyid")
+            return try StrictJSONReader.read(bytes) { r in
+                guard r.nextIsObject else {
+                    try r.skipValue()  // a syntax error first: "not JSON" says more than "not an object"
+                    throw StrictJSONReader.invalid("top level must be a JSON object")
                 }
-                keyid = text.isEmpty ? nil : text
+                return try readFields(&r)
             }
-            signatures.append(Signature(keyid: keyid, sig: sig))
+        } catch let failure as StrictJSONReader.Failure {
+            if failure.isSyntax {
+                throw ApprovalError(.malformedEnvelope, "not JSON (\(failure.reason)); a DSSE envelope is {\"payload\", \"payloadType\", \"signatures\"}", path: where_)
+            }
+            throw ApprovalError(failure.code ?? .malformedEnvelope, failure.reason, path: failure.path.map { "\(where_): \($0)" } ?? where_)
         }
+    }
+
+    /// The envelope's fields, read in one pass; unknown fields are skipped (DSSE), duplicates refused.
+    private static func readFields(_ r: inout StrictJSONReader) throws -> Envelope {
+        var payload: [UInt8]?, payloadType: String?, signatures: [Signature]?
+        try r.readObject { r, key in
+            switch key {
+            case "payload":
+                let text = try r.reading(or: "field 'payload' is missing or not a string (base64)") { try $0.readString() }
+                guard let bytes = Base64.decode(text) else { throw StrictJSONReader.invalid("field 'payload' is not valid base64") }
+                payload = bytes
+            case "payloadType":
+                payloadType = try r.reading(or: "field 'payloadType' is missing or not a string") { try $0.readString() }
+            case "signatures":
+                guard r.nextIsArray else { throw StrictJSONReader.invalid("field 'signatures' is missing or not an array") }
+                var read: [Signature] = []
+                try r.readArray { r, index in
+                    guard index < maxSignatures else {
+                        throw StrictJSONReader.Failure(reason: "more than \(maxSignatures) signatures, over the limit", isSyntax: false, code: .tooLarge)
+                    }
+                    read.append(try readSignature(&r))
+                }
+                signatures = read
+            default:
+                try r.skipValue()
+            }
+        }
+        guard let payload else { throw StrictJSONReader.missing("payload", "field 'payload' is missing or not a string (base64)") }
+        guard let payloadType else { throw StrictJSONReader.missing("payloadType", "field 'payloadType' is missing or not a string") }
+        guard let signatures else { throw StrictJSONReader.missing("signatures", "field 'signatures' is missing or not an array") }
         return Envelope(payload: payload, payloadType: payloadType, signatures: signatures)
+    }
+
+    private static func readSignature(_ r: inout StrictJSONReader) throws -> Signature {
+        guard r.nextIsObject else { throw StrictJSONReader.invalid("must be an object {\"keyid\", \"sig\"}") }
+        var keyid: String?, sig: [UInt8]?
+        try r.readObject { r, key in
+            switch key {
+            case "sig":
+                let text = try r.reading(or: "field 'sig' is missing or not a string") { try $0.readString() }
+                guard let bytes = Base64.decode(text) else { throw StrictJSONReader.invalid("field 'sig' is not valid base64") }
+                sig = bytes
+            case "keyid":
+                let text = try r.reading(or: "field 'keyid' must be a string") { try $0.readOptional { try $0.readString() } }
+                keyid = text.flatMap { $0.isEmpty ? nil : $0 }
+            default:
+                try r.skipValue()
+            }
+        }
+        guard let sig else { throw StrictJSONReader.missing("sig", "field 'sig' is missing or not a string") }
+        return Signature(keyid: keyid, sig: sig)
     }
 
     /// Reads and decodes an envelope file (size-checked before it is read whole).
@@ -120,19 +139,29 @@ public struct Envelope: Sendable, Equatable {
         try decode(ApprovalFiles.read(path, limit: maxEnvelopeBytes), path: path)
     }
 
-    /// The envelope as JSON: key-sorted, pretty, standard padded base64.
+    /// The envelope as JSON: key-sorted, pretty, standard padded base64 — byte for byte what
+    /// `JSONEncoder` with `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]` writes (the
+    /// ledger stores and hashes these bytes), without its `Codable` cost.
     public func encoded() throws -> [UInt8] {
-        struct Wire: Encodable {
-            struct Sig: Encodable { let keyid: String; let sig: String }
-            let payload: String
-            let payloadType: String
-            let signatures: [Sig]
+        var out = [UInt8]()
+        out.reserveCapacity(payload.count * 4 / 3 + signatures.count * 200 + 160)
+        func text(_ literal: StaticString) {
+            out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
         }
-        let wire = Wire(payload: Base64.encode(payload), payloadType: payloadType,
-                        signatures: signatures.map { .init(keyid: $0.keyid ?? "", sig: Base64.encode($0.sig)) })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(wire)) + [UInt8(ascii: "\n")]
+        text("{\n  \"payload\" : ")
+        text("\""); Base64.append(payload, to: &out); text("\"")
+        text(",\n  \"payloadType\" : ")
+        JSONText.appendString(payloadType, to: &out)
+        text(",\n  \"signatures\" : [\n")
+        for (index, signature) in signatures.enumerated() {
+            text(index == 0 ? "    {\n      \"keyid\" : " : ",\n    {\n      \"keyid\" : ")
+            JSONText.appendString(signature.keyid ?? "", to: &out)
+            text(",\n      \"sig\" : ")
+            text("\""); Base64.append(signature.sig, to: &out); text("\"")
+            text("\n    }")
+        }
+        text("\n  ]\n}\n")
+        return out
     }
 
     /// Writes the envelope atomically (temp file, fsync, rename).

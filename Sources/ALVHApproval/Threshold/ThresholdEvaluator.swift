@@ -20,7 +20,14 @@ import ALVHSigning
 public struct ThresholdEvaluator: Sendable {
     public let policy: Policy
 
-    public init(policy: Policy) { self.policy = policy }
+    /// Check an envelope's signatures on parallel threads (for one latency-bound evaluation, as
+    /// a commit's; leave it off where evaluations already run in parallel, as `ledger verify`'s).
+    public var concurrentSignatureChecks: Bool
+
+    public init(policy: Policy, concurrentSignatureChecks: Bool = false) {
+        self.policy = policy
+        self.concurrentSignatureChecks = concurrentSignatureChecks
+    }
 
     /// Which policy signer, if any, made `signature` over `message`. The keyid hint only
     /// changes the order in which keys are tried.
@@ -31,6 +38,18 @@ public struct ThresholdEvaluator: Sendable {
             if signer.key.isValidSignature(signature.sig, for: message) { return signer }
         }
         return nil
+    }
+
+    /// ``verifyingSigner(of:over:)`` for each signature, on up to as many threads as cores.
+    private func concurrentVerifiers(_ signatures: [Envelope.Signature], over message: [UInt8]) -> [Policy.Signer?] {
+        let results = UnsafeMutableBufferPointer<Policy.Signer?>.allocate(capacity: signatures.count)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize(); results.deallocate() }
+        nonisolated(unsafe) let slots = results  // each iteration writes its own slot
+        DispatchQueue.concurrentPerform(iterations: signatures.count) { index in
+            slots[index] = verifyingSigner(of: signatures[index], over: message)
+        }
+        return Array(results)
     }
 
     /// Evaluates `envelope` at the fixed time `now`, optionally against the ledger's state and with
@@ -60,7 +79,9 @@ public struct ThresholdEvaluator: Sendable {
 
         // 2. Who signed: decided by the keys, over the exact PAE bytes.
         let message = envelope.pae
-        let verifiers = envelope.signatures.map { verifyingSigner(of: $0, over: message) }
+        let verifiers = concurrentSignatureChecks && envelope.signatures.count > 1
+            ? concurrentVerifiers(envelope.signatures, over: message)
+            : envelope.signatures.map { verifyingSigner(of: $0, over: message) }
         guard verifiers.contains(where: { $0 != nil }) else {
             report.signatures = envelope.signatures.enumerated().map { index, sig in
                 unverifiedLine(index: index, sig)

@@ -21,7 +21,7 @@ extension Ledger {
                let headDate = RFC3339.parse(headTime), now < headDate.addingTimeInterval(-0.999) {
                 throw LedgerError(.invalidInput, "commit time \(RFC3339.format(now)) is before the head's \(headTime); commit times never go back (check the clock)")
             }
-            let (report, parsed) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: context, rejections: rejections)
+            let (report, parsed) = ThresholdEvaluator(policy: policy, concurrentSignatureChecks: true).evaluateDocument(envelope, at: now, ledger: context, rejections: rejections)
             guard let document = parsed else {
                 throw LedgerError(.notApproved, "not committed: " + report.problems.joined(separator: "; "))
             }
@@ -34,7 +34,13 @@ extension Ledger {
 
             var attachments: [UInt8] = []
             let kind: LedgerEntry.Kind
-            var book = try Ledger.decodeBook(Array(try Data.fetchOne(db.cachedStatement(sql: "SELECT json FROM book WHERE id = 1")) ?? Data()))
+            let storedBook = try Data.fetchOne(db.cachedStatement(sql: "SELECT json FROM book WHERE id = 1")) ?? Data()
+            var book: Book
+            if let cached = bookCache.withLock({ $0 }), cached.json == storedBook {
+                book = cached.book
+            } else {
+                book = try Ledger.decodeBook(Array(storedBook))
+            }
             switch document.kind {
             case .policyChange:
                 kind = .policyChange
@@ -54,7 +60,8 @@ extension Ledger {
                                     envelope: try envelope.encoded(), attachments: attachments,
                                     policyHash: policy.hash, committedAt: RFC3339.format(now))
             try Ledger.insert(entry, db)
-            try Ledger.storeBook(book, seq: entry.sequence, db)
+            let json = try Ledger.storeBook(book, seq: entry.sequence, db)
+            bookCache.withLock { $0 = (json, book) }
             try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?").execute(arguments: [id])
             return entry
         }

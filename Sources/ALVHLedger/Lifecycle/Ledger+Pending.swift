@@ -42,10 +42,10 @@ extension Ledger {
             let id = envelope.id
             let exists = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM pending WHERE id = ?)"), arguments: [id]) ?? false
             if !exists {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO pending (id, payload, payload_type, kind, sequence, base, created, expires, proposer, queued_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, Data(envelope.payload), envelope.payloadType, document.kind.rawValue, Int64(binding.sequence),
+                    """).execute(arguments: [id, Data(envelope.payload), envelope.payloadType, document.kind.rawValue, Int64(binding.sequence),
                                      binding.base, document.created, document.expires, document.proposer, RFC3339.format(now)])
             }
             var added = 0
@@ -196,8 +196,8 @@ extension Ledger {
         guard count < Envelope.maxSignatures else {
             throw LedgerError(.invalidInput, "proposal \(pendingID.prefix(16))… already has \(count) signatures, the most an envelope may carry")
         }
-        try db.execute(sql: "INSERT INTO signatures (pending_id, keyid, sig, added_at) VALUES (?, ?, ?, ?)",
-                       arguments: [pendingID, signature.keyid, Data(signature.sig), RFC3339.format(now)])
+        try db.cachedStatement(sql: "INSERT INTO signatures (pending_id, keyid, sig, added_at) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [pendingID, signature.keyid, Data(signature.sig), RFC3339.format(now)])
         return true
     }
 

@@ -16,6 +16,9 @@ public final class Ledger: Sendable {
     public let store: LedgerStore
     /// The workspace directory (key files for new policies are read from it).
     public let workspace: String
+    /// The last book this object stored or decoded, with its JSON: a commit whose stored book is
+    /// these bytes skips decoding it (compared byte for byte, so another process's commit misses).
+    let bookCache = Mutex<(json: Data, book: Book)?>(nil)
 
     init(store: LedgerStore, workspace: String) {
         self.store = store
@@ -167,10 +170,10 @@ public final class Ledger: Sendable {
     }
 
     static func insert(_ entry: LedgerEntry, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO entries (seq, prev_hash, kind, envelope, attachments, policy_hash, committed_at, entry_hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [Int64(entry.sequence), entry.previousHash, entry.kind.rawValue, Data(entry.envelope),
+            """).execute(arguments: [Int64(entry.sequence), entry.previousHash, entry.kind.rawValue, Data(entry.envelope),
                              Data(entry.attachments), entry.policyHash, entry.committedAt, entry.hash])
     }
 
@@ -188,12 +191,15 @@ public final class Ledger: Sendable {
         return entry
     }
 
-    static func storeBook(_ book: Book, seq: UInt64, _ db: Database) throws {
+    /// Stores the materialized book; returns the JSON stored.
+    @discardableResult
+    static func storeBook(_ book: Book, seq: UInt64, _ db: Database) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(book)
-        try db.execute(sql: "INSERT INTO book (id, seq, json) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, json = excluded.json",
-                       arguments: [Int64(seq), data])
+        try db.cachedStatement(sql: "INSERT INTO book (id, seq, json) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, json = excluded.json")
+            .execute(arguments: [Int64(seq), data])
+        return data
     }
 
     static func decodeBook(_ bytes: [UInt8]) throws -> Book {
@@ -203,7 +209,14 @@ public final class Ledger: Sendable {
 
     /// The policy in force after the last genesis/policy-change entry.
     static func policyInForce(_ db: Database) throws -> Policy {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM entries WHERE kind IN ('genesis', 'policy-change') ORDER BY seq DESC LIMIT 1")) else {
+        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, entry_hash FROM entries WHERE kind IN ('genesis', 'policy-change') ORDER BY seq DESC LIMIT 1")) else {
+            throw LedgerError(.noLedger, "the ledger has no genesis entry")
+        }
+        // The cache is keyed by content hash: a hit on the stored hash is the policy of the bytes
+        // that hash to it, parsed earlier — without reading and hashing the entry again.
+        let stored: String = head["entry_hash"]
+        if let cached = policyCache.withLock({ $0[stored] }) { return cached }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM entries WHERE seq = ?"), arguments: [head["seq"] as Int64]) else {
             throw LedgerError(.noLedger, "the ledger has no genesis entry")
         }
         return try adoptedPolicy(of: try entry(from: row))
