@@ -13,23 +13,43 @@ public enum SHA256 {
 
     /// The 32-byte digest of `bytes`.
     public static func hash<Bytes: ContiguousBytes>(_ bytes: Bytes) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: byteCount)
-        var length: UInt32 = 0
-        let ok = bytes.withUnsafeBytes { input in
-            digest.withUnsafeMutableBufferPointer { out in
-                EVP_Digest(input.baseAddress, input.count, out.baseAddress, &length, EVP_sha256(), nil)
-            }
+        var result = [UInt8](repeating: 0, count: byteCount)
+        bytes.withUnsafeBytes { input in
+            result.withUnsafeMutableBufferPointer { digest(input, into: $0) }
         }
+        return result
+    }
+
+    /// SHA-256 of `input` into the 32 bytes of `out`.
+    static func digest(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<UInt8>) {
+        var length: UInt32 = 0
+        let ok = EVP_Digest(input.baseAddress, input.count, out.baseAddress, &length, FetchedDigest.sha256.md, nil)
         // EVP_Digest with the built-in SHA-256 only fails when the default provider is missing,
         // which leaves the process unable to do anything alvh exists for.
         precondition(ok == 1 && length == 32, "OpenSSL SHA-256 failed: \(OpenSSLErrorQueue.drain())")
-        return digest
     }
 
     /// The lowercase hex digest of `bytes`.
     public static func hexDigest<Bytes: ContiguousBytes>(_ bytes: Bytes) -> String {
         Hex.encode(hash(bytes))
     }
+}
+
+/// A digest fetched from the default provider once, for the life of the process (an implicit
+/// fetch through `EVP_sha256()` looks the algorithm up again on every call). Owns its `EVP_MD`.
+final class FetchedDigest: @unchecked Sendable {
+    let md: OpaquePointer
+
+    private init(_ name: String) {
+        guard let md = EVP_MD_fetch(nil, name, nil) else {
+            preconditionFailure("OpenSSL has no \(name): \(OpenSSLErrorQueue.drain())")
+        }
+        self.md = md
+    }
+
+    deinit { EVP_MD_free(md) }
+
+    static let sha256 = FetchedDigest("SHA2-256")
 }
 
 /// Incremental SHA-256 for streams (files, ledger exports). Owns its `EVP_MD_CTX`.

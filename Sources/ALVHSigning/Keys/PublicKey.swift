@@ -3,7 +3,8 @@ internal import COpenSSL
 
 /// A public key (Ed25519 or ECDSA P-256), for verification.
 ///
-/// Safe to share across tasks: every verification makes its own `EVP_MD_CTX`.
+/// Safe to share across tasks: each verification works on a context of its own, lent by the
+/// key's pool of ready-made contexts.
 ///
 /// ```swift
 /// let key = try PublicKey.load(from: "Keys/alice.pub.pem")
@@ -17,6 +18,8 @@ public struct PublicKey: Sendable {
     public let spkiDER: [UInt8]
     /// SHA-256 of ``spkiDER``.
     public let keyID: KeyID
+    /// Verification contexts set up for this key.
+    let contexts: VerifyContexts
 
     init(handle: PKeyHandle, path: String?) throws {
         self.handle = handle
@@ -29,6 +32,7 @@ public struct PublicKey: Sendable {
         defer { alvh_OPENSSL_free(out) }
         spkiDER = Array(UnsafeBufferPointer(start: out, count: Int(length)))
         keyID = KeyID(spkiDER: spkiDER)
+        contexts = VerifyContexts(pkey: handle.pointer, isEd25519: type == .ed25519)
     }
 
     /// A public key from PEM (`-----BEGIN PUBLIC KEY-----`).
@@ -108,17 +112,7 @@ public struct PublicKey: Sendable {
             try ECDSASignature.checkCanonical(signature)
         }
         OpenSSLErrorQueue.clear()
-        guard let ctx = EVP_MD_CTX_new() else {
-            throw OpenSSLErrorQueue.error(.openSSLFailure, "could not allocate a digest context")
-        }
-        defer { EVP_MD_CTX_free(ctx) }
-        let md: OpaquePointer? = type == .p256 ? EVP_sha256() : nil
-        guard EVP_DigestVerifyInit(ctx, nil, md, nil, handle.pointer) == 1 else {
-            throw OpenSSLErrorQueue.error(.openSSLFailure, "cannot start verification")
-        }
-        let result = EVP_DigestVerify(ctx,
-                                      signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count,
-                                      message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count)
+        let result = try contexts.verify(signature: signature, message: message)
         guard result == 1 else {
             let detail = OpenSSLErrorQueue.drain()
             throw SigningError(.signatureInvalid, "signature does not verify under key \(keyID.fingerprint)",
