@@ -57,6 +57,17 @@ public enum Base64 {
         return text.withUTF8 { decode($0) }
     }
 
+    /// Per byte: 1 for `+ /` (standard only), 2 for `- _` (URL-safe only), 4 outside both alphabets.
+    private static let classes: [UInt8] = {
+        var table = [UInt8](repeating: 4, count: 256)
+        for byte in alphabet { table[Int(byte)] = 0 }
+        table[Int(UInt8(ascii: "+"))] = 1
+        table[Int(UInt8(ascii: "/"))] = 1
+        table[Int(UInt8(ascii: "-"))] = 2
+        table[Int(UInt8(ascii: "_"))] = 2
+        return table
+    }()
+
     static func decode(_ chars: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var end = chars.count
         if end % 4 == 0 {
@@ -64,30 +75,40 @@ public enum Base64 {
             if end >= 1, chars[end - 1] == UInt8(ascii: "=") { end -= 1 }
             if end >= 1, chars[end - 1] == UInt8(ascii: "=") { end -= 1 }
         }
-        if end % 4 == 1 { return nil }
-        let values = Self.values
-        var out = [UInt8]()
-        out.reserveCapacity(end / 4 * 3 + 2)
-        var sawStandard = false, sawURLSafe = false
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for k in 0..<end {
-            let byte = chars[k]
-            let value = values[Int(byte)]
-            if value == 255 { return nil }
-            if byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/") { sawStandard = true }
-            if byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") { sawURLSafe = true }
-            accumulator = accumulator << 6 | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-                accumulator &= (1 << UInt32(bits)) - 1
+        let rest = end % 4
+        if rest == 1 { return nil }
+        let count = end / 4 * 3 + (rest == 0 ? 0 : rest - 1)
+        var seen: UInt8 = 0
+        var canonical = true
+        let out = values.withUnsafeBufferPointer { values in
+            classes.withUnsafeBufferPointer { classes in
+                [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    var i = 0, o = 0
+                    while i + 4 <= end {
+                        let c0 = Int(chars[i]), c1 = Int(chars[i + 1]), c2 = Int(chars[i + 2]), c3 = Int(chars[i + 3])
+                        seen |= classes[c0] | classes[c1] | classes[c2] | classes[c3]
+                        let n = UInt32(values[c0]) << 18 | UInt32(values[c1]) << 12 | UInt32(values[c2]) << 6 | UInt32(values[c3])
+                        buffer[o] = UInt8(truncatingIfNeeded: n >> 16)
+                        buffer[o + 1] = UInt8(truncatingIfNeeded: n >> 8)
+                        buffer[o + 2] = UInt8(truncatingIfNeeded: n)
+                        i += 4; o += 3
+                    }
+                    if rest >= 2 {
+                        let c0 = Int(chars[i]), c1 = Int(chars[i + 1])
+                        let c2 = rest == 3 ? Int(chars[i + 2]) : Int(UInt8(ascii: "A"))
+                        seen |= classes[c0] | classes[c1] | classes[c2]
+                        let n = UInt32(values[c0]) << 18 | UInt32(values[c1]) << 12 | UInt32(values[c2]) << 6
+                        buffer[o] = UInt8(truncatingIfNeeded: n >> 16)
+                        if rest == 3 { buffer[o + 1] = UInt8(truncatingIfNeeded: n >> 8) }
+                        // Canonical: the bits left over in the last character are zero.
+                        canonical = (rest == 2 ? n & 0xFFFF : n & 0xFF) == 0
+                    }
+                    initialized = count
+                }
             }
         }
-        if sawStandard && sawURLSafe { return nil }
-        // Canonical: the bits left over in the last character are zero.
-        if accumulator != 0 { return nil }
+        // Outside both alphabets (4), or both alphabets mixed (1 | 2).
+        guard seen & 4 == 0, seen & 3 != 3, canonical else { return nil }
         return out
     }
 }

@@ -89,8 +89,8 @@ public struct Envelope: Sendable, Equatable {
         try r.readObject { r, key in
             switch key {
             case "payload":
-                let text = try r.reading(or: "field 'payload' is missing or not a string (base64)") { try $0.readString() }
-                guard let bytes = Base64.decode(text) else { throw StrictJSONReader.invalid("field 'payload' is not valid base64") }
+                let decoded = try r.reading(or: "field 'payload' is missing or not a string (base64)") { try $0.readBase64() }
+                guard let bytes = decoded else { throw StrictJSONReader.invalid("field 'payload' is not valid base64") }
                 payload = bytes
             case "payloadType":
                 payloadType = try r.reading(or: "field 'payloadType' is missing or not a string") { try $0.readString() }
@@ -120,8 +120,8 @@ public struct Envelope: Sendable, Equatable {
         try r.readObject { r, key in
             switch key {
             case "sig":
-                let text = try r.reading(or: "field 'sig' is missing or not a string") { try $0.readString() }
-                guard let bytes = Base64.decode(text) else { throw StrictJSONReader.invalid("field 'sig' is not valid base64") }
+                let decoded = try r.reading(or: "field 'sig' is missing or not a string") { try $0.readBase64() }
+                guard let bytes = decoded else { throw StrictJSONReader.invalid("field 'sig' is not valid base64") }
                 sig = bytes
             case "keyid":
                 let text = try r.reading(or: "field 'keyid' must be a string") { try $0.readOptional { try $0.readString() } }

@@ -178,6 +178,20 @@ struct StrictJSONReader {
         return try readStringToken()
     }
 
+    /// A string holding base64 (``Base64/decode(_:)``'s rules), decoded straight from the input
+    /// when it has no escapes; nil when the string is not valid base64.
+    mutating func readBase64() throws -> [UInt8]? {
+        guard peek == UInt8(ascii: "\"") else { throw typeMismatch("a string") }
+        var end = index + 1
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            let decoded = Base64.decode(UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]))
+            index = end + 1
+            return decoded
+        }
+        return Base64.decode(try readStringToken())
+    }
+
     mutating func readBool() throws -> Bool {
         if matchLiteral("true") { return true }
         if matchLiteral("false") { return false }

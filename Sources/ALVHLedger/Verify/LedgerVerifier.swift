@@ -226,7 +226,7 @@ public struct LedgerVerifier: Sendable {
         let group = DispatchGroup()
         private let next = Atomic<Int>(0)
         private let results: UnsafeMutableBufferPointer<Result>
-        static let chunk = 16
+        static let chunk = 4
 
         init(work: [Work], entries: Int, sequentialFailure: (UInt64, String)?) {
             self.work = work
