@@ -101,12 +101,8 @@ struct StrictJSONReader {
     /// Reads an object, calling `body` once per member with the reader at the member's value.
     /// `body` must consume the value (read or skip it). Duplicate keys are refused.
     mutating func readObject(_ body: (inout StrictJSONReader, String) throws -> Void) throws {
-        try expectStart(UInt8(ascii: "{"), "an object")
-        depth += 1
         defer { depth -= 1 }
-        guard depth <= Self.maxDepth else { throw syntax("nested deeper than \(Self.maxDepth) levels") }
-        skipWhitespace()
-        if peek == UInt8(ascii: "}") { index += 1; return }
+        if try enter(UInt8(ascii: "{"), UInt8(ascii: "}"), "an object") { return }
         var seen: [String] = []
         while true {
             skipWhitespace()
@@ -135,12 +131,8 @@ struct StrictJSONReader {
 
     /// Reads an array, calling `body` once per element with its index.
     mutating func readArray(_ body: (inout StrictJSONReader, Int) throws -> Void) throws {
-        try expectStart(UInt8(ascii: "["), "an array")
-        depth += 1
         defer { depth -= 1 }
-        guard depth <= Self.maxDepth else { throw syntax("nested deeper than \(Self.maxDepth) levels") }
-        skipWhitespace()
-        if peek == UInt8(ascii: "]") { index += 1; return }
+        if try enter(UInt8(ascii: "["), UInt8(ascii: "]"), "an array") { return }
         var count = 0
         while true {
             skipWhitespace()
@@ -267,9 +259,17 @@ struct StrictJSONReader {
         return true
     }
 
-    private mutating func expectStart(_ byte: UInt8, _ what: String) throws {
-        guard peek == byte else { throw typeMismatch(what) }
+    /// Consumes `open` and counts one more nesting level (the caller's `defer` uncounts it);
+    /// true when the container is empty, its `close` consumed too.
+    private mutating func enter(_ open: UInt8, _ close: UInt8, _ what: String) throws -> Bool {
+        depth += 1
+        guard peek == open else { throw typeMismatch(what) }
         index += 1
+        guard depth <= Self.maxDepth else { throw syntax("nested deeper than \(Self.maxDepth) levels") }
+        skipWhitespace()
+        guard peek == close else { return false }
+        index += 1
+        return true
     }
 
     /// Validates the number grammar at the cursor; returns its start and whether it is integral.

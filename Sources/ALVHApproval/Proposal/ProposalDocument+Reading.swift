@@ -42,8 +42,8 @@ extension ProposalDocument {
             costDollars: try required(costDollars, "costDollars"), market: market)
     }
 
-    /// Every stored field as read (``validate(path:)`` checks them).
-    private init(schema: Int, ledger: LedgerBinding, created: String, notBefore: String, expires: String, proposer: String,
+    /// Every stored field as given (``validate(path:)`` checks them).
+    init(schema: Int, ledger: LedgerBinding, created: String, notBefore: String, expires: String, proposer: String,
                  change: Change, rationale: [Signal], riskBefore: Risk?, riskAfter: Risk?, costDollars: Double,
                  market: MarketReference?) {
         self.schema = schema

@@ -104,18 +104,10 @@ public struct ProposalDocument: Sendable, Codable, Equatable {
     public init(ledger: LedgerBinding, created: Date, notBefore: Date? = nil, expires: Date, proposer: KeyID,
                 change: Change, rationale: [Signal] = [], riskBefore: Risk? = nil,
                 riskAfter: Risk? = nil, costDollars: Double = 0, market: MarketReference? = nil) {
-        schema = Self.schemaVersion
-        self.ledger = ledger
-        self.created = RFC3339.format(created)
-        self.notBefore = RFC3339.format(notBefore ?? created)
-        self.expires = RFC3339.format(expires)
-        self.proposer = proposer.hex
-        self.change = change
-        self.rationale = rationale
-        self.riskBefore = riskBefore
-        self.riskAfter = riskAfter
-        self.costDollars = costDollars
-        self.market = market
+        self.init(schema: Self.schemaVersion, ledger: ledger, created: RFC3339.format(created),
+                  notBefore: RFC3339.format(notBefore ?? created), expires: RFC3339.format(expires), proposer: proposer.hex,
+                  change: change, rationale: rationale, riskBefore: riskBefore, riskAfter: riskAfter,
+                  costDollars: costDollars, market: market)
     }
 
     // MARK: - Derived
