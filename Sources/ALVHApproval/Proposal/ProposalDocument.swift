@@ -158,11 +158,11 @@ public struct ProposalDocument: Sendable, Codable, Equatable {
             ApprovalError(.malformedPayload, reason, path: "\(path): \(field)")
         }
         for (name, value) in [("ledger.ledgerID", ledger.ledgerID), ("ledger.base", ledger.base), ("ledger.policyHash", ledger.policyHash)] {
-            guard value.utf8.count == 64, Hex.decode(value) != nil, value == value.lowercased() else {
+            guard Hex.isLowercase(value, count: 64) else {
                 throw fail(name, "must be 64 lowercase hex digits")
             }
         }
-        guard KeyID(hex: proposer) != nil, proposer == proposer.lowercased() else { throw fail("proposer", "must be a key id (64 lowercase hex digits)") }
+        guard Hex.isLowercase(proposer, count: 64) else { throw fail("proposer", "must be a key id (64 lowercase hex digits)") }
         guard let createdAt = RFC3339.parse(created) else { throw fail("created", "must be an RFC 3339 time, e.g. 2026-11-25T14:30:00Z") }
         guard let notBeforeAt = RFC3339.parse(notBefore) else { throw fail("notBefore", "must be an RFC 3339 time") }
         guard let expiresAt = RFC3339.parse(expires) else { throw fail("expires", "must be an RFC 3339 time") }

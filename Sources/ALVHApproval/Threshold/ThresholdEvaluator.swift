@@ -66,8 +66,9 @@ public struct ThresholdEvaluator: Sendable {
     /// change is counted under the new policy too, while binding the old one.
     public func evaluateDocument(_ envelope: Envelope, at now: Date, ledger: LedgerContext? = nil,
                                  rejections: [Envelope] = [], policyHashInForce: String? = nil) -> (report: ApprovalReport, document: ProposalDocument?) {
+        let message = envelope.pae  // what every signature covers; its hash is the envelope id
         var report = ApprovalReport(
-            proposalID: envelope.id, payloadType: envelope.payloadType, policyName: policy.name,
+            proposalID: SHA256.hexDigest(message), payloadType: envelope.payloadType, policyName: policy.name,
             policyVersion: policy.version, policyHash: policy.hash, changeKind: nil, changeSize: nil,
             proposer: nil, proposerSigned: false, rules: [], threshold: 0, counted: 0, roleCounts: [],
             signatures: [], rejections: [], problems: [], evaluatedAt: RFC3339.format(now), commitReady: false)
@@ -78,7 +79,6 @@ public struct ThresholdEvaluator: Sendable {
         }
 
         // 2. Who signed: decided by the keys, over the exact PAE bytes.
-        let message = envelope.pae
         let verifiers = concurrentSignatureChecks && envelope.signatures.count > 1
             ? concurrentVerifiers(envelope.signatures, over: message)
             : envelope.signatures.map { verifyingSigner(of: $0, over: message) }
@@ -114,7 +114,7 @@ public struct ThresholdEvaluator: Sendable {
             }
             var line = ApprovalReport.SignatureLine(index: index, keyidHint: sig.keyid, signer: signer.id,
                                                     keyID: signer.keyID.hex, roles: signer.roles.sorted(), status: .counted)
-            if let hint = sig.keyid, hint.lowercased() != signer.keyID.hex {
+            if let hint = sig.keyid, hint != signer.keyID.hex, hint.lowercased() != signer.keyID.hex {
                 line.detail = "keyid names \(hint.prefix(16))…, but the signature is by \(signer.id)"
             }
             if signer.keyID == proposer { report.proposerSigned = true }

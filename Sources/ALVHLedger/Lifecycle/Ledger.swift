@@ -87,7 +87,7 @@ public final class Ledger: Sendable {
     /// The head entry.
     public func head() throws -> LedgerEntry {
         try read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM entries ORDER BY seq DESC LIMIT 1")) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Ledger.entryColumns) FROM entries ORDER BY seq DESC LIMIT 1")) else {
                 throw LedgerError(.noLedger, "the ledger has no genesis entry", path: self.store.path)
             }
             return try Ledger.entry(from: row)
@@ -128,7 +128,7 @@ public final class Ledger: Sendable {
     /// Entries from `from` on, in order, at most `limit`.
     public func entries(from: UInt64 = 0, limit: Int = .max) throws -> [LedgerEntry] {
         try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?"),
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Ledger.entryColumns) FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?"),
                              arguments: [Int64(from), Int64(min(limit, Int(Int64.max)))]).map(Ledger.entry(from:))
         }
     }
@@ -136,7 +136,7 @@ public final class Ledger: Sendable {
     /// One entry by sequence.
     public func entry(_ sequence: UInt64) throws -> LedgerEntry {
         try read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM entries WHERE seq = ?"), arguments: [Int64(sequence)]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Ledger.entryColumns) FROM entries WHERE seq = ?"), arguments: [Int64(sequence)]) else {
                 throw LedgerError(.notFound, "no entry \(sequence) in the ledger", path: self.store.path)
             }
             return try Ledger.entry(from: row)
@@ -177,17 +177,24 @@ public final class Ledger: Sendable {
                              Data(entry.attachments), entry.policyHash, entry.committedAt, entry.hash])
     }
 
+    /// The columns ``entry(from:)`` reads, in its order: select entries with these.
+    static let entryColumns = "seq, prev_hash, kind, envelope, attachments, policy_hash, committed_at, entry_hash"
+
+    /// An entry from a row selected with ``entryColumns`` (read by position: no name lookups,
+    /// blobs copied once).
     static func entry(from row: Row) throws -> LedgerEntry {
-        let kindText: String = row["kind"]
+        let kindText: String = row[2]
         guard let kind = LedgerEntry.Kind(rawValue: kindText) else {
-            throw LedgerError(.verificationFailed, "entry \(row["seq"] as Int64? ?? -1) has unknown kind '\(kindText)'")
+            throw LedgerError(.verificationFailed, "entry \(row[0] as Int64? ?? -1) has unknown kind '\(kindText)'")
         }
-        let seq: Int64 = row["seq"]
-        var entry = LedgerEntry(sequence: UInt64(max(0, seq)), previousHash: row["prev_hash"], kind: kind,
-                                envelope: Array(row["envelope"] as Data? ?? Data()),
-                                attachments: Array(row["attachments"] as Data? ?? Data()),
-                                policyHash: row["policy_hash"], committedAt: row["committed_at"])
-        entry.hash = row["entry_hash"] // the stored hash, as written — verify compares it with computeHash()
+        func bytes(_ index: Int) throws -> [UInt8] {
+            try row.withUnsafeData(atIndex: index) { data in data.map { Array($0) } ?? [] }
+        }
+        let seq: Int64 = row[0]
+        var entry = LedgerEntry(sequence: UInt64(max(0, seq)), previousHash: row[1], kind: kind,
+                                envelope: try bytes(3), attachments: try bytes(4),
+                                policyHash: row[5], committedAt: row[6])
+        entry.hash = row[7] // the stored hash, as written — verify compares it with computeHash()
         return entry
     }
 
@@ -216,7 +223,7 @@ public final class Ledger: Sendable {
         // that hash to it, parsed earlier — without reading and hashing the entry again.
         let stored: String = head["entry_hash"]
         if let cached = policyCache.withLock({ $0[stored] }) { return cached }
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM entries WHERE seq = ?"), arguments: [head["seq"] as Int64]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Ledger.entryColumns) FROM entries WHERE seq = ?"), arguments: [head["seq"] as Int64]) else {
             throw LedgerError(.noLedger, "the ledger has no genesis entry")
         }
         return try adoptedPolicy(of: try entry(from: row))
@@ -263,7 +270,7 @@ extension Ledger {
     public func policy(atEntry sequence: UInt64) throws -> Policy {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT * FROM entries WHERE kind IN ('genesis', 'policy-change') AND seq < ? ORDER BY seq DESC LIMIT 1
+                SELECT \(Ledger.entryColumns) FROM entries WHERE kind IN ('genesis', 'policy-change') AND seq < ? ORDER BY seq DESC LIMIT 1
                 """, arguments: [Int64(max(sequence, 1))]) else {
                 throw LedgerError(.noLedger, "the ledger has no genesis entry")
             }

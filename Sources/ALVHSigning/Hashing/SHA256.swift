@@ -112,17 +112,25 @@ public enum Hex {
 
     /// Bytes from hex (either case); nil when the text is not whole hex.
     public static func decode(_ text: String) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(chars.count / 2)
-        var index = 0
-        while index < chars.count {
-            guard let hi = value(chars[index]), let lo = value(chars[index + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            index += 2
+        var text = text
+        return text.withUTF8 { chars -> [UInt8]? in
+            guard chars.count % 2 == 0 else { return nil }
+            var out = [UInt8]()
+            out.reserveCapacity(chars.count / 2)
+            var index = 0
+            while index < chars.count {
+                guard let hi = value(chars[index]), let lo = value(chars[index + 1]) else { return nil }
+                out.append(hi << 4 | lo)
+                index += 2
+            }
+            return out
         }
-        return out
+    }
+
+    /// Whether `text` is exactly `count` lowercase hex digits (no allocation).
+    public static func isLowercase(_ text: String, count: Int) -> Bool {
+        guard text.utf8.count == count else { return false }
+        return text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     private static func value(_ c: UInt8) -> UInt8? {

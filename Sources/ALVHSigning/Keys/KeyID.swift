@@ -17,6 +17,10 @@ public struct KeyID: Hashable, Sendable, Comparable, CustomStringConvertible, Co
 
     /// A key id from its hex text; nil unless it is 64 hex digits (lowercased on the way in).
     public init?(hex: String) {
+        if Hex.isLowercase(hex, count: 64) {
+            self.hex = hex
+            return
+        }
         let lower = hex.lowercased()
         guard lower.utf8.count == 64, Hex.decode(lower) != nil else { return nil }
         self.hex = lower
