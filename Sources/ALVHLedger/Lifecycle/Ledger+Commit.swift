@@ -17,7 +17,7 @@ extension Ledger {
             let rejections = try Ledger.rejections(id: id, db)
             let policy = try Ledger.policyInForce(db)
             let context = try Ledger.context(db)
-            if let headTime = try String.fetchOne(db.cachedStatement(sql: "SELECT committed_at FROM entries WHERE entry_hash = ?"), arguments: [context.head]),
+            if let headTime = try String.fetchOne(db.cachedStatement(sql: LedgerSQL.commitTimeOfHash), arguments: [context.head]),
                let headDate = RFC3339.parse(headTime), now < headDate.addingTimeInterval(-0.999) {
                 throw LedgerError(.invalidInput, "commit time \(RFC3339.format(now)) is before the head's \(headTime); commit times never go back (check the clock)")
             }
@@ -62,7 +62,7 @@ extension Ledger {
             try Ledger.insert(entry, db)
             let json = try Ledger.storeBook(book, seq: entry.sequence, db)
             bookCache.withLock { $0 = (json, book) }
-            try db.cachedStatement(sql: "DELETE FROM pending WHERE id = ?").execute(arguments: [id])
+            try db.cachedStatement(sql: LedgerSQL.deletePending).execute(arguments: [id])
             return entry
         }
     }

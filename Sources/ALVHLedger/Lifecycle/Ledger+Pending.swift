@@ -40,7 +40,7 @@ extension Ledger {
                 throw LedgerError(.invalidInput, "not queued: the proposal expired at \(document.expires)")
             }
             let id = envelope.id
-            let exists = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM pending WHERE id = ?)"), arguments: [id]) ?? false
+            let exists = try Bool.fetchOne(db.cachedStatement(sql: LedgerSQL.pendingExists), arguments: [id]) ?? false
             if !exists {
                 try db.cachedStatement(sql: """
                     INSERT INTO pending (id, payload, payload_type, kind, sequence, base, created, expires, proposer, queued_at)
@@ -189,7 +189,7 @@ extension Ledger {
     // MARK: - SQL
 
     static func insertSignature(_ signature: Envelope.Signature, pendingID: String, at now: Date, _ db: Database) throws -> Bool {
-        let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM signatures WHERE pending_id = ?"), arguments: [pendingID]) ?? 0
+        let count = try Int.fetchOne(db.cachedStatement(sql: LedgerSQL.signatureCount), arguments: [pendingID]) ?? 0
         let exists = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM signatures WHERE pending_id = ? AND sig = ?)"),
                                        arguments: [pendingID, Data(signature.sig)]) ?? false
         if exists { return false }
@@ -202,16 +202,16 @@ extension Ledger {
     }
 
     static func envelope(id: String, _ db: Database) throws -> Envelope {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT payload, payload_type FROM pending WHERE id = ?"), arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.pendingPayload), arguments: [id]) else {
             throw LedgerError(.notFound, "no pending proposal \(id.prefix(16))… (committed already, or never queued; see `alvh pending`)")
         }
-        let signatures = try Row.fetchAll(db.cachedStatement(sql: "SELECT keyid, sig FROM signatures WHERE pending_id = ? ORDER BY rowid"), arguments: [id])
+        let signatures = try Row.fetchAll(db.cachedStatement(sql: LedgerSQL.pendingSignatures), arguments: [id])
             .map { Envelope.Signature(keyid: $0["keyid"], sig: Array($0["sig"] as Data)) }
         return Envelope(payload: Array(row["payload"] as Data), payloadType: row["payload_type"], signatures: signatures)
     }
 
     static func rejections(id: String, _ db: Database) throws -> [Envelope] {
-        try Data.fetchAll(db.cachedStatement(sql: "SELECT envelope FROM rejections WHERE pending_id = ? ORDER BY rowid"), arguments: [id])
+        try Data.fetchAll(db.cachedStatement(sql: LedgerSQL.pendingRejections), arguments: [id])
             .map { try Envelope.decode(Array($0), path: "rejection of \(id.prefix(16))") }
     }
 
@@ -230,8 +230,8 @@ extension Ledger {
     }
 
     static func context(_ db: Database) throws -> LedgerContext {
-        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1")),
-              let id = try String.fetchOne(db.cachedStatement(sql: "SELECT entry_hash FROM entries WHERE seq = 0")) else {
+        guard let head = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.head)),
+              let id = try String.fetchOne(db.cachedStatement(sql: LedgerSQL.genesisHash)) else {
             throw LedgerError(.noLedger, "the ledger has no genesis entry")
         }
         return LedgerContext(ledgerID: id, head: head["entry_hash"], nextSequence: UInt64(head["seq"] as Int64) + 1)

@@ -87,7 +87,7 @@ public final class Ledger: Sendable {
     /// The head entry.
     public func head() throws -> LedgerEntry {
         try read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Ledger.entryColumns) FROM entries ORDER BY seq DESC LIMIT 1")) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.headEntry)) else {
                 throw LedgerError(.noLedger, "the ledger has no genesis entry", path: self.store.path)
             }
             return try Ledger.entry(from: row)
@@ -97,7 +97,7 @@ public final class Ledger: Sendable {
     /// The ledger id: the genesis entry's hash.
     public func ledgerID() throws -> String {
         try read { db in
-            guard let hash = try String.fetchOne(db.cachedStatement(sql: "SELECT entry_hash FROM entries WHERE seq = 0")) else {
+            guard let hash = try String.fetchOne(db.cachedStatement(sql: LedgerSQL.genesisHash)) else {
                 throw LedgerError(.noLedger, "the ledger has no genesis entry", path: self.store.path)
             }
             return hash
@@ -128,7 +128,7 @@ public final class Ledger: Sendable {
     /// Entries from `from` on, in order, at most `limit`.
     public func entries(from: UInt64 = 0, limit: Int = .max) throws -> [LedgerEntry] {
         try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Ledger.entryColumns) FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?"),
+            try Row.fetchAll(db.cachedStatement(sql: LedgerSQL.entriesFrom),
                              arguments: [Int64(from), Int64(min(limit, Int(Int64.max)))]).map(Ledger.entry(from:))
         }
     }
@@ -136,7 +136,7 @@ public final class Ledger: Sendable {
     /// One entry by sequence.
     public func entry(_ sequence: UInt64) throws -> LedgerEntry {
         try read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Ledger.entryColumns) FROM entries WHERE seq = ?"), arguments: [Int64(sequence)]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.entryAt), arguments: [Int64(sequence)]) else {
                 throw LedgerError(.notFound, "no entry \(sequence) in the ledger", path: self.store.path)
             }
             return try Ledger.entry(from: row)
@@ -177,10 +177,7 @@ public final class Ledger: Sendable {
                              Data(entry.attachments), entry.policyHash, entry.committedAt, entry.hash])
     }
 
-    /// The columns ``entry(from:)`` reads, in its order: select entries with these.
-    static let entryColumns = "seq, prev_hash, kind, envelope, attachments, policy_hash, committed_at, entry_hash"
-
-    /// An entry from a row selected with ``entryColumns`` (read by position: no name lookups,
+    /// An entry from a row selected with ``LedgerSQL/entryColumns`` (read by position: no name lookups,
     /// blobs copied once).
     static func entry(from row: Row) throws -> LedgerEntry {
         let kindText: String = row[2]
@@ -216,14 +213,14 @@ public final class Ledger: Sendable {
 
     /// The policy in force after the last genesis/policy-change entry.
     static func policyInForce(_ db: Database) throws -> Policy {
-        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, entry_hash FROM entries WHERE kind IN ('genesis', 'policy-change') ORDER BY seq DESC LIMIT 1")) else {
+        guard let head = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.policyHead)) else {
             throw LedgerError(.noLedger, "the ledger has no genesis entry")
         }
         // The cache is keyed by content hash: a hit on the stored hash is the policy of the bytes
         // that hash to it, parsed earlier — without reading and hashing the entry again.
         let stored: String = head["entry_hash"]
         if let cached = policyCache.withLock({ $0[stored] }) { return cached }
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Ledger.entryColumns) FROM entries WHERE seq = ?"), arguments: [head["seq"] as Int64]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.entryAt), arguments: [head["seq"] as Int64]) else {
             throw LedgerError(.noLedger, "the ledger has no genesis entry")
         }
         return try adoptedPolicy(of: try entry(from: row))
@@ -269,9 +266,7 @@ extension Ledger {
     /// The policy in force for entry `sequence` (the one its signatures were counted under).
     public func policy(atEntry sequence: UInt64) throws -> Policy {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT \(Ledger.entryColumns) FROM entries WHERE kind IN ('genesis', 'policy-change') AND seq < ? ORDER BY seq DESC LIMIT 1
-                """, arguments: [Int64(max(sequence, 1))]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.policyEntryBefore), arguments: [Int64(max(sequence, 1))]) else {
                 throw LedgerError(.noLedger, "the ledger has no genesis entry")
             }
             return try Ledger.adoptedPolicy(of: try Ledger.entry(from: row))

@@ -139,6 +139,13 @@ public final class LedgerStore: Sendable {
         migrator.registerMigration("v2-entries-kind-index") { db in
             try db.execute(sql: "CREATE INDEX entries_kind_seq ON entries (kind, seq)")
         }
+        // A proposal's signatures and rejections are read in the order they came (rowid): an index
+        // on the proposal alone keeps that order, where the (pending_id, sig) one needed a sort in a
+        // temporary B-tree on every commit.
+        migrator.registerMigration("v3-pending-order-indexes") { db in
+            try db.execute(sql: "CREATE INDEX signatures_pending ON signatures (pending_id)")
+            try db.execute(sql: "CREATE INDEX rejections_pending ON rejections (pending_id)")
+        }
         return migrator
     }
 

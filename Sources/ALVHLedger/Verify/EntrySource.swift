@@ -18,7 +18,7 @@ public struct DatabaseEntrySource: EntrySource {
     public mutating func next(max: Int) throws -> [LedgerEntry] {
         let from = nextSequence
         let rows = try ledger.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Ledger.entryColumns) FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?"), arguments: [from, max])
+            try Row.fetchAll(db.cachedStatement(sql: LedgerSQL.entriesFrom), arguments: [from, max])
         }
         let entries = try rows.map(Ledger.entry(from:))
         if let last = rows.last { nextSequence = (last["seq"] as Int64) + 1 }
