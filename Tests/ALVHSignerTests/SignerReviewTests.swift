@@ -4,6 +4,7 @@ import ALVHSigning
 import ALVHApproval
 import ALVHEngine
 import ALVHLedger
+import ALVHTestSupport
 @testable import ALVHSigner
 
 @Suite("Signer limits and review")
@@ -96,6 +97,39 @@ struct SignerReviewTests {
         // The snapshot is missing from the workspace: it cannot be recomputed, so it is not signed.
         try FileManager.default.removeItem(atPath: "\(fixture.root)/snapshots")
         #expect(rejected(decide(.none), "cannot recompute"))
+    }
+
+    @Test("a verified ledger advances over new entries to the verdict from genesis, and refuses a rewritten history")
+    func advance() throws {
+        let fixture = try SignerFixture()
+        let ledger = try fixture.ledger()
+        let start = try ProposalReview.VerifiedLedger.verify(ledger)
+        #expect(start.checkpoint?.sequence == 0)
+        for (index, add) in [true, false].enumerated() {
+            let id = try fixture.queue(change: try fixture.buyShortTerm(5 + index, add: add))
+            var envelope = try ledger.envelope(id: id)
+            for name in ["s1", "s2", "s3"] { try envelope.addSignature(using: fixture.keys[name]!) }
+            _ = try ledger.enqueue(envelope, at: Date())
+            try ledger.commit(id: id, at: Date())
+        }
+        let advanced = try start.advanced(ledger)
+        let full = try ProposalReview.VerifiedLedger.verify(ledger)
+        #expect(advanced.context == full.context)
+        #expect(advanced.context.nextSequence == 3)
+        #expect(advanced.book == full.book)
+        #expect(advanced.policy.hash == full.policy.hash)
+        #expect(advanced.checkpoint?.sequence == 2)
+
+        // Entry 2, verified above, rewritten underneath: the next advance refuses instead of resuming.
+        let entry = try ledger.entry(2)
+        let sql = "DROP TRIGGER entries_append_only_update; UPDATE entries SET committed_at = '\(entry.committedAt.replacingOccurrences(of: ":", with: ";"))' WHERE seq = 2;"
+        let result = try TestProcess.run("/usr/bin/env", ["sqlite3", "\(fixture.root)/alvh.sqlite", sql])
+        try #require(result.status == 0, "\(result.stderr)")
+        #expect {
+            try advanced.advanced(ledger)
+        } throws: { error in
+            (error as? LedgerError)?.reason.contains("history was rewritten") == true
+        }
     }
 
     @Test("double-sign record: one live payload per slot, released by expiry or a veto, locked to one process")

@@ -15,6 +15,12 @@ public struct DatabaseEntrySource: EntrySource {
 
     public init(ledger: Ledger) { self.ledger = ledger }
 
+    /// The entries from `sequence` on (to resume a verification after a checkpoint).
+    public init(ledger: Ledger, from sequence: UInt64) {
+        self.ledger = ledger
+        nextSequence = Int64(sequence)
+    }
+
     public mutating func next(max: Int) throws -> [LedgerEntry] {
         let from = nextSequence
         let rows = try ledger.read { db in

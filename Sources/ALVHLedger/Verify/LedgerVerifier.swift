@@ -25,6 +25,17 @@ public struct LedgerVerifier: Sendable {
         }
     }
 
+    /// Where a verification ended, to resume from when the ledger grows: the last verified entry,
+    /// its commit time, and the policy, book and ledger id after it.
+    public struct Checkpoint: Sendable {
+        public var sequence: UInt64
+        public var hash: String
+        public var committedAt: Date
+        public var ledgerID: String
+        public var policy: Policy
+        public var book: Book
+    }
+
     /// The verdict.
     public struct Report: Sendable, Codable, Equatable {
         public struct BadEntry: Sendable, Codable, Equatable {
@@ -44,6 +55,8 @@ public struct LedgerVerifier: Sendable {
         public var replayedBook: Book?
         /// The policy in force after the last verified entry (not part of the JSON report).
         public var policyInForce: Policy?
+        /// Where this verification ended, when it succeeded (not part of the JSON report).
+        public var checkpoint: Checkpoint?
 
         enum CodingKeys: String, CodingKey {
             case ok, ledgerID, entries, signatureChecks, headSequence, headHash, bookMatches, firstBad, seconds
@@ -76,8 +89,12 @@ public struct LedgerVerifier: Sendable {
     }
 
     /// Verifies the entries of `source`. `progress` is called after each batch with the count so far.
-    public func verify<S: EntrySource>(_ source: inout S, expectHead: ExpectedHead? = nil, materializedBook: Book? = nil,
-                                       progress: ((Int) -> Void)? = nil) throws -> Report {
+    ///
+    /// With `checkpoint`, `source` must start at the entry after it: verification goes on from the
+    /// checkpoint's hash, time, policy and book, as if it had just verified up to there (`entries`
+    /// then counts the new entries only).
+    public func verify<S: EntrySource>(_ source: inout S, resumingFrom checkpoint: Checkpoint? = nil, expectHead: ExpectedHead? = nil,
+                                       materializedBook: Book? = nil, progress: ((Int) -> Void)? = nil) throws -> Report {
         let started = Date()
         var report = Report(ok: false, ledgerID: nil, entries: 0, signatureChecks: 0, headSequence: nil, headHash: nil,
                             bookMatches: nil, firstBad: nil, seconds: 0)
@@ -95,6 +112,23 @@ public struct LedgerVerifier: Sendable {
         var book: Book?
         var ledgerID = ""
         var sawExpectedHead = expectHead == nil
+        if let checkpoint {
+            expectedSequence = checkpoint.sequence + 1
+            previousHash = checkpoint.hash
+            previousTime = checkpoint.committedAt
+            policy = checkpoint.policy
+            book = checkpoint.book
+            ledgerID = checkpoint.ledgerID
+            report.ledgerID = ledgerID
+            report.headSequence = checkpoint.sequence
+            report.headHash = checkpoint.hash
+            if let expectHead, expectHead.sequence <= checkpoint.sequence {
+                guard expectHead.sequence == checkpoint.sequence, expectHead.hash == checkpoint.hash else {
+                    return fail(expectHead.sequence, "the expected head \(expectHead.sequence):\(expectHead.hash.prefix(16))… is not the checkpoint \(checkpoint.sequence):\(checkpoint.hash.prefix(16))… nor after it; verify from genesis")
+                }
+                sawExpectedHead = true
+            }
+        }
 
         // Batches flow through a two-stage pipeline: while the signatures of batch k are checked
         // on `jobs` threads, this thread reads batch k+1 and checks its numbering, links, hashes and
@@ -192,7 +226,7 @@ public struct LedgerVerifier: Sendable {
         }
         if let flight = inFlight, let failed = land(flight) { return failed }
 
-        guard report.entries > 0 else { return fail(0, "the ledger is empty: no genesis entry") }
+        guard report.entries > 0 || checkpoint != nil else { return fail(0, "the ledger is empty: no genesis entry") }
         guard sawExpectedHead else {
             return fail(expectHead!.sequence, "entry \(expectHead!.sequence) that the auditor saw as head is missing: the ledger ends at entry \(report.headSequence ?? 0) (entries were deleted)")
         }
@@ -205,6 +239,9 @@ public struct LedgerVerifier: Sendable {
         report.ok = true
         report.replayedBook = book
         report.policyInForce = policy
+        if let policy, let book, let sequence = report.headSequence, let hash = report.headHash {
+            report.checkpoint = Checkpoint(sequence: sequence, hash: hash, committedAt: previousTime, ledgerID: ledgerID, policy: policy, book: book)
+        }
         report.seconds = Date().timeIntervalSince(started)
         return report
     }

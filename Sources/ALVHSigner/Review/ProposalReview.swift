@@ -5,7 +5,8 @@ import ALVHEngine
 import ALVHLedger
 
 /// One signer's independent review of a pending proposal. It trusts no other process: it
-/// verifies the ledger from genesis itself (the replayed book, not the materialized one), verifies
+/// verifies the ledger from genesis itself, then each entry appended after (the replayed book,
+/// not the materialized one), verifies
 /// the envelope under the policy in force, recomputes the risk from the proposal's own market
 /// snapshot, and checks its own limits.
 ///
@@ -29,22 +30,43 @@ public struct ProposalReview: Sendable {
         public var policy: Policy
         public var context: LedgerContext
         public var book: Book
+        /// Where the verification ended, to go on from when the ledger grows.
+        public var checkpoint: LedgerVerifier.Checkpoint?
 
-        public init(policy: Policy, context: LedgerContext, book: Book) {
+        public init(policy: Policy, context: LedgerContext, book: Book, checkpoint: LedgerVerifier.Checkpoint? = nil) {
             self.policy = policy
             self.context = context
             self.book = book
+            self.checkpoint = checkpoint
         }
 
         /// Verifies `ledger` from genesis (signatures, thresholds, links) and replays its book.
         public static func verify(_ ledger: Ledger, jobs: Int = 1) throws -> VerifiedLedger {
             var source = DatabaseEntrySource(ledger: ledger)
-            let report = try LedgerVerifier(jobs: jobs).verify(&source)
+            return try verified(by: LedgerVerifier(jobs: jobs).verify(&source))
+        }
+
+        /// Verifies only the entries appended since this verification, from its checkpoint — after
+        /// checking that the checkpoint's entry is still there, unchanged (its stored hash and the
+        /// hash of its contents): a ledger whose history was rewritten is refused, not resumed.
+        /// Without a checkpoint, verifies from genesis.
+        public func advanced(_ ledger: Ledger, jobs: Int = 1) throws -> VerifiedLedger {
+            guard let checkpoint else { return try Self.verify(ledger, jobs: jobs) }
+            let entry = try ledger.entry(checkpoint.sequence)
+            guard entry.hash == checkpoint.hash, entry.computeHash() == checkpoint.hash else {
+                throw LedgerError(.verificationFailed, "entry \(checkpoint.sequence), verified earlier as \(checkpoint.hash.prefix(16))…, now reads \(entry.hash.prefix(16))…: the ledger's history was rewritten")
+            }
+            var source = DatabaseEntrySource(ledger: ledger, from: checkpoint.sequence + 1)
+            return try Self.verified(by: LedgerVerifier(jobs: jobs).verify(&source, resumingFrom: checkpoint))
+        }
+
+        private static func verified(by report: LedgerVerifier.Report) throws -> VerifiedLedger {
             guard report.ok, let id = report.ledgerID, let head = report.headHash, let seq = report.headSequence,
                   let book = report.replayedBook, let policy = report.policyInForce else {
                 throw LedgerError(.verificationFailed, "the ledger does not verify: " + (report.firstBad.map { "entry \($0.sequence): \($0.problem)" } ?? "empty"))
             }
-            return VerifiedLedger(policy: policy, context: LedgerContext(ledgerID: id, head: head, nextSequence: seq + 1), book: book)
+            return VerifiedLedger(policy: policy, context: LedgerContext(ledgerID: id, head: head, nextSequence: seq + 1), book: book,
+                                  checkpoint: report.checkpoint)
         }
     }
 

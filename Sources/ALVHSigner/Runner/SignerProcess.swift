@@ -146,12 +146,20 @@ public final class SignerProcess: @unchecked Sendable {
         catch let error as LedgerError where error.code == .notFound {}
     }
 
-    /// The ledger as this signer verified it, re-verified from genesis when the head moved.
+    /// The ledger as this signer verified it: from genesis at start, then, when the head moves, the
+    /// new entries from the last verified one (O(new entries), not O(ledger) per commit).
     private func currentVerifiedLedger() throws -> ProposalReview.VerifiedLedger {
         let head = try ledger.head()
         if let verified, verified.context.head == head.hash { return verified }
-        let fresh = try ProposalReview.VerifiedLedger.verify(ledger)
-        logger.info("ledger verified from genesis", metadata: ["head": "\(fresh.context.nextSequence - 1):\(fresh.context.head.prefix(16))"])
+        let fresh: ProposalReview.VerifiedLedger
+        if let verified {
+            fresh = try verified.advanced(ledger)
+            logger.info("ledger verified from the last verified entry", metadata: [
+                "from": "\(verified.context.nextSequence - 1)", "head": "\(fresh.context.nextSequence - 1):\(fresh.context.head.prefix(16))"])
+        } else {
+            fresh = try ProposalReview.VerifiedLedger.verify(ledger)
+            logger.info("ledger verified from genesis", metadata: ["head": "\(fresh.context.nextSequence - 1):\(fresh.context.head.prefix(16))"])
+        }
         verified = fresh
         return fresh
     }
