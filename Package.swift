@@ -62,7 +62,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "alvh-bench",
-            dependencies: ["ALVHSigning", "ALVHApproval", "ALVHEngine", "ALVHLedger", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ALVHSigning", "ALVHApproval", "ALVHEngine", "ALVHLedger", "ALVHSigner", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "ALVHTestSupport",

@@ -2,6 +2,7 @@ import ALVHSigning
 import ALVHApproval
 import ALVHEngine
 import ALVHLedger
+import ALVHSigner
 import Foundation
 import GRDB
 
@@ -11,6 +12,7 @@ import GRDB
 //
 //   alvh-bench verify --seconds S                   Ed25519 / P-256 verifications per second, one core
 //   alvh-bench make-ledger --dir D --entries N      a ledger of N entries × 3 signatures (Ed25519, P-256, Ed25519)
+//   alvh-bench signer-advance --dir D                 a signer's catch-up after one commit: from genesis vs from its checkpoint
 //   alvh-bench commit-latency --dir D --commits N   commit p50/p99 vs a bare SQLite insert (WAL, synchronous=FULL),
 //                                                    interleaved, and the bare insert alone
 //   alvh-bench pricing --inputs CSV --out CSV       price + Greeks of every input row, repeated ≥ 1 s
@@ -98,6 +100,12 @@ struct BenchWorkspace {
                                             targetCoverageDollars: nil)])
         let ledger = try Ledger.initialize(workspace: root, policyPath: "\(root)/policy.yaml", book: book, at: Date())
         return BenchWorkspace(root: root, keys: keys, ledger: ledger)
+    }
+
+    /// The workspace `create` made at `root`, as it is now.
+    static func open(_ root: String) throws -> BenchWorkspace {
+        let keys = try (0..<3).map { try PrivateKey.load(from: "\(root)/Keys/private/s\($0).key.pem") }
+        return BenchWorkspace(root: root, keys: keys, ledger: try Ledger.open(workspace: root))
     }
 
     /// A signed resize bound to the current head.
@@ -234,6 +242,24 @@ func commitLatency(dir: String, commits: Int) throws {
           "bareAloneP50ms": percentile(aloneLatencies, 0.5) * 1000, "bareAloneP99ms": percentile(aloneLatencies, 0.99) * 1000])
 }
 
+/// A signer's view of the ledger brought up to date after one more commit: verified from genesis
+/// (what signers did before checkpoints) against resumed from its checkpoint.
+func signerAdvance(dir: String) throws {
+    let workspace = try BenchWorkspace.open(dir)
+    var start = now()
+    let verified = try ProposalReview.VerifiedLedger.verify(workspace.ledger, jobs: 1)
+    let fromGenesis = now() - start
+    let time = Date()
+    let id = try workspace.ledger.enqueue(try workspace.nextEnvelope(at: time), at: time).pending.id
+    try workspace.ledger.commit(id: id, at: time)
+    start = now()
+    let advanced = try verified.advanced(workspace.ledger, jobs: 1)
+    let fromCheckpoint = now() - start
+    precondition(advanced.context.nextSequence == verified.context.nextSequence + 1)
+    emit(["bench": "signer-advance", "entries": Int(verified.context.nextSequence),
+          "fromGenesisSeconds": fromGenesis, "fromCheckpointSeconds": fromCheckpoint])
+}
+
 // MARK: - pricing and stress
 
 func pricing(inputs: String, out: String) throws {
@@ -292,6 +318,8 @@ do {
     case "verify": try benchVerify(seconds: seconds)
     case "make-ledger":
         try makeLedger(dir: required("--dir"), entries: option("--entries").flatMap(Int.init) ?? 20_000)
+    case "signer-advance":
+        try signerAdvance(dir: required("--dir"))
     case "commit-latency":
         try commitLatency(dir: required("--dir"), commits: option("--commits").flatMap(Int.init) ?? 1000)
     case "pricing":
@@ -300,7 +328,7 @@ do {
         try stressGrid(book: required("--book"), market: required("--market"),
                        size: option("--size").flatMap(Int.init) ?? 101)
     default:
-        fail("usage: alvh-bench verify|make-ledger|commit-latency|pricing|stress-grid … (see the source header)")
+        fail("usage: alvh-bench verify|make-ledger|signer-advance|commit-latency|pricing|stress-grid … (see the source header)")
     }
 } catch {
     fail("\(error)")
