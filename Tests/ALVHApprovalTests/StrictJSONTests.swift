@@ -217,3 +217,25 @@ struct StrictJSONTests {
         }
     }
 }
+
+extension StrictJSONTests {
+    @Test("objects of many keys: a duplicate is found past the first 16, and 100,000 keys read in linear time")
+    func manyKeys() throws {
+        func object(_ count: Int, duplicateAt: Int? = nil) -> [UInt8] {
+            var keys = (0..<count).map { "k\($0)" }
+            if let duplicateAt { keys.append(keys[duplicateAt]) }
+            return Array(("{" + keys.map { "\"\($0)\":\($0.count)" }.joined(separator: ",") + "}").utf8)
+        }
+        for (count, duplicate) in [(10, 3), (16, 15), (17, 2), (40, 39)] {
+            #expect(throws: StrictJSONReader.Failure.self) {
+                try StrictJSONReader.read(object(count, duplicateAt: duplicate)) { r in try r.readObject { r, _ in try r.skipValue() } }
+            }
+        }
+        var read = 0
+        try StrictJSONReader.read(object(100_000)) { r in try r.readObject { r, _ in try r.skipValue(); read += 1 } }
+        #expect(read == 100_000)
+        // As an unknown envelope field too (DSSE readers skip them).
+        let envelope = Array("{\"payload\":\"\",\"payloadType\":\"t\",\"signatures\":[],\"x\":".utf8) + object(60_000) + Array("}".utf8)
+        #expect(try Envelope.decode(envelope).payloadType == "t")
+    }
+}

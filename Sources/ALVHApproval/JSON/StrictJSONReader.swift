@@ -50,6 +50,8 @@ struct StrictJSONReader {
 
     /// Nesting deeper than this is refused (only skipped values can nest freely).
     static let maxDepth = 64
+    /// Objects with more keys than this check duplicates through a set.
+    static let smallObject = 16
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
@@ -103,15 +105,25 @@ struct StrictJSONReader {
     mutating func readObject(_ body: (inout StrictJSONReader, String) throws -> Void) throws {
         defer { depth -= 1 }
         if try enter(UInt8(ascii: "{"), UInt8(ascii: "}"), "an object") { return }
+        // Keys seen so far: a short list for the schemas' small objects, a set once an object is
+        // large (a list would make duplicate checks quadratic in an object of many keys).
         var seen: [String] = []
+        var seenSet: Set<String> = []
         while true {
             skipWhitespace()
             guard peek == UInt8(ascii: "\"") else { throw syntax("expected a quoted key") }
             let key = try readStringToken()
-            if seen.contains(key) {
+            let duplicate: Bool
+            if seen.count < Self.smallObject {
+                duplicate = seen.contains(key)
+                if !duplicate { seen.append(key) }
+                if seen.count == Self.smallObject { seenSet = Set(seen) }
+            } else {
+                duplicate = !seenSet.insert(key).inserted
+            }
+            if duplicate {
                 throw Failure(reason: "duplicate key '\(key)'", reversedPath: [key], isSyntax: false)
             }
-            seen.append(key)
             skipWhitespace()
             guard peek == UInt8(ascii: ":") else { throw syntax("expected ':' after key '\(key)'") }
             index += 1
