@@ -201,6 +201,15 @@ func commitLatency(dir: String, commits: Int) throws {
     }
     let level = try bare.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
     precondition(level == 2, "bare SQLite must run with synchronous=FULL")
+    /// One bare insert of row `seq` in its own transaction; its latency in seconds.
+    func bareInsert(_ seq: Int, _ body: Data) throws -> Double {
+        let start = now()
+        try bare.write { db in
+            try db.cachedStatement(sql: "INSERT INTO t (seq, prev, body, hash) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [seq, String(repeating: "a", count: 64), body, String(repeating: "b", count: 64)])
+        }
+        return now() - start
+    }
     // Interleaved: each commit is followed by one bare insert, so a noisy neighbour slows both alike.
     var latencies: [Double] = []
     var bareLatencies: [Double] = []
@@ -214,25 +223,12 @@ func commitLatency(dir: String, commits: Int) throws {
         try workspace.ledger.commit(id: id, at: time)
         latencies.append(now() - start)
 
-        let body = Data(repeating: 0x5a, count: envelopeBytes)
-        let bareStart = now()
-        try bare.write { db in
-            try db.cachedStatement(sql: "INSERT INTO t (seq, prev, body, hash) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [i, String(repeating: "a", count: 64), body, String(repeating: "b", count: 64)])
-        }
-        bareLatencies.append(now() - bareStart)
+        bareLatencies.append(try bareInsert(i, Data(repeating: 0x5a, count: envelopeBytes)))
     }
     // And the bare insert alone, back to back (its best case: nothing else touches the disk).
     var aloneLatencies: [Double] = []
     let body = Data(repeating: 0x5a, count: envelopeBytes)
-    for i in commits..<(2 * commits) {
-        let start = now()
-        try bare.write { db in
-            try db.cachedStatement(sql: "INSERT INTO t (seq, prev, body, hash) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [i, String(repeating: "a", count: 64), body, String(repeating: "b", count: 64)])
-        }
-        aloneLatencies.append(now() - start)
-    }
+    for i in commits..<(2 * commits) { aloneLatencies.append(try bareInsert(i, body)) }
     latencies.sort()
     bareLatencies.sort()
     aloneLatencies.sort()

@@ -239,3 +239,17 @@ extension StrictJSONTests {
         #expect(try Envelope.decode(envelope).payloadType == "t")
     }
 }
+
+extension StrictJSONTests {
+    @Test("more signatures than an envelope may carry: too-large, naming the first one over")
+    func tooManySignatures() {
+        let signatures = Array(repeating: "{\"sig\":\"AA==\"}", count: Envelope.maxSignatures + 1).joined(separator: ",")
+        let json = "{\"payload\":\"\",\"payloadType\":\"t\",\"signatures\":[\(signatures)]}"
+        #expect {
+            try Envelope.decode(Array(json.utf8), path: "e.json")
+        } throws: { error in
+            guard let error = error as? ApprovalError else { return false }
+            return error.code == .tooLarge && error.path == "e.json: signatures[\(Envelope.maxSignatures)]"
+        }
+    }
+}

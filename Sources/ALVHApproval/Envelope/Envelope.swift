@@ -76,10 +76,8 @@ public struct Envelope: Sendable, Equatable {
                 return try readFields(&r)
             }
         } catch let failure as StrictJSONReader.Failure {
-            if failure.isSyntax {
-                throw ApprovalError(.malformedEnvelope, "not JSON (\(failure.reason)); a DSSE envelope is {\"payload\", \"payloadType\", \"signatures\"}", path: where_)
-            }
-            throw ApprovalError(failure.code ?? .malformedEnvelope, failure.reason, path: failure.path.map { "\(where_): \($0)" } ?? where_)
+            throw failure.approvalError(.malformedEnvelope, path: where_,
+                                        expected: "a DSSE envelope is {\"payload\", \"payloadType\", \"signatures\"}")
         }
     }
 

@@ -40,11 +40,14 @@ struct StrictJSONReader {
             return text
         }
 
-        /// The failure as the approval module's error: `not JSON: …` for a syntax error, else the
-        /// reason at `path: field.path`.
-        func approvalError(_ code: ApprovalError.Code, path: String) -> ApprovalError {
-            if isSyntax { return ApprovalError(code, "not JSON: \(reason)", path: path) }
-            return ApprovalError(code, reason, path: self.path.map { "\(path): \($0)" } ?? path)
+        /// The failure as the approval module's error (its own ``code`` if it has one): for a syntax
+        /// error `not JSON: …`, or `not JSON (…); <expected>` when the caller says what JSON it
+        /// expected; else the reason at `path: field.path`.
+        func approvalError(_ code: ApprovalError.Code, path: String, expected: String? = nil) -> ApprovalError {
+            if isSyntax {
+                return ApprovalError(code, expected.map { "not JSON (\(reason)); \($0)" } ?? "not JSON: \(reason)", path: path)
+            }
+            return ApprovalError(self.code ?? code, reason, path: self.path.map { "\(path): \($0)" } ?? path)
         }
     }
 
@@ -75,9 +78,7 @@ struct StrictJSONReader {
         Failure(reason: "unknown field '\(key)'" + (context.isEmpty ? "" : " " + context), isSyntax: false)
     }
 
-    static func missingField(_ key: String) -> Failure {
-        Failure(reason: "missing field '\(key)'", reversedPath: [key], isSyntax: false)
-    }
+    static func missingField(_ key: String) -> Failure { missing(key, "missing field '\(key)'") }
 
     static func invalid(_ reason: String) -> Failure { Failure(reason: reason, isSyntax: false) }
 
@@ -186,13 +187,7 @@ struct StrictJSONReader {
     /// when it has no escapes; nil when the string is not valid base64.
     mutating func readBase64() throws -> [UInt8]? {
         guard peek == UInt8(ascii: "\"") else { throw typeMismatch("a string") }
-        var end = index + 1
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
-        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-            let decoded = Base64.decode(UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]))
-            index = end + 1
-            return decoded
-        }
+        if let (contents, _) = try plainString() { return Base64.decode(contents) }
         return Base64.decode(try readStringToken())
     }
 
@@ -204,8 +199,7 @@ struct StrictJSONReader {
 
     /// A number, parsed exactly as `strtod` rounds it; non-finite results are refused.
     mutating func readDouble() throws -> Double {
-        let (start, _) = try scanNumber()
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        let (text, _) = try readNumberText()
         guard let value = Double(text), value.isFinite else {
             throw Failure(reason: "number \(text) is out of range", isSyntax: false)
         }
@@ -214,8 +208,7 @@ struct StrictJSONReader {
 
     /// An integer written as one (no fraction, no exponent) that fits in `Int`.
     mutating func readInt() throws -> Int {
-        let (start, integral) = try scanNumber()
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        let (text, integral) = try readNumberText()
         guard integral else { throw Failure(reason: "expected an integer, found \(text)", isSyntax: false) }
         guard let value = Int(text) else { throw Failure(reason: "integer \(text) is out of range", isSyntax: false) }
         return value
@@ -223,8 +216,7 @@ struct StrictJSONReader {
 
     /// A non-negative integer that fits in `UInt64`.
     mutating func readUInt64() throws -> UInt64 {
-        let (start, integral) = try scanNumber()
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        let (text, integral) = try readNumberText()
         guard integral, let value = UInt64(text) else {
             throw Failure(reason: "expected a non-negative integer, found \(text)", isSyntax: false)
         }
@@ -284,6 +276,12 @@ struct StrictJSONReader {
         return true
     }
 
+    /// The number at the cursor as its text (grammar checked), and whether it is integral.
+    private mutating func readNumberText() throws -> (text: String, integral: Bool) {
+        let (start, integral) = try scanNumber()
+        return (String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self), integral)
+    }
+
     /// Validates the number grammar at the cursor; returns its start and whether it is integral.
     private mutating func scanNumber() throws -> (start: Int, integral: Bool) {
         let start = index
@@ -316,29 +314,38 @@ struct StrictJSONReader {
         return (start, integral)
     }
 
+    /// The contents of the string at the cursor (its opening quote) when it holds no escape, and
+    /// whether they are ASCII; the cursor then stands past the closing quote. Nil, cursor unmoved,
+    /// when the string holds an escape.
+    private mutating func plainString() throws -> (contents: UnsafeBufferPointer<UInt8>, ascii: Bool)? {
+        var end = index + 1
+        var ascii = true
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                let contents = UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end])
+                index = end + 1
+                return (contents, ascii)
+            }
+            if byte == UInt8(ascii: "\\") { return nil }
+            if byte < 0x20 { index = end; throw syntax("unescaped control character in a string") }
+            if byte >= 0x80 { ascii = false }
+            end += 1
+        }
+        index = end
+        throw syntax("unterminated string")
+    }
+
     /// Reads a string token (cursor at its opening quote): escapes decoded, UTF-8 validated.
     private mutating func readStringToken() throws -> String {
-        index += 1
-        let start = index
-        var ascii = true
-        // Fast path: no escapes.
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                index += 1
-                if ascii { return String(decoding: slice, as: UTF8.self) }
-                guard let text = String(validating: slice, as: UTF8.self) else { throw syntax("invalid UTF-8 in a string") }
-                return text
-            }
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw syntax("unescaped control character in a string") }
-            if byte >= 0x80 { ascii = false }
-            index += 1
+        if let (contents, ascii) = try plainString() {
+            if ascii { return String(decoding: contents, as: UTF8.self) }
+            guard let text = String(validating: contents, as: UTF8.self) else { throw syntax("invalid UTF-8 in a string") }
+            return text
         }
-        guard index < bytes.count else { throw syntax("unterminated string") }
-        // Slow path: escapes.
-        var out = Array(bytes[start..<index])
+        // An escape: decode byte by byte.
+        index += 1
+        var out: [UInt8] = []
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {

@@ -105,6 +105,13 @@ extension ProposalDocument.Change {
 }
 
 extension ProposalDocument.PolicyChange {
+    /// The fields as read (``bytes()`` checks the hash).
+    init(version: Int, policyBase64: String, policyHash: String) {
+        self.version = version
+        self.policyBase64 = policyBase64
+        self.policyHash = policyHash
+    }
+
     static func read(_ r: inout StrictJSONReader) throws -> Self {
         var version: Int?, policyBase64: String?, policyHash: String?
         try r.readObject { r, key in
@@ -115,10 +122,8 @@ extension ProposalDocument.PolicyChange {
             default: throw StrictJSONReader.unknownField(key)
             }
         }
-        var change = Self(bytes: [], version: try required(version, "version"))
-        change.policyBase64 = try required(policyBase64, "policyBase64")
-        change.policyHash = try required(policyHash, "policyHash")
-        return change
+        return Self(version: try required(version, "version"), policyBase64: try required(policyBase64, "policyBase64"),
+                    policyHash: try required(policyHash, "policyHash"))
     }
 }
 

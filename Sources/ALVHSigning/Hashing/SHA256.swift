@@ -67,7 +67,7 @@ public final class SHA256Hasher {
         guard let ctx = EVP_MD_CTX_new() else {
             throw OpenSSLErrorQueue.error(.openSSLFailure, "could not allocate a digest context")
         }
-        guard EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1 else {
+        guard EVP_DigestInit_ex(ctx, FetchedDigest.sha256.md, nil) == 1 else {
             EVP_MD_CTX_free(ctx)
             throw OpenSSLErrorQueue.error(.openSSLFailure, "could not start SHA-256")
         }

@@ -163,7 +163,7 @@ public struct PrivateKey: Sendable {
             throw OpenSSLErrorQueue.error(.openSSLFailure, "could not allocate a digest context")
         }
         defer { EVP_MD_CTX_free(ctx) }
-        let md: OpaquePointer? = type == .p256 ? EVP_sha256() : nil
+        let md: OpaquePointer? = type == .p256 ? FetchedDigest.sha256.md : nil
         guard EVP_DigestSignInit(ctx, nil, md, nil, handle.pointer) == 1 else {
             throw OpenSSLErrorQueue.error(.openSSLFailure, "cannot start signing")
         }
