@@ -78,7 +78,16 @@ func benchVerify(seconds: Double) throws {
 struct BenchWorkspace {
     let root: String
     let keys: [PrivateKey]
+    let committer: PrivateKey
     let ledger: Ledger
+    let market: MarketSnapshot
+    let snapshotBytes: [UInt8]
+
+    /// The market every bench change is priced on (the example calm market).
+    static func snapshotBytes() throws -> [UInt8] {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Examples/market/calm.json").path
+        return try SecureFile.read(path, limit: MarketSnapshot.maxBytes)
+    }
 
     static func create(_ root: String) throws -> BenchWorkspace {
         if FileManager.default.fileExists(atPath: root) { try FileManager.default.removeItem(atPath: root) }
@@ -91,6 +100,8 @@ struct BenchWorkspace {
             keys.append(try PrivateKey.load(from: made.privateKeyPath))
             yaml += "  - id: s\(index)\n    key: Keys/s\(index).pub.pem\n    key-id: \(made.keyID.hex)\n    roles: [risk-officer]\n"
         }
+        let committer = try store.generate(name: "committer", type: .ed25519)
+        yaml += "committers:\n  - id: committer\n    key: Keys/committer.pub.pem\n    key-id: \(committer.keyID.hex)\n"
         yaml += "rules:\n  - name: layers\n    kinds: [resize-layer]\n    threshold: 3\n"
         try SecureFile.writeAtomically(Array(yaml.utf8), to: "\(root)/policy.yaml", mode: 0o644)
         let book = Book(condor: IronCondor(underlying: "SPX", expiry: "2027-01-15", quantity: 10, longPut: 5500, shortPut: 5700,
@@ -98,33 +109,39 @@ struct BenchWorkspace {
                         layers: [HedgeLayer(name: "short-term", kind: .shortTerm,
                                             positions: [Position(expiry: "2026-12-16", strike: 20, quantity: 100, entryPrice: 1)],
                                             targetCoverageDollars: nil)])
-        let ledger = try Ledger.initialize(workspace: root, policyPath: "\(root)/policy.yaml", book: book, at: Date())
-        return BenchWorkspace(root: root, keys: keys, ledger: ledger)
+        let committerKey = try PrivateKey.load(from: committer.privateKeyPath)
+        let ledger = try Ledger.initialize(workspace: root, policyPath: "\(root)/policy.yaml", book: book, committer: committerKey, at: Date())
+        let bytes = try snapshotBytes()
+        return BenchWorkspace(root: root, keys: keys, committer: committerKey, ledger: ledger, market: try MarketSnapshot.decode(Data(bytes)), snapshotBytes: bytes)
     }
 
     /// The workspace `create` made at `root`, as it is now.
     static func open(_ root: String) throws -> BenchWorkspace {
         let keys = try (0..<3).map { try PrivateKey.load(from: "\(root)/Keys/private/s\($0).key.pem") }
-        return BenchWorkspace(root: root, keys: keys, ledger: try Ledger.open(workspace: root))
+        let bytes = try snapshotBytes()
+        return BenchWorkspace(root: root, keys: keys, committer: try PrivateKey.load(from: "\(root)/Keys/private/committer.key.pem"),
+                              ledger: try Ledger.open(workspace: root), market: try MarketSnapshot.decode(Data(bytes)), snapshotBytes: bytes)
     }
 
-    /// A signed resize bound to the current head.
+    /// A signed resize bound to the verified head.
     func nextEnvelope(at time: Date) throws -> Envelope {
-        let context = try ledger.context()
-        return try envelope(binding: LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
-                                                   policyHash: try ledger.policyInForce().hash), at: time)
+        let verified = try ledger.verified()
+        return try envelope(binding: LedgerBinding(ledgerID: verified.ledgerID, base: verified.hash, sequence: verified.sequence + 1,
+                                                   policyHash: verified.policy.hash), book: verified.book, at: time)
     }
 
-    /// The resize for entry `binding.sequence` (+1 / −1 contract, alternating), signed by all three keys.
-    func envelope(binding: LedgerBinding, at time: Date) throws -> Envelope {
-        let quantity = Self.quantity(binding.sequence)
-        let zero = ProposalDocument.Risk(layers: [:], total: .init(delta: 0, gamma: 0, vega: 0, theta: 0, rho: 0), stressPnL: [:])
-        let doc = ProposalDocument(
-            ledger: binding, created: time.addingTimeInterval(-1), expires: time.addingTimeInterval(3600), proposer: keys[0].keyID,
-            change: .init(kind: .resizeLayer, layer: .init(layer: "short-term", legs: [
-                .init(instrument: "VIX", right: "call", expiry: "2026-12-16", strike: 20, quantity: quantity, limitPrice: 1)])),
-            riskBefore: zero, riskAfter: zero, costDollars: Double(quantity) * 100,
-            market: .init(snapshotHash: String(repeating: "0", count: 64), asOf: RFC3339.format(time), spx: 6000, vix: 15, vixFront: nil))
+    /// The trade of entry `sequence` (+1 / −1 contract, alternating) at the model mid.
+    func trade(_ sequence: UInt64) throws -> Trade {
+        Trade(expiry: "2026-12-16", strike: 20, quantity: Self.quantity(sequence),
+              price: try Ledger.modelMid(market: market, right: .call, expiry: "2026-12-16", strike: 20))
+    }
+
+    /// The resize for entry `binding.sequence` on `book`, with its real figures, signed by all three keys.
+    func envelope(binding: LedgerBinding, book: Book, at time: Date) throws -> Envelope {
+        let change = LayerChange(kind: .resizeLayer, layer: "short-term", trades: [try trade(binding.sequence)])
+        let proposal = try Engine.manual(book: book, change: change, market: market, note: "bench")
+        let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: keys[0].keyID, market: market,
+                                           snapshotBytes: snapshotBytes, created: time, lifetime: 3600)
         var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
         for key in keys { try envelope.addSignature(using: key) }
         return envelope
@@ -143,10 +160,11 @@ func makeLedger(dir: String, entries: Int, committed: Int = 100) throws {
     let workspace = try BenchWorkspace.create(dir)
     let time = Date()
     for _ in 0..<min(entries, committed) {
-        let id = try workspace.ledger.enqueue(try workspace.nextEnvelope(at: time), at: time).pending.id
-        try workspace.ledger.commit(id: id, at: time)
+        let id = try workspace.ledger.enqueue(try workspace.nextEnvelope(at: time), snapshot: workspace.snapshotBytes, at: time).pending.id
+        try workspace.ledger.commit(id: id, committer: workspace.committer, at: time)
     }
     var book = try workspace.ledger.book()
+    let attachments = try EntryAttachments(snapshot: workspace.snapshotBytes).encoded()
     var head = try workspace.ledger.head()
     let context = try workspace.ledger.context()
     let policyHash = try workspace.ledger.policyInForce().hash
@@ -160,17 +178,16 @@ func makeLedger(dir: String, entries: Int, committed: Int = 100) throws {
         try raw.write { db in
             while sequence <= batchEnd {
                 let envelope = try workspace.envelope(binding: LedgerBinding(ledgerID: context.ledgerID, base: head.hash, sequence: sequence,
-                                                                             policyHash: policyHash), at: time)
+                                                                             policyHash: policyHash), book: book, at: time)
                 var entry = LedgerEntry(sequence: sequence, previousHash: head.hash, kind: .layerChange, envelope: try envelope.encoded(),
-                                        attachments: [], policyHash: policyHash, committedAt: stamp)
-                entry.hash = entry.computeHash()
+                                        attachments: attachments, policyHash: policyHash, committedAt: stamp)
+                entry.committerSignature = try workspace.committer.signature(for: entry.signingMessage)
                 try db.execute(sql: """
-                    INSERT INTO entries (seq, prev_hash, kind, envelope, attachments, policy_hash, committed_at, entry_hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [Int64(sequence), entry.previousHash, entry.kind.rawValue, Data(entry.envelope), Data(),
-                                     policyHash, stamp, entry.hash])
-                book = try book.applying(LayerChange(kind: .resizeLayer, layer: "short-term",
-                                                     trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: BenchWorkspace.quantity(sequence), price: 1)]))
+                    INSERT INTO entries (seq, prev_hash, kind, envelope, attachments, policy_hash, committed_at, entry_hash, committer_sig)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [Int64(sequence), entry.previousHash, entry.kind.rawValue, Data(entry.envelope), Data(attachments),
+                                     policyHash, stamp, entry.hash, Data(entry.committerSignature)])
+                book = try book.applying(LayerChange(kind: .resizeLayer, layer: "short-term", trades: [try workspace.trade(sequence)]))
                 head = entry
                 sequence += 1
             }
@@ -218,9 +235,9 @@ func commitLatency(dir: String, commits: Int) throws {
         let time = Date()
         let envelope = try workspace.nextEnvelope(at: time)
         envelopeBytes = try envelope.encoded().count
-        let id = try workspace.ledger.enqueue(envelope, at: time).pending.id
+        let id = try workspace.ledger.enqueue(envelope, snapshot: workspace.snapshotBytes, at: time).pending.id
         let start = now()
-        try workspace.ledger.commit(id: id, at: time)
+        try workspace.ledger.commit(id: id, committer: workspace.committer, at: time)
         latencies.append(now() - start)
 
         bareLatencies.append(try bareInsert(i, Data(repeating: 0x5a, count: envelopeBytes)))
@@ -246,10 +263,12 @@ func signerAdvance(dir: String) throws {
     let verified = try ProposalReview.VerifiedLedger.verify(workspace.ledger, jobs: 1)
     let fromGenesis = now() - start
     let time = Date()
-    let id = try workspace.ledger.enqueue(try workspace.nextEnvelope(at: time), at: time).pending.id
-    try workspace.ledger.commit(id: id, at: time)
+    // Another process commits one entry (its own Ledger object), then this signer catches up.
+    let other = try BenchWorkspace.open(dir)
+    let id = try other.ledger.enqueue(try other.nextEnvelope(at: time), snapshot: other.snapshotBytes, at: time).pending.id
+    try other.ledger.commit(id: id, committer: other.committer, at: time)
     start = now()
-    let advanced = try verified.advanced(workspace.ledger, jobs: 1)
+    let advanced = try ProposalReview.VerifiedLedger.verify(workspace.ledger, jobs: 1)
     let fromCheckpoint = now() - start
     precondition(advanced.context.nextSequence == verified.context.nextSequence + 1)
     emit(["bench": "signer-advance", "entries": Int(verified.context.nextSequence),

@@ -8,7 +8,7 @@ public enum EnvelopeMerge {
         }
         for (index, other) in envelopes.enumerated().dropFirst() {
             let name = names.map { $0[index] } ?? "envelope \(index)"
-            guard other.payloadType == result.payloadType else {
+            guard other.payloadType.utf8.elementsEqual(result.payloadType.utf8) else {
                 throw ApprovalError(.payloadMismatch, "payloadType '\(other.payloadType)' differs from '\(result.payloadType)'; these are not copies of one proposal", path: name)
             }
             guard other.payload == result.payload else {

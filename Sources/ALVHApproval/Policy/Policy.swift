@@ -34,6 +34,29 @@ public struct Policy: Sendable {
         public var keyID: KeyID { key.keyID }
     }
 
+    /// A party whose key signs each ledger entry it appends (the coordinator, an operator). Not an
+    /// approver: its key may not also be a signer's, and it counts toward no threshold.
+    public struct Committer: Sendable {
+        public let id: String
+        public let key: PublicKey
+        public var keyID: KeyID { key.keyID }
+    }
+
+    /// How far a leg's limit price may be from the cited snapshot's model mid, in the
+    /// underlying's points: the larger of `points` and `fraction` × mid.
+    public struct LimitPriceTolerance: Sendable, Equatable {
+        public var points: Double
+        public var fraction: Double
+        public init(points: Double, fraction: Double) {
+            self.points = points
+            self.fraction = fraction
+        }
+        /// 0.10 points or 15 % of mid, whichever is larger.
+        public static let standard = LimitPriceTolerance(points: 0.10, fraction: 0.15)
+        /// The allowed distance from `mid`.
+        public func allowance(mid: Double) -> Double { max(points, fraction * abs(mid)) }
+    }
+
     /// One rule: which changes it matches and what it demands.
     public struct Rule: Sendable, Codable, Equatable {
         public let name: String
@@ -78,6 +101,15 @@ public struct Policy: Sendable {
     public let maxProposalLifetimeSeconds: Int
     /// The oldest a proposal's market snapshot may be at signing/commit time, in seconds (nil: no limit).
     public let maxMarketAgeSeconds: Int?
+    /// Keys that sign the entries appended to the ledger (at least one).
+    public let committers: [Committer]
+    /// Roles whose holders may propose (nil: every signer may).
+    public let proposerRoles: Set<String>?
+    /// The clock skew allowed between parties, in seconds (default 60): a proposal's `created` may be
+    /// at most this far ahead of the clock, and it is expired this long before its `expires`.
+    public let maxClockSkewSeconds: Int
+    /// How far limit prices may be from the cited snapshot's model mids.
+    public let limitPriceTolerance: LimitPriceTolerance
     /// The exact policy file bytes.
     public let bytes: [UInt8]
     /// Lowercase hex SHA-256 of ``bytes``.
@@ -88,6 +120,19 @@ public struct Policy: Sendable {
 
     /// The signer holding `keyID`, if any.
     public func signer(for keyID: KeyID) -> Signer? { signers.first { $0.keyID == keyID } }
+
+    /// The committer holding `keyID`, if any.
+    public func committer(for keyID: KeyID) -> Committer? { committers.first { $0.keyID == keyID } }
+
+    /// Why the holder of `keyID` may not propose under this policy, or nil when it may.
+    public func proposerRefusal(_ keyID: KeyID) -> String? {
+        guard let signer = signer(for: keyID) else { return "key \(keyID.fingerprint) is not a signer of policy '\(name)' v\(version)" }
+        if signer.revoked { return "\(signer.id) is revoked" }
+        if let roles = proposerRoles, signer.roles.isDisjoint(with: roles) {
+            return "\(signer.id) holds none of the proposer roles [\(roles.sorted().joined(separator: ", "))]"
+        }
+        return nil
+    }
 
     /// The rules matching a change; empty means no rule covers it (fail closed).
     public func matchingRules(kind: ChangeKind, size: ChangeSize) -> [Rule] {
@@ -148,7 +193,8 @@ public struct Policy: Sendable {
         }
         let top = try YAMLFields(root, path: path)
         try top.rejectUnknown(["version", "name", "signers", "rules", "proposer-may-approve", "require-proposer-signature",
-                               "veto-roles", "max-proposal-lifetime", "max-market-age"])
+                               "veto-roles", "max-proposal-lifetime", "max-market-age", "committers", "proposer-roles",
+                               "max-clock-skew", "limit-price-tolerance"])
         guard let version = try top.int("version"), version >= 1 else {
             throw ApprovalError(.invalidPolicy, "is required: a whole number ≥ 1, raised by every policy change", path: top.field("version"))
         }
@@ -158,6 +204,22 @@ public struct Policy: Sendable {
         self.requireProposerSignature = try top.bool("require-proposer-signature") ?? true
         self.maxProposalLifetimeSeconds = try top.duration("max-proposal-lifetime") ?? 72 * 3600
         self.maxMarketAgeSeconds = try top.duration("max-market-age")
+        let skew = try top.duration("max-clock-skew") ?? 60
+        guard skew <= 3600 else {
+            throw ApprovalError(.invalidPolicy, "must be at most 1h: a larger skew lets a late clock commit what has expired", path: top.field("max-clock-skew"))
+        }
+        self.maxClockSkewSeconds = skew
+        if let node = top.node("limit-price-tolerance") {
+            let fields = try YAMLFields(node, path: top.field("limit-price-tolerance"))
+            try fields.rejectUnknown(["points", "fraction"])
+            let points = try fields.double("points") ?? LimitPriceTolerance.standard.points
+            let fraction = try fields.double("fraction") ?? LimitPriceTolerance.standard.fraction
+            guard points >= 0, points <= 5 else { throw ApprovalError(.invalidPolicy, "must be 0 to 5 index points", path: fields.field("points")) }
+            guard fraction >= 0, fraction <= 1 else { throw ApprovalError(.invalidPolicy, "must be 0 to 1 (a fraction of the model mid)", path: fields.field("fraction")) }
+            self.limitPriceTolerance = LimitPriceTolerance(points: points, fraction: fraction)
+        } else {
+            self.limitPriceTolerance = .standard
+        }
 
         // Signers
         guard let signerNodes = try top.list("signers"), !signerNodes.isEmpty else {
@@ -186,7 +248,6 @@ public struct Policy: Sendable {
             signers.append(Signer(id: id, key: key, roles: Set(roles), revoked: try fields.bool("revoked") ?? false))
         }
         self.signers = signers
-        self.keyFilePaths = keyFilePaths
         let active = signers.filter { !$0.revoked }
         let knownRoles = Set(signers.flatMap(\.roles))
 
@@ -196,6 +257,44 @@ public struct Policy: Sendable {
             throw ApprovalError(.invalidPolicy, "unknown role '\(role)': no signer holds it", path: "\(top.field("veto-roles"))[\(index)]")
         }
         self.vetoRoles = Set(vetoRoles)
+
+        // Proposer roles
+        if let roles = try top.stringList("proposer-roles") {
+            for (index, role) in roles.enumerated() where !knownRoles.contains(role) {
+                throw ApprovalError(.invalidPolicy, "unknown role '\(role)': no signer holds it", path: "\(top.field("proposer-roles"))[\(index)]")
+            }
+            self.proposerRoles = Set(roles)
+        } else {
+            self.proposerRoles = nil
+        }
+
+        // Committers
+        guard let committerNodes = try top.list("committers"), !committerNodes.isEmpty else {
+            throw ApprovalError(.invalidPolicy,
+                "is required: the keys that sign ledger entries, e.g. '- id: coordinator / key: Keys/committer.pub.pem / key-id: …' (make one with `alvh keys generate committer`)",
+                path: top.field("committers"))
+        }
+        var committers: [Committer] = []
+        for (index, node) in committerNodes.enumerated() {
+            let fields = try YAMLFields(node, path: "\(top.field("committers"))[\(index)]")
+            try fields.rejectUnknown(["id", "key", "key-id", "public-key"])
+            let id = try fields.requiredString("id")
+            if committers.contains(where: { $0.id == id }) {
+                throw ApprovalError(.invalidPolicy, "committer id '\(id)' is used twice", path: fields.field("id"))
+            }
+            let key = try Policy.signerKey(fields, keyLoader: keyLoader)
+            if let file = try fields.string("key") { keyFilePaths.append(file) }
+            if let signer = signers.first(where: { $0.keyID == key.keyID }) {
+                throw ApprovalError(.invalidPolicy,
+                    "the committer's key is signer '\(signer.id)''s key; a committer appends entries and must hold a key of its own",
+                    path: fields.field("key"))
+            }
+            if let other = committers.first(where: { $0.keyID == key.keyID }) {
+                throw ApprovalError(.invalidPolicy, "the same key is listed under two committer ids, '\(other.id)' and '\(id)'", path: fields.field("key"))
+            }
+            committers.append(Committer(id: id, key: key))
+        }
+        self.committers = committers
 
         // Rules
         guard let ruleNodes = try top.list("rules"), !ruleNodes.isEmpty else {
@@ -280,6 +379,7 @@ public struct Policy: Sendable {
                               threshold: threshold, roleMinimums: roleMinimums))
         }
         self.rules = rules
+        self.keyFilePaths = keyFilePaths
         self.bytes = bytes
         self.hash = SHA256.hexDigest(bytes)
     }

@@ -5,6 +5,13 @@ public enum PayloadTypes {
     public static let proposal = "application/vnd.alvh.proposal+json;version=1"
     /// A signed rejection of a proposal (``RejectionDocument``).
     public static let rejection = "application/vnd.alvh.rejection+json;version=1"
+
+    /// Whether `type` is the proposal type, compared byte for byte: Swift's `==` on strings treats
+    /// canonically equivalent text as equal (U+037E GREEK QUESTION MARK equals ';').
+    public static func isProposal(_ type: String) -> Bool { type.utf8.elementsEqual(proposal.utf8) }
+
+    /// Whether `type` is the rejection type, compared byte for byte.
+    public static func isRejection(_ type: String) -> Bool { type.utf8.elementsEqual(rejection.utf8) }
 }
 
 /// Where a proposal sits in a ledger: the bytes that make a signature good for one slot only.

@@ -13,6 +13,11 @@ import ALVHSigning
 /// ```
 public struct ProposalDocument: Sendable, Codable, Equatable {
     public static let schemaVersion = 1
+    /// Bounds on a leg's numbers (the engine's book applies the same ones).
+    public static let maxAbsQuantity = 100_000
+    public static let maxPrice = 10_000.0
+    public static let maxStrike = 100_000.0
+    public static let maxLegs = 16
     /// The largest payload alvh parses (512 KiB).
     public static let maxPayloadBytes = 512 * 1024
 
@@ -173,12 +178,28 @@ public struct ProposalDocument: Sendable, Codable, Equatable {
             guard let policy = change.policy, change.layer == nil else {
                 throw fail("change", "a policy-change carries 'policy' and no 'layer'")
             }
+            guard costDollars == 0, market == nil, riskBefore == nil, riskAfter == nil else {
+                throw fail("costDollars", "a policy-change costs nothing and carries no market or risk figures")
+            }
             _ = try policy.bytes()
         default:
             guard let layer = change.layer, change.policy == nil else {
                 throw fail("change", "a \(change.kind.rawValue) carries 'layer' and no 'policy'")
             }
             guard !layer.legs.isEmpty else { throw fail("change.layer.legs", "must have at least one leg") }
+            guard layer.legs.count <= Self.maxLegs else { throw fail("change.layer.legs", "at most \(Self.maxLegs) legs") }
+            for (index, leg) in layer.legs.enumerated() {
+                let field = "change.layer.legs[\(index)]"
+                guard leg.quantity != 0, leg.quantity.magnitude <= UInt(Self.maxAbsQuantity) else {
+                    throw fail("\(field).quantity", "must be a whole number of contracts, nonzero, at most \(Self.maxAbsQuantity) either way")
+                }
+                guard leg.limitPrice.isFinite, leg.limitPrice > 0, leg.limitPrice <= Self.maxPrice else {
+                    throw fail("\(field).limitPrice", "must be a price above 0 and at most \(Int(Self.maxPrice)) index points")
+                }
+                guard leg.strike.isFinite, leg.strike > 0, leg.strike <= Self.maxStrike else {
+                    throw fail("\(field).strike", "must be a strike above 0 and at most \(Int(Self.maxStrike)) index points")
+                }
+            }
             guard riskBefore != nil, riskAfter != nil else { throw fail("riskBefore", "a layer change carries riskBefore and riskAfter") }
             guard let market else { throw fail("market", "a layer change names the market snapshot it was computed from") }
             guard market.snapshotHash.utf8.count == 64, Hex.decode(market.snapshotHash) != nil else {
@@ -189,31 +210,43 @@ public struct ProposalDocument: Sendable, Codable, Equatable {
     }
 
     /// Why this proposal may not be committed at `now` under `policy` (and the ledger state).
-    public func problems(at now: Date, policy: Policy, ledger context: LedgerContext?, policyHashInForce: String? = nil) -> [String] {
-        var problems: [String] = []
-        if now < notBeforeDate { problems.append("not yet valid: notBefore is \(notBefore), now is \(RFC3339.format(now))") }
-        if now >= expiresDate { problems.append("expired at \(expires) (now \(RFC3339.format(now))); re-propose") }
-        let lifetime = Int(expiresDate.timeIntervalSince(createdDate))
-        if lifetime > policy.maxProposalLifetimeSeconds {
-            problems.append("lifetime \(lifetime / 60) min exceeds the policy's maximum of \(policy.maxProposalLifetimeSeconds / 60) min")
+    ///
+    /// The window: `notBefore ≥ created`, `created` at most the policy's clock skew ahead of `now`,
+    /// `expires − created` within the policy's lifetime (so the window from now is too), and it is
+    /// expired from `expires − skew` on — a clock a little behind cannot commit what has expired.
+    /// Market age is judged on `marketAsOf`, the cited snapshot's own time (not the claimed one).
+    public func problems(at now: Date, policy: Policy, ledger context: LedgerContext?, policyHashInForce: String? = nil,
+                         marketAsOf: Date? = nil) -> [ApprovalProblem] {
+        var problems: [ApprovalProblem] = []
+        let skew = TimeInterval(policy.maxClockSkewSeconds)
+        if now < notBeforeDate { problems.append(.notYetValid(notBefore: notBefore, now: RFC3339.format(now))) }
+        if now.addingTimeInterval(skew) >= expiresDate { problems.append(.expired(expires: expires, now: RFC3339.format(now))) }
+        if notBeforeDate < createdDate {
+            problems.append(.badValidityWindow("notBefore \(notBefore) is before created \(created)"))
+        }
+        if createdDate > now.addingTimeInterval(skew) {
+            problems.append(.badValidityWindow("created \(created) is ahead of the clock (\(RFC3339.format(now))) by more than the policy's \(policy.maxClockSkewSeconds) s skew"))
+        }
+        let lifetime = expiresDate.timeIntervalSince(createdDate)
+        if lifetime > Double(policy.maxProposalLifetimeSeconds) {
+            problems.append(.badValidityWindow("lifetime \(Int(lifetime) / 60) min exceeds the policy's maximum of \(policy.maxProposalLifetimeSeconds / 60) min"))
         }
         let expectedPolicy = policyHashInForce ?? policy.hash
         if ledger.policyHash != expectedPolicy {
-            problems.append("policy hash mismatch: proposal binds \(ledger.policyHash.prefix(16))…, policy in force is \(expectedPolicy.prefix(16))…")
+            problems.append(.policyHashMismatch(bound: ledger.policyHash, inForce: expectedPolicy))
         }
-        if let maxAge = policy.maxMarketAgeSeconds, let market, let asOf = RFC3339.parse(market.asOf),
-           now.timeIntervalSince(asOf) > Double(maxAge) {
-            problems.append("market snapshot is stale: as of \(market.asOf), older than the policy's \(maxAge / 60) min")
+        if let maxAge = policy.maxMarketAgeSeconds, let asOf = marketAsOf, now.timeIntervalSince(asOf) > Double(maxAge) {
+            problems.append(.staleMarket(asOf: RFC3339.format(asOf), maxAgeSeconds: maxAge))
         }
         if let context {
             if ledger.ledgerID != context.ledgerID {
-                problems.append("ledger id mismatch: proposal is for ledger \(ledger.ledgerID.prefix(16))…, this is \(context.ledgerID.prefix(16))…")
+                problems.append(.ledgerMismatch(bound: ledger.ledgerID, ledger: context.ledgerID))
             }
             if ledger.base != context.head {
-                problems.append("stale proposal: head moved from \(ledger.base.prefix(16))… to \(context.head.prefix(16))…; re-propose")
+                problems.append(.staleBase(bound: ledger.base, head: context.head))
             }
             if ledger.sequence != context.nextSequence {
-                problems.append("sequence mismatch: proposal is for entry \(ledger.sequence), the next entry is \(context.nextSequence)")
+                problems.append(.sequenceMismatch(bound: ledger.sequence, next: context.nextSequence))
             }
         }
         return problems

@@ -5,7 +5,7 @@ import ALVHSigning
 public enum ProposalSigning {
     /// Verifies it is a proposal this key may sign now, and returns the parsed document.
     public static func check(_ envelope: Envelope, signer: PublicKey, at now: Date, path: String) throws -> ProposalDocument {
-        guard envelope.payloadType == PayloadTypes.proposal else {
+        guard PayloadTypes.isProposal(envelope.payloadType) else {
             throw ApprovalError(.wrongPayloadType, "payloadType is '\(envelope.payloadType)', not an alvh proposal", path: path)
         }
         guard !envelope.isSigned(by: signer) else {

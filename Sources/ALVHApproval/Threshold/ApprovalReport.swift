@@ -56,7 +56,7 @@ public struct ApprovalReport: Sendable, Codable, Equatable {
     public var policyName: String
     public var policyVersion: Int
     public var policyHash: String
-    /// The change kind and size, when the payload was parsed.
+    /// The change kind and the size the proposer claims, when the payload was parsed.
     public var changeKind: String?
     public var changeSize: ChangeSize?
     public var proposer: String?
@@ -68,11 +68,72 @@ public struct ApprovalReport: Sendable, Codable, Equatable {
     public var roleCounts: [RoleCount]
     public var signatures: [SignatureLine]
     public var rejections: [RejectionLine]
-    /// Every reason the proposal is not commit-ready; empty when it is.
-    public var problems: [String]
+    /// Every reason the proposal is not commit-ready, typed; empty when it is. Decide on these.
+    public var findings: [ApprovalProblem] {
+        didSet { problems = findings.map(\.description); problemCodes = findings.map(\.code) }
+    }
+    /// The findings in words (what `--json` and the CLI show; never decided on).
+    public private(set) var problems: [String]
+    /// The findings' codes, in the same order.
+    public private(set) var problemCodes: [String]
+    /// The size the rules were matched on: recomputed from the signed legs and the cited snapshot.
+    public var assessedSize: ChangeSize?
     /// The evaluation time (RFC 3339).
     public var evaluatedAt: String
     public var commitReady: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case proposalID, payloadType, policyName, policyVersion, policyHash, changeKind, changeSize, assessedSize, proposer,
+             proposerSigned, rules, threshold, counted, roleCounts, signatures, rejections, problems, problemCodes, evaluatedAt, commitReady
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        proposalID = try c.decode(String.self, forKey: .proposalID)
+        payloadType = try c.decode(String.self, forKey: .payloadType)
+        policyName = try c.decode(String.self, forKey: .policyName)
+        policyVersion = try c.decode(Int.self, forKey: .policyVersion)
+        policyHash = try c.decode(String.self, forKey: .policyHash)
+        changeKind = try c.decodeIfPresent(String.self, forKey: .changeKind)
+        changeSize = try c.decodeIfPresent(ChangeSize.self, forKey: .changeSize)
+        assessedSize = try c.decodeIfPresent(ChangeSize.self, forKey: .assessedSize)
+        proposer = try c.decodeIfPresent(String.self, forKey: .proposer)
+        proposerSigned = try c.decode(Bool.self, forKey: .proposerSigned)
+        rules = try c.decode([String].self, forKey: .rules)
+        threshold = try c.decode(Int.self, forKey: .threshold)
+        counted = try c.decode(Int.self, forKey: .counted)
+        roleCounts = try c.decode([RoleCount].self, forKey: .roleCounts)
+        signatures = try c.decode([SignatureLine].self, forKey: .signatures)
+        rejections = try c.decode([RejectionLine].self, forKey: .rejections)
+        findings = []
+        problems = try c.decode([String].self, forKey: .problems)
+        problemCodes = try c.decodeIfPresent([String].self, forKey: .problemCodes) ?? []
+        evaluatedAt = try c.decode(String.self, forKey: .evaluatedAt)
+        commitReady = try c.decode(Bool.self, forKey: .commitReady)
+    }
+
+    init(proposalID: String, payloadType: String, policy: Policy, evaluatedAt: String) {
+        self.proposalID = proposalID
+        self.payloadType = payloadType
+        policyName = policy.name
+        policyVersion = policy.version
+        policyHash = policy.hash
+        proposerSigned = false
+        rules = []
+        threshold = 0
+        counted = 0
+        roleCounts = []
+        signatures = []
+        rejections = []
+        findings = []
+        problems = []
+        problemCodes = []
+        self.evaluatedAt = evaluatedAt
+        commitReady = false
+    }
+
+    /// Whether a valid veto is among the findings.
+    public var isVetoed: Bool { findings.contains { if case .vetoed = $0 { return true } else { return false } } }
 
     /// "3 of 3 needed, 1 of 1 cro"
     public var tally: String {

@@ -40,6 +40,14 @@ public struct ThresholdEvaluator: Sendable {
         return nil
     }
 
+    /// Which policy signer made each of the envelope's signatures (nil: none), over its PAE — the
+    /// expensive half of an evaluation, which a caller may do ahead (on other threads) and hand to
+    /// ``evaluateDocument(_:at:ledger:rejections:assessor:mode:verifiers:)``.
+    public func signatureVerifiers(_ envelope: Envelope) -> [Policy.Signer?] {
+        let message = envelope.pae
+        return envelope.signatures.map { verifyingSigner(of: $0, over: message) }
+    }
+
     /// ``verifyingSigner(of:over:)`` for each signature, on up to as many threads as cores.
     private func concurrentVerifiers(_ signatures: [Envelope.Signature], over message: [UInt8]) -> [Policy.Signer?] {
         let results = UnsafeMutableBufferPointer<Policy.Signer?>.allocate(capacity: signatures.count)
@@ -52,41 +60,52 @@ public struct ThresholdEvaluator: Sendable {
         return Array(results)
     }
 
-    /// Evaluates `envelope` at the fixed time `now`, optionally against the ledger's state and with
-    /// the signed rejections collected for it.
-    public func evaluate(_ envelope: Envelope, at now: Date, ledger: LedgerContext? = nil,
-                         rejections: [Envelope] = [], policyHashInForce: String? = nil) -> ApprovalReport {
-        evaluateDocument(envelope, at: now, ledger: ledger, rejections: rejections, policyHashInForce: policyHashInForce).report
+    /// How an evaluation is made.
+    public struct Mode: Sendable, Equatable {
+        /// The hash the proposal must bind (nil: this policy's). A policy change is counted under
+        /// the new policy too, while binding the old one.
+        public var policyHashInForce: String?
+        /// Counting a policy change under the policy it would adopt: the proposer and its
+        /// signature are the current policy's business, not the incoming one's.
+        public var incomingPolicy: Bool
+
+        public init(policyHashInForce: String? = nil, incomingPolicy: Bool = false) {
+            self.policyHashInForce = policyHashInForce
+            self.incomingPolicy = incomingPolicy
+        }
     }
 
-    /// As ``evaluate(_:at:ledger:rejections:policyHashInForce:)``, also returning the parsed document
-    /// (nil when no policy key verified the envelope or the payload is malformed).
-    ///
-    /// `policyHashInForce` is the hash the proposal must bind (default: this policy's); a policy
-    /// change is counted under the new policy too, while binding the old one.
-    public func evaluateDocument(_ envelope: Envelope, at now: Date, ledger: LedgerContext? = nil,
-                                 rejections: [Envelope] = [], policyHashInForce: String? = nil) -> (report: ApprovalReport, document: ProposalDocument?) {
-        let message = envelope.pae  // what every signature covers; its hash is the envelope id
-        var report = ApprovalReport(
-            proposalID: SHA256.hexDigest(message), payloadType: envelope.payloadType, policyName: policy.name,
-            policyVersion: policy.version, policyHash: policy.hash, changeKind: nil, changeSize: nil,
-            proposer: nil, proposerSigned: false, rules: [], threshold: 0, counted: 0, roleCounts: [],
-            signatures: [], rejections: [], problems: [], evaluatedAt: RFC3339.format(now), commitReady: false)
+    /// Evaluates `envelope` at the fixed time `now`, optionally against the ledger's state and with
+    /// the signed rejections collected for it. Layer changes are sized by `assessor` (recomputed
+    /// from the signed legs and the cited snapshot); without one they are never commit-ready.
+    public func evaluate(_ envelope: Envelope, at now: Date, ledger: LedgerContext? = nil, rejections: [Envelope] = [],
+                         assessor: (any ChangeAssessor)? = nil, mode: Mode = Mode(), verifiers: [Policy.Signer?]? = nil) -> ApprovalReport {
+        evaluateDocument(envelope, at: now, ledger: ledger, rejections: rejections, assessor: assessor, mode: mode, verifiers: verifiers).report
+    }
 
-        guard envelope.payloadType == PayloadTypes.proposal else {
-            report.problems.append("wrong payloadType '\(envelope.payloadType)'; expected '\(PayloadTypes.proposal)'")
+    /// As ``evaluate(_:at:ledger:rejections:assessor:mode:)``, also returning the parsed document
+    /// (nil when no policy key verified the envelope or the payload is malformed).
+    public func evaluateDocument(_ envelope: Envelope, at now: Date, ledger: LedgerContext? = nil, rejections: [Envelope] = [],
+                                 assessor: (any ChangeAssessor)? = nil, mode: Mode = Mode(),
+                                 verifiers precomputed: [Policy.Signer?]? = nil) -> (report: ApprovalReport, document: ProposalDocument?) {
+        let message = envelope.pae  // what every signature covers; its hash is the envelope id
+        var report = ApprovalReport(proposalID: SHA256.hexDigest(message), payloadType: envelope.payloadType, policy: policy,
+                                    evaluatedAt: RFC3339.format(now))
+
+        // 1. The type, byte for byte (a Swift String compares canonically equivalent text as equal).
+        guard PayloadTypes.isProposal(envelope.payloadType) else {
+            report.findings.append(.wrongPayloadType(envelope.payloadType))
             return (report, nil)
         }
 
         // 2. Who signed: decided by the keys, over the exact PAE bytes.
-        let verifiers = concurrentSignatureChecks && envelope.signatures.count > 1
-            ? concurrentVerifiers(envelope.signatures, over: message)
-            : envelope.signatures.map { verifyingSigner(of: $0, over: message) }
+        let verifiers = precomputed.flatMap { $0.count == envelope.signatures.count ? $0 : nil }
+            ?? (concurrentSignatureChecks && envelope.signatures.count > 1
+                ? concurrentVerifiers(envelope.signatures, over: message)
+                : envelope.signatures.map { verifyingSigner(of: $0, over: message) })
         guard verifiers.contains(where: { $0 != nil }) else {
-            report.signatures = envelope.signatures.enumerated().map { index, sig in
-                unverifiedLine(index: index, sig)
-            }
-            report.problems.append("no signature verifies under any key of policy '\(policy.name)'; the payload was not parsed")
+            report.signatures = envelope.signatures.enumerated().map { index, sig in unverifiedLine(index: index, sig) }
+            report.findings.append(.noVerifiedSignature(policy: policy.name))
             return (report, nil)
         }
 
@@ -96,7 +115,7 @@ public struct ThresholdEvaluator: Sendable {
             document = try ProposalDocument.decode(envelope.payload)
         } catch {
             report.signatures = envelope.signatures.enumerated().map { unverifiedLine(index: $0, $1) }
-            report.problems.append("payload is not a valid proposal: \(error)")
+            report.findings.append(.malformedPayload("\(error)"))
             return (report, nil)
         }
         let proposer = document.proposerKeyID
@@ -117,7 +136,8 @@ public struct ThresholdEvaluator: Sendable {
             if let hint = sig.keyid, hint != signer.keyID.hex, hint.lowercased() != signer.keyID.hex {
                 line.detail = "keyid names \(hint.prefix(16))…, but the signature is by \(signer.id)"
             }
-            if signer.keyID == proposer { report.proposerSigned = true }
+            // The proposer's signature counts as the proposer's only while it is a current signer.
+            if signer.keyID == proposer && !signer.revoked { report.proposerSigned = true }
             if seenKeys.contains(signer.keyID) {
                 line.status = .duplicate
             } else if signer.revoked {
@@ -132,46 +152,63 @@ public struct ThresholdEvaluator: Sendable {
         }
         report.counted = countedKeys.count
 
-        // 5. Rules.
-        let rules = policy.matchingRules(kind: document.kind, size: document.size)
+        // 5. The size that picks the rules: recomputed, never the proposer's claim.
+        let assessment: ChangeAssessment
+        if document.kind == .policyChange {
+            assessment = ChangeAssessment(size: ChangeSize(premiumDollars: 0, absDeltaVega: 0, contracts: 0, layer: nil), marketAsOf: nil)
+        } else if let assessor {
+            assessment = assessor.assess(document, policy: policy)
+        } else {
+            assessment = .failed("no market snapshot and book to recompute from were given, so no rule can be matched on trusted figures")
+        }
+        report.assessedSize = assessment.size
+        report.findings += assessment.problems
+
+        // 6. Rules: each matching rule must be met on its own, one signature filling one role slot.
+        let rules = policy.matchingRules(kind: document.kind, size: assessment.size)
         report.rules = rules.map(\.name)
-        if rules.isEmpty {
-            report.problems.append("no rule of policy '\(policy.name)' matches a \(document.kind.rawValue) of this size; it cannot be approved")
-        }
+        if rules.isEmpty { report.findings.append(.noMatchingRule(kind: document.kind.rawValue)) }
         report.threshold = rules.map(\.threshold).max() ?? 0
-        var roleNeeds: [String: Int] = [:]
-        for rule in rules {
-            for (role, minimum) in rule.roleMinimums { roleNeeds[role] = max(roleNeeds[role] ?? 0, minimum) }
-        }
         let countedSigners = policy.signers.filter { countedKeys.contains($0.keyID) }
-        report.roleCounts = roleNeeds.keys.sorted().map { role in
-            ApprovalReport.RoleCount(role: role, needed: roleNeeds[role]!,
-                                     have: countedSigners.filter { $0.roles.contains(role) }.count)
+        var roleCounts: [String: ApprovalReport.RoleCount] = [:]
+        for rule in rules {
+            if countedSigners.count < rule.threshold {
+                report.findings.append(.thresholdUnmet(rule: rule.name, have: countedSigners.count, need: rule.threshold))
+            }
+            let filled = RoleMatching.filledSlots(signers: countedSigners.map(\.roles), minimums: rule.roleMinimums)
+            for role in rule.roleMinimums.keys.sorted() {
+                let need = rule.roleMinimums[role]!, have = filled[role] ?? 0
+                if have < need { report.findings.append(.roleMinimumUnmet(rule: rule.name, role: role, have: have, need: need)) }
+                if need >= (roleCounts[role]?.needed ?? 0) {
+                    roleCounts[role] = ApprovalReport.RoleCount(role: role, needed: need, have: have)
+                }
+            }
         }
-        if !rules.isEmpty && report.counted < report.threshold {
-            report.problems.append("threshold unmet: \(report.counted) of \(report.threshold) signatures counted")
-        }
-        for role in report.roleCounts where role.have < role.needed {
-            report.problems.append("role minimum unmet: \(role.have) of \(role.needed) '\(role.role)'")
-        }
-        if policy.requireProposerSignature && !report.proposerSigned {
-            report.problems.append("the proposer's signature (\(report.proposer ?? proposer.hex)) is missing; the policy requires it")
+        report.roleCounts = roleCounts.keys.sorted().map { roleCounts[$0]! }
+
+        // 7. The proposer: a current, unrevoked signer allowed to propose, who signed.
+        if !mode.incomingPolicy {
+            if let refusal = policy.proposerRefusal(proposer) {
+                report.findings.append(.proposerNotAllowed(proposer: report.proposer ?? proposer.hex, why: refusal))
+            } else if policy.requireProposerSignature && !report.proposerSigned {
+                report.findings.append(.proposerSignatureMissing(proposer: report.proposer ?? proposer.hex))
+            }
         }
 
-        // Times, binding, freshness.
-        report.problems += document.problems(at: now, policy: policy, ledger: ledger,
-                                             policyHashInForce: policyHashInForce ?? policy.hash)
+        // 8. Times, binding, freshness (of the cited snapshot's own time).
+        report.findings += document.problems(at: now, policy: policy, ledger: ledger,
+                                             policyHashInForce: mode.policyHashInForce ?? policy.hash, marketAsOf: assessment.marketAsOf)
 
-        // Rejections and vetoes.
+        // 9. Rejections and vetoes.
         for rejection in rejections {
             let line = rejectionLine(rejection, proposalID: envelope.id)
             if line.veto {
-                report.problems.append("vetoed by \(line.signer ?? "?") (\(line.roles.joined(separator: ", "))): \(line.reason ?? "")")
+                report.findings.append(.vetoed(signer: line.signer ?? "?", roles: line.roles, reason: line.reason ?? ""))
             }
             report.rejections.append(line)
         }
 
-        report.commitReady = report.problems.isEmpty
+        report.commitReady = report.findings.isEmpty
         return (report, document)
     }
 
@@ -188,7 +225,7 @@ public struct ThresholdEvaluator: Sendable {
     /// Checks one rejection envelope: type, signature by a policy key, binding to this proposal.
     public func rejectionLine(_ rejection: Envelope, proposalID: String) -> ApprovalReport.RejectionLine {
         var line = ApprovalReport.RejectionLine(signer: nil, keyID: nil, roles: [], reason: nil, veto: false, ignored: nil)
-        guard rejection.payloadType == PayloadTypes.rejection else {
+        guard PayloadTypes.isRejection(rejection.payloadType) else {
             line.ignored = "wrong payloadType '\(rejection.payloadType)'"
             return line
         }
@@ -218,5 +255,34 @@ public struct ThresholdEvaluator: Sendable {
         }
         line.veto = !signer.roles.isDisjoint(with: policy.vetoRoles)
         return line
+    }
+}
+
+/// Signers to role slots: a maximum bipartite matching (each counted signer fills at most one
+/// slot, a slot of role r only by a holder of r), so one person holding two roles cannot meet two
+/// role minimums alone.
+enum RoleMatching {
+    /// For each role with a minimum, how many of its slots the best assignment fills.
+    static func filledSlots(signers: [Set<String>], minimums: [String: Int]) -> [String: Int] {
+        let slots: [String] = minimums.keys.sorted().flatMap { role in Array(repeating: role, count: minimums[role]!) }
+        guard !slots.isEmpty else { return [:] }
+        var slotOwner = [Int?](repeating: nil, count: slots.count)
+        func augment(_ signer: Int, _ visited: inout [Bool]) -> Bool {
+            for slot in slots.indices where !visited[slot] && signers[signer].contains(slots[slot]) {
+                visited[slot] = true
+                if slotOwner[slot] == nil || augment(slotOwner[slot]!, &visited) {
+                    slotOwner[slot] = signer
+                    return true
+                }
+            }
+            return false
+        }
+        for signer in signers.indices {
+            var visited = [Bool](repeating: false, count: slots.count)
+            _ = augment(signer, &visited)
+        }
+        var filled: [String: Int] = [:]
+        for (slot, owner) in slotOwner.enumerated() where owner != nil { filled[slots[slot], default: 0] += 1 }
+        return filled
     }
 }

@@ -32,6 +32,8 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let policyRollback = Code("policy-rollback")
         /// A file could not be read or written.
         public static let fileError = Code("file-error")
+        /// The head moved between verifying and writing (retried internally).
+        static let headMoved = Code("head-moved")
     }
 
     public var code: Code

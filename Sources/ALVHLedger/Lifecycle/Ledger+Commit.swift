@@ -5,23 +5,36 @@ import ALVHApproval
 import ALVHEngine
 
 extension Ledger {
-    /// Commits a pending proposal, in one write transaction taken at once (BEGIN IMMEDIATE):
-    /// re-verifies the envelope against the policy in force at the head; checks base == head and
-    /// sequence == head + 1, expiry, vetoes and thresholds (for a policy change, under the current
-    /// and the new policy, and that the version rises); appends the entry; applies the change to
-    /// the book; removes the proposal from the queue. On any failure nothing is written.
+    /// Commits a pending proposal, signed by `committer` (a committer key of the policy in force).
+    ///
+    /// Decided on the ledger as this object verified it (from its checkpoint; from genesis the first
+    /// time), in one write transaction taken at once (BEGIN IMMEDIATE) on that verified head: the
+    /// envelope is re-verified against the verified policy, its figures recomputed on the verified
+    /// book and the snapshot it cites; base == head and sequence == head + 1, expiry (with the
+    /// policy's clock skew), vetoes and thresholds are checked (for a policy change, under the current
+    /// and the new policy, and the version must rise); the entry — with the cited snapshot, the
+    /// adopted policy's key files and every signed rejection for the slot attached — is signed and
+    /// appended; the book is updated; the proposal leaves the queue. No file is read inside the
+    /// transaction. On any failure nothing is written.
     @discardableResult
-    public func commit(id: String, at now: Date) throws -> LedgerEntry {
-        try writeImmediate { db in
+    public func commit(id: String, committer: PrivateKey, at now: Date) throws -> LedgerEntry {
+        var advanced: LedgerVerifier.Checkpoint?
+        var storedBook: (Data, Book)?
+        let entry = try writeVerified { db, verified in
+            let policy = verified.policy
+            guard policy.committer(for: committer.keyID) != nil else {
+                throw LedgerError(.notApproved, "key \(committer.keyID.fingerprint) is not a committer of policy '\(policy.name)' v\(policy.version); entries it signed would not verify",
+                                  path: "--committer-key")
+            }
+            guard now >= verified.committedAt.addingTimeInterval(-0.999) else {
+                throw LedgerError(.invalidInput, "commit time \(RFC3339.format(now)) is before the head's \(RFC3339.format(verified.committedAt)); commit times never go back (check the clock)")
+            }
+            let context = verified.context
             let envelope = try Ledger.envelope(id: id, db)
             let rejections = try Ledger.rejections(id: id, db)
-            let policy = try Ledger.policyInForce(db)
-            let context = try Ledger.context(db)
-            if let headTime = try String.fetchOne(db.cachedStatement(sql: LedgerSQL.commitTimeOfHash), arguments: [context.head]),
-               let headDate = RFC3339.parse(headTime), now < headDate.addingTimeInterval(-0.999) {
-                throw LedgerError(.invalidInput, "commit time \(RFC3339.format(now)) is before the head's \(headTime); commit times never go back (check the clock)")
-            }
-            let (report, parsed) = ThresholdEvaluator(policy: policy, concurrentSignatureChecks: true).evaluateDocument(envelope, at: now, ledger: context, rejections: rejections)
+            let assessor = LedgerAssessor(book: verified.book, snapshot: { try? Ledger.blob($0, db) })
+            let (report, parsed) = ThresholdEvaluator(policy: policy, concurrentSignatureChecks: true)
+                .evaluateDocument(envelope, at: now, ledger: context, rejections: rejections, assessor: assessor)
             guard let document = parsed else {
                 throw LedgerError(.notApproved, "not committed: " + report.problems.joined(separator: "; "))
             }
@@ -32,39 +45,51 @@ extension Ledger {
                 throw LedgerError(.notApproved, "not committed (\(report.tally)): " + report.problems.joined(separator: "; "))
             }
 
-            var attachments: [UInt8] = []
+            // Every signed rejection for this entry's slot goes into the entry: verification then
+            // proves the committed proposal carried no veto.
+            let slotRejections = try Data.fetchAll(db.cachedStatement(sql: LedgerSQL.slotRejections), arguments: [Int64(context.nextSequence)])
+                .map { try Envelope.decode(Array($0), path: "rejection") }
             let kind: LedgerEntry.Kind
-            let storedBook = try Data.fetchOne(db.cachedStatement(sql: "SELECT json FROM book WHERE id = 1")) ?? Data()
-            var book: Book
-            if let cached = bookCache.withLock({ $0 }), cached.json == storedBook {
-                book = cached.book
-            } else {
-                book = try Ledger.decodeBook(Array(storedBook))
-            }
+            let attachments: EntryAttachments
+            var book = verified.book
+            var adopted: Policy?
             switch document.kind {
             case .policyChange:
                 kind = .policyChange
                 guard let change = document.change.policy else {
                     throw LedgerError(.invalidInput, "a policy-change proposal without a policy")
                 }
-                let newPolicy = try Policy(bytes: try change.bytes(), workspace: workspace, path: "proposed policy v\(change.version)")
+                let keys = try Ledger.pendingKeys(id: id, db) ?? KeyAttachments(keys: [:])
+                let newPolicy = try Policy(bytes: try change.bytes(), keyLoader: keys.loader, path: "proposed policy v\(change.version)")
                 try Ledger.checkRotation(from: policy, to: newPolicy, declaredVersion: change.version, envelope: envelope,
                                          at: now, context: context, rejections: rejections)
-                attachments = try KeyAttachments(for: newPolicy, workspace: workspace).encoded()
+                attachments = try EntryAttachments(keys: keys, rejections: slotRejections)
+                adopted = newPolicy
             default:
                 kind = .layerChange
                 book = try BookChange.apply(document, to: book)
+                guard let hash = document.market?.snapshotHash, let snapshot = try Ledger.blob(hash, db) else {
+                    throw LedgerError(.notApproved, "not committed: the cited snapshot is not in the ledger")
+                }
+                attachments = try EntryAttachments(snapshot: snapshot, rejections: slotRejections)
             }
 
-            let entry = LedgerEntry(sequence: context.nextSequence, previousHash: context.head, kind: kind,
-                                    envelope: try envelope.encoded(), attachments: attachments,
+            var entry = LedgerEntry(sequence: context.nextSequence, previousHash: context.head, kind: kind,
+                                    envelope: try envelope.encoded(), attachments: try attachments.encoded(),
                                     policyHash: policy.hash, committedAt: RFC3339.format(now))
+            entry.committerSignature = try committer.signature(for: entry.signingMessage)
             try Ledger.insert(entry, db)
             let json = try Ledger.storeBook(book, seq: entry.sequence, db)
-            bookCache.withLock { $0 = (json, book) }
+            storedBook = (json, book)
             try db.cachedStatement(sql: LedgerSQL.deletePending).execute(arguments: [id])
+            advanced = LedgerVerifier.Checkpoint(sequence: entry.sequence, hash: entry.hash, committedAt: RFC3339.parse(entry.committedAt) ?? now,
+                                                 ledgerID: verified.ledgerID, policy: adopted ?? policy, book: book)
             return entry
         }
+        // Only once the transaction is durable: this object's verified head is the entry it wrote.
+        verifiedHead.withLock { $0 = advanced }
+        if let storedBook { bookCache.withLock { $0 = (storedBook.0, storedBook.1) } }
+        return entry
     }
 
     /// TUF's root-rotation rule: a policy change needs the current policy's threshold for it and
@@ -78,7 +103,7 @@ extension Ledger {
             throw LedgerError(.policyRollback, "policy rollback refused: new version \(new.version) is not above the current \(current.version)")
         }
         let underNew = ThresholdEvaluator(policy: new).evaluate(envelope, at: now, ledger: context, rejections: rejections,
-                                                                 policyHashInForce: current.hash)
+                                                                 mode: .init(policyHashInForce: current.hash, incomingPolicy: true))
         guard underNew.commitReady else {
             throw LedgerError(.notApproved, "not committed: the new policy's own rule is not met (\(underNew.tally)): "
                                             + underNew.problems.joined(separator: "; "))

@@ -4,26 +4,43 @@ import ALVHSigning
 import ALVHApproval
 
 extension Ledger {
-    /// What ``enqueue(_:at:)`` did.
+    /// What ``enqueue(_:snapshot:keys:at:)`` did.
     public struct EnqueueResult: Sendable {
         public let pending: PendingProposal
         /// False when the proposal was already queued (its new signatures were merged).
         public let isNew: Bool
         public let signaturesAdded: Int
+        /// Signatures the envelope carried that verify under no key of the policy (not stored).
+        public let signaturesRefused: Int
     }
 
     /// Puts a proposal envelope in the pending queue (or merges its signatures into the queued copy).
     ///
-    /// Refused unless: it is an alvh proposal; a policy key verified it (verify first, then parse);
-    /// it binds this ledger's id, the current head, the next sequence and the policy in force;
-    /// it has not expired.
+    /// Decided on the ledger as this object verified it (from genesis once, then from its checkpoint),
+    /// never on the database's say-so. Refused unless: it is an alvh proposal verified by a policy
+    /// key (verify first, then parse); it binds this ledger's id, the verified head, the next sequence
+    /// and the policy in force; a new proposal was made now (`created` within the policy's clock skew)
+    /// with a window the policy allows and a proposer allowed to propose; every claimed figure is the
+    /// one recomputed from its signed legs, the verified book and the snapshot it cites (`snapshot`,
+    /// stored in the ledger with it), and its limit prices are near the snapshot's model mids.
+    /// Only signatures that verify under a policy key are stored, one per key.
     @discardableResult
-    public func enqueue(_ envelope: Envelope, at now: Date) throws -> EnqueueResult {
-        try writeImmediate { db in
-            let policy = try Ledger.policyInForce(db)
-            let context = try Ledger.context(db)
-            let (report, document) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: context)
-            guard let document else {
+    public func enqueue(_ envelope: Envelope, snapshot: [UInt8]? = nil, keys: KeyAttachments? = nil, at now: Date) throws -> EnqueueResult {
+        // Key files of a proposed policy are read by the caller (or here, from the workspace) before
+        // the write lock is taken: no file is read inside the transaction.
+        let keyFiles = try keys ?? proposedPolicyKeys(envelope)
+        return try writeVerified { db, verified in
+            let policy = verified.policy
+            let context = verified.context
+            let id = envelope.id
+            // The snapshot given, or the one the ledger holds for the hash the verified document cites.
+            var storedSnapshot: [UInt8]?
+            let assessor = LedgerAssessor(book: verified.book, snapshot: { hash in
+                if let snapshot, SHA256.hexDigest(snapshot) == hash { storedSnapshot = snapshot; return snapshot }
+                return try? Ledger.blob(hash, db)
+            })
+            let (report, parsed) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: context, assessor: assessor)
+            guard let document = parsed else {
                 throw LedgerError(.invalidInput, "not queued: " + report.problems.joined(separator: "; "))
             }
             let binding = document.ledger
@@ -31,59 +48,131 @@ extension Ledger {
                 throw LedgerError(.invalidInput, "not queued: the proposal is for ledger \(binding.ledgerID.prefix(16))…, this ledger is \(context.ledgerID.prefix(16))…")
             }
             guard binding.base == context.head, binding.sequence == context.nextSequence else {
-                throw LedgerError(.staleProposal, "stale proposal: head moved from \(binding.base.prefix(16))… (entry \(binding.sequence - 1)) to \(context.head.prefix(16))… (entry \(context.nextSequence - 1)); re-propose")
+                throw LedgerError(.staleProposal, "stale proposal: head moved from \(binding.base.prefix(16))… (entry \(binding.sequence &- 1)) to \(context.head.prefix(16))… (entry \(context.nextSequence - 1)); re-propose")
             }
             guard binding.policyHash == policy.hash else {
                 throw LedgerError(.invalidInput, "not queued: the proposal binds policy \(binding.policyHash.prefix(16))…, the policy in force is \(policy.hash.prefix(16))…")
             }
-            guard now < document.expiresDate else {
-                throw LedgerError(.invalidInput, "not queued: the proposal expired at \(document.expires)")
-            }
-            let id = envelope.id
             let exists = try Bool.fetchOne(db.cachedStatement(sql: LedgerSQL.pendingExists), arguments: [id]) ?? false
             if !exists {
+                let skew = TimeInterval(policy.maxClockSkewSeconds)
+                if abs(document.createdDate.timeIntervalSince(now)) > skew {
+                    throw LedgerError(.invalidInput, "not queued: created \(document.created) is not now (\(RFC3339.format(now))) within the policy's \(policy.maxClockSkewSeconds) s clock skew; a proposal is queued when it is made — re-propose", path: "payload: created")
+                }
+                let refused = report.findings.filter { $0.isFalseClaim || $0.isTiming }
+                if !refused.isEmpty {
+                    throw LedgerError(.invalidInput, "not queued: " + refused.map(\.description).joined(separator: "; "))
+                }
+            }
+            var newPolicy: Policy?
+            if document.kind == .policyChange {
+                guard let change = document.change.policy else { throw LedgerError(.invalidInput, "a policy-change proposal without a policy") }
+                let files = try keyFiles ?? Ledger.pendingKeys(id: id, db)
+                newPolicy = try Policy(bytes: try change.bytes(), keyLoader: (files ?? KeyAttachments(keys: [:])).loader,
+                                       path: "proposed policy v\(change.version)")
+            }
+            if !exists {
+                let attachments = try (document.kind == .policyChange ? keyFiles?.encoded() : nil).map { Data($0) }
                 try db.cachedStatement(sql: """
-                    INSERT INTO pending (id, payload, payload_type, kind, sequence, base, created, expires, proposer, queued_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO pending (id, payload, payload_type, kind, sequence, base, created, expires, proposer, queued_at, attachments)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [id, Data(envelope.payload), envelope.payloadType, document.kind.rawValue, Int64(binding.sequence),
-                                     binding.base, document.created, document.expires, document.proposer, RFC3339.format(now)])
+                                     binding.base, document.created, document.expires, document.proposer, RFC3339.format(now), attachments])
+                if let storedSnapshot, document.kind != .policyChange { _ = try Ledger.storeBlob(storedSnapshot, db) }
             }
-            var added = 0
+            var added = 0, refused = 0
+            let message = envelope.pae
             for signature in envelope.signatures {
-                added += try Ledger.insertSignature(signature, pendingID: id, at: now, db) ? 1 : 0
+                guard let signer = Ledger.storingSigner(of: signature, over: message, policy: policy, newPolicy: newPolicy) else { refused += 1; continue }
+                added += try Ledger.insertSignature(signature, by: signer, document: document, policy: policy, pendingID: id, at: now, db) ? 1 : 0
             }
-            return EnqueueResult(pending: try Ledger.pendingRow(id: id, db), isNew: !exists, signaturesAdded: added)
+            return EnqueueResult(pending: try Ledger.pendingRow(id: id, db), isNew: !exists, signaturesAdded: added, signaturesRefused: refused)
         }
     }
 
-    /// Adds a signature to a pending proposal. Any bytes are stored (bounded in number); they are
-    /// verified when the proposal is evaluated. Returns false when the same signature is there already.
+    /// The key files a policy-change envelope's new policy names, read from the workspace (nil for a layer change).
+    func proposedPolicyKeys(_ envelope: Envelope) throws -> KeyAttachments? {
+        // Verified first (under the stored policy: this only finds which files to read; the
+        // proposal is verified again and decided in the transaction).
+        guard let document = ThresholdEvaluator(policy: try policyInForce()).evaluateDocument(envelope, at: Date()).document,
+              let change = document.change.policy else { return nil }
+        let proposed = try Policy(bytes: try change.bytes(), workspace: workspace, path: "proposed policy v\(change.version)")
+        return try KeyAttachments(for: proposed, workspace: workspace)
+    }
+
+    /// Adds a signature to a pending proposal after verifying it: stored only if a key of the policy
+    /// in force (or, for a policy change, of the proposed policy) made it over this proposal, once per
+    /// key, and not while the same key has signed another live proposal for the same entry.
+    /// Returns false when this key's signature is there already.
     @discardableResult
     public func addSignature(_ signature: Envelope.Signature, to id: String, at now: Date) throws -> Bool {
-        try writeImmediate { db in
-            _ = try Ledger.pendingRow(id: id, db)
-            return try Ledger.insertSignature(signature, pendingID: id, at: now, db)
+        try writeVerified { db, verified in
+            let pending = try Ledger.pendingRow(id: id, db)
+            guard pending.status == "pending" else {
+                throw LedgerError(.invalidInput, "proposal \(id.prefix(16))… is \(pending.status); no signature is taken for it")
+            }
+            let envelope = try Ledger.envelope(id: id, db)
+            let document = try ProposalDocument.decode(envelope.payload, path: "pending \(id.prefix(16))")
+            let newPolicy = try Ledger.queuedNewPolicy(document, id: id, db)
+            guard let signer = Ledger.storingSigner(of: signature, over: envelope.pae, policy: verified.policy, newPolicy: newPolicy) else {
+                throw LedgerError(.invalidInput, "not stored: the signature verifies under no key of policy '\(verified.policy.name)' over proposal \(id.prefix(16))…")
+            }
+            return try Ledger.insertSignature(signature, by: signer, document: document, policy: verified.policy, pendingID: id, at: now, db)
         }
     }
 
-    /// A pending proposal `key` may sign now, and its document: the key is a (non-revoked) signer of
-    /// the policy in force, the envelope verifies under that policy with its proposer's signature
-    /// (verified before the payload is parsed), and the usual signing checks pass (not expired, not
-    /// signed by this key yet).
-    public func signable(id: String, by key: PrivateKey, at now: Date) throws -> (envelope: Envelope, document: ProposalDocument) {
+    /// The review behind `alvh sign ID`: the envelope, its document, the report under the verified
+    /// policy with figures recomputed from the signed legs, the verified book and the cited snapshot.
+    public struct SigningReview: Sendable {
+        public let envelope: Envelope
+        public let document: ProposalDocument
+        public let report: ApprovalReport
+        /// The recomputed figures (layer changes).
+        public let recomputed: Recomputation?
+        /// The current and the proposed policy (policy changes).
+        public let currentPolicy: Policy
+        public let newPolicy: Policy?
+    }
+
+    /// A pending proposal `key` may sign now: the key is a (non-revoked) signer of the verified policy
+    /// in force (or of the proposed one), the envelope verifies with its proposer's signature (verified
+    /// before the payload is parsed), every claimed figure is the recomputed one, and the usual
+    /// signing checks pass (not expired, not signed by this key yet).
+    public func signable(id: String, by key: PrivateKey, at now: Date) throws -> SigningReview {
         let path = "pending \(id.prefix(16))"
-        let envelope = try self.envelope(id: id)
-        let policy = try policyInForce()
-        guard let signer = policy.signer(for: key.keyID), !signer.revoked else {
+        let verified = try self.verified()
+        let policy = verified.policy
+        let (envelope, verifiedDocument, blobs) = try read { db -> (Envelope, ProposalDocument?, [String: [UInt8]]) in
+            let envelope = try Ledger.envelope(id: id, db)
+            let document = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now).document
+            var blobs: [String: [UInt8]] = [:]
+            if let hash = document?.market?.snapshotHash, let bytes = try Ledger.blob(hash, db) { blobs[hash] = bytes }
+            return (envelope, document, blobs)
+        }
+        let snapshot = verifiedDocument?.market.flatMap { blobs[$0.snapshotHash] }
+        let newPolicy = try verifiedDocument.flatMap { doc in try read { try Ledger.queuedNewPolicy(doc, id: id, $0) } }
+        let mine = policy.signer(for: key.keyID) ?? newPolicy?.signer(for: key.keyID)
+        guard let mine, !mine.revoked else {
             throw ApprovalError(.signingRefused, "key \(key.keyID.fingerprint) is not a signer of policy '\(policy.name)' v\(policy.version) (or is revoked); its signature would not count; nothing was written",
                                 path: path)
         }
-        let (report, document) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: try context())
-        guard document != nil, report.proposerSigned else {
+        let assessor = LedgerAssessor(book: verified.book, snapshot: { hash in blobs[hash] })
+        let (report, parsed) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: verified.context, assessor: assessor)
+        guard let document = parsed, report.proposerSigned else {
             throw ApprovalError(.signingRefused, "the proposal does not verify under policy '\(policy.name)' with its proposer's signature: "
                                 + report.problems.joined(separator: "; ") + "; nothing was written", path: path)
         }
-        return (envelope, try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: path))
+        let falseClaims = report.findings.filter(\.isFalseClaim)
+        guard falseClaims.isEmpty else {
+            throw ApprovalError(.signingRefused, "refused: " + falseClaims.map(\.description).joined(separator: "; ") + "; nothing was written", path: path)
+        }
+        _ = try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: path)
+        var recomputed: Recomputation?
+        if document.kind != .policyChange, let snapshot {
+            recomputed = try Recomputation(document, book: verified.book, snapshotBytes: snapshot)
+        }
+        return SigningReview(envelope: envelope, document: document, report: report, recomputed: recomputed,
+                             currentPolicy: policy, newPolicy: newPolicy)
     }
 
     /// Signs a pending proposal with `key` after the checks of ``signable(id:by:at:)``.
@@ -94,19 +183,37 @@ extension Ledger {
         return envelope
     }
 
-    /// Stores a signed rejection of a pending proposal (checked when the proposal is evaluated).
-    public func addRejection(_ rejection: Envelope, to id: String, at now: Date) throws {
-        guard rejection.payloadType == PayloadTypes.rejection else {
+    /// Stores a signed rejection of a pending proposal after verifying it: a rejection document signed
+    /// by a (non-revoked) signer of the policy in force (or of the proposed one), binding this
+    /// proposal; one per key. A valid veto marks the proposal vetoed in the same transaction.
+    /// Returns false when this key's rejection is there already.
+    @discardableResult
+    public func addRejection(_ rejection: Envelope, to id: String, at now: Date) throws -> Bool {
+        guard PayloadTypes.isRejection(rejection.payloadType) else {
             throw LedgerError(.invalidInput, "payloadType '\(rejection.payloadType)' is not an alvh rejection")
         }
-        try writeImmediate { db in
+        return try writeVerified { db, verified in
             _ = try Ledger.pendingRow(id: id, db)
-            let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM rejections WHERE pending_id = ?"), arguments: [id]) ?? 0
-            guard count < Envelope.maxSignatures else {
-                throw LedgerError(.invalidInput, "proposal \(id.prefix(16))… already has \(count) rejections")
+            let document = try? ProposalDocument.decode(try Ledger.envelope(id: id, db).payload)
+            let newPolicy = try document.flatMap { try Ledger.queuedNewPolicy($0, id: id, db) }
+            var line = ThresholdEvaluator(policy: verified.policy).rejectionLine(rejection, proposalID: id)
+            var keyID = line.keyID
+            if line.signer == nil, let newPolicy {
+                line = ThresholdEvaluator(policy: newPolicy).rejectionLine(rejection, proposalID: id)
+                line.veto = false // a veto is the policy in force's
+                keyID = line.keyID
             }
-            try db.execute(sql: "INSERT OR IGNORE INTO rejections (pending_id, envelope, added_at) VALUES (?, ?, ?)",
-                           arguments: [id, Data(try rejection.encoded()), RFC3339.format(now)])
+            if let ignored = line.ignored {
+                throw LedgerError(.invalidInput, "rejection not stored: \(ignored)")
+            }
+            guard let keyID else { throw LedgerError(.invalidInput, "rejection not stored: not signed by any key of the policy") }
+            if try Bool.fetchOne(db.cachedStatement(sql: LedgerSQL.rejectionByKey), arguments: [id, keyID]) == true { return false }
+            try db.cachedStatement(sql: "INSERT INTO rejections (pending_id, envelope, added_at, signer_key) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [id, Data(try rejection.encoded()), RFC3339.format(now), keyID])
+            if line.veto {
+                try db.cachedStatement(sql: "UPDATE pending SET status = 'vetoed' WHERE id = ? AND status = 'pending'").execute(arguments: [id])
+            }
+            return true
         }
     }
 
@@ -147,14 +254,19 @@ extension Ledger {
         return matches[0]
     }
 
-    /// Evaluates a pending proposal against the policy in force and the current head.
+    /// Evaluates a pending proposal against the verified policy in force and head, with its figures
+    /// recomputed on the verified book and the snapshot it cites.
     public func evaluate(id: String, at now: Date) throws -> ApprovalReport {
-        try read { db in
-            let policy = try Ledger.policyInForce(db)
-            return ThresholdEvaluator(policy: policy).evaluate(try Ledger.envelope(id: id, db), at: now,
-                                                               ledger: try Ledger.context(db), rejections: try Ledger.rejections(id: id, db))
+        let verified = try self.verified()
+        return try read { db in
+            let envelope = try Ledger.envelope(id: id, db)
+            let assessor = LedgerAssessor(book: verified.book, snapshot: { try? Ledger.blob($0, db) })
+            return ThresholdEvaluator(policy: verified.policy).evaluate(envelope, at: now, ledger: verified.context,
+                                                                        rejections: try Ledger.rejections(id: id, db), assessor: assessor)
         }
     }
+
+
 
     /// Marks pending proposals that expired (at `now`) or whose base is no longer the head.
     /// Returns the ids newly marked. Nothing is deleted: the queue keeps them for the record.
@@ -188,17 +300,54 @@ extension Ledger {
 
     // MARK: - SQL
 
-    static func insertSignature(_ signature: Envelope.Signature, pendingID: String, at now: Date, _ db: Database) throws -> Bool {
+    /// The signer whose key made `signature` over `message`: of the policy in force, or of the
+    /// proposed policy for a policy change. Nil: not stored.
+    static func storingSigner(of signature: Envelope.Signature, over message: [UInt8], policy: Policy, newPolicy: Policy?) -> Policy.Signer? {
+        if let signer = ThresholdEvaluator(policy: policy).verifyingSigner(of: signature, over: message) { return signer }
+        if let newPolicy { return ThresholdEvaluator(policy: newPolicy).verifyingSigner(of: signature, over: message) }
+        return nil
+    }
+
+    /// Stores a verified signature: once per key per proposal, and never while the key's signature
+    /// stands on another live proposal for the same entry (the proposer's own, uncounted signature aside).
+    static func insertSignature(_ signature: Envelope.Signature, by signer: Policy.Signer, document: ProposalDocument, policy: Policy,
+                                pendingID: String, at now: Date, _ db: Database) throws -> Bool {
+        let key = signer.keyID.hex
+        if try Bool.fetchOne(db.cachedStatement(sql: LedgerSQL.signatureByKey), arguments: [pendingID, key]) == true { return false }
         let count = try Int.fetchOne(db.cachedStatement(sql: LedgerSQL.signatureCount), arguments: [pendingID]) ?? 0
-        let exists = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM signatures WHERE pending_id = ? AND sig = ?)"),
-                                       arguments: [pendingID, Data(signature.sig)]) ?? false
-        if exists { return false }
         guard count < Envelope.maxSignatures else {
             throw LedgerError(.invalidInput, "proposal \(pendingID.prefix(16))… already has \(count) signatures, the most an envelope may carry")
         }
-        try db.cachedStatement(sql: "INSERT INTO signatures (pending_id, keyid, sig, added_at) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [pendingID, signature.keyid, Data(signature.sig), RFC3339.format(now)])
+        let uncountedProposer = signer.keyID == document.proposerKeyID && !policy.proposerMayApprove
+        if !uncountedProposer {
+            for row in try Row.fetchAll(db.cachedStatement(sql: LedgerSQL.otherSignatureForSlot),
+                                        arguments: [key, Int64(document.ledger.sequence), pendingID]) {
+                let other: String = row["id"]
+                let expires = RFC3339.parse(row["expires"]) ?? .distantPast
+                let otherProposer = try String.fetchOne(db, sql: "SELECT proposer FROM pending WHERE id = ?", arguments: [other])
+                if otherProposer == key && !policy.proposerMayApprove { continue }
+                if now < expires {
+                    throw LedgerError(.duplicate,
+                        "double-sign refused: \(signer.id)'s key already signed proposal \(other.prefix(16))… for entry \(document.ledger.sequence), live until \(row["expires"] as String); one key approves one proposal per entry")
+                }
+            }
+        }
+        try db.cachedStatement(sql: "INSERT INTO signatures (pending_id, keyid, sig, added_at, signer_key) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [pendingID, signature.keyid, Data(signature.sig), RFC3339.format(now), key])
         return true
+    }
+
+    /// The key files queued with a pending policy change.
+    static func pendingKeys(id: String, _ db: Database) throws -> KeyAttachments? {
+        guard let data = try Data.fetchOne(db.cachedStatement(sql: LedgerSQL.pendingAttachments), arguments: [id]) else { return nil }
+        return try EntryAttachments.decode(Array(data)).keyAttachments
+    }
+
+    /// The policy a pending policy change proposes, with the key files queued with it (nil for a layer change).
+    static func queuedNewPolicy(_ document: ProposalDocument, id: String, _ db: Database) throws -> Policy? {
+        guard let change = document.change.policy else { return nil }
+        let keys = try pendingKeys(id: id, db) ?? KeyAttachments(keys: [:])
+        return try Policy(bytes: try change.bytes(), keyLoader: keys.loader, path: "proposed policy v\(change.version)")
     }
 
     static func envelope(id: String, _ db: Database) throws -> Envelope {

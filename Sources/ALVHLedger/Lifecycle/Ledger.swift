@@ -19,6 +19,11 @@ public final class Ledger: Sendable {
     /// The last book this object stored or decoded, with its JSON: a commit whose stored book is
     /// these bytes skips decoding it (compared byte for byte, so another process's commit misses).
     let bookCache = Mutex<(json: Data, book: Book)?>(nil)
+    /// What this object verified of the ledger (from genesis once, then from here): commits decide
+    /// on this verified policy, book and head, never on the database's say-so.
+    let verifiedHead = Mutex<LedgerVerifier.Checkpoint?>(nil)
+    /// The ledger id and head this object must find (see ``pin(_:)``).
+    let pins = Mutex<Pins>(Pins())
 
     init(store: LedgerStore, workspace: String) {
         self.store = store
@@ -35,6 +40,12 @@ public final class Ledger: Sendable {
         let store = try LedgerStore.open(path: path(workspace: workspace), create: false, readOnly: readOnly)
         let ledger = Ledger(store: store, workspace: workspace)
         _ = try ledger.head() // a file without a genesis entry is not a ledger
+        let format = try ledger.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'format'") }
+        guard format == LedgerEntry.format else {
+            throw LedgerError(.invalidInput,
+                "this ledger is format '\(format ?? "none")'; this alvh reads \(LedgerEntry.format) (committer-signed entries) — see docs/ledger.md, 'Migrating a format-1 ledger'",
+                path: store.path)
+        }
         return ledger
     }
 
@@ -42,23 +53,29 @@ public final class Ledger: Sendable {
 
     /// Creates the ledger: a genesis entry binding the policy bytes (and its key files) and the book.
     /// Refuses when the workspace already has a ledger.
-    public static func initialize(workspace: String, policyPath: String, book: Book, at now: Date) throws -> Ledger {
+    public static func initialize(workspace: String, policyPath: String, book: Book, committer: PrivateKey, at now: Date) throws -> Ledger {
         let file = path(workspace: workspace)
         if FileManager.default.fileExists(atPath: file) {
             throw LedgerError(.alreadyInitialized, "a ledger already exists here; it is never re-initialized (use another --workspace)", path: file)
         }
         let policy = try Policy.load(path: policyPath, workspace: workspace)
-        let attachments = try KeyAttachments(for: policy, workspace: workspace)
+        guard policy.committer(for: committer.keyID) != nil else {
+            throw LedgerError(.invalidInput,
+                "key \(committer.keyID.fingerprint) is not a committer of policy '\(policy.name)'; list it under 'committers:' or give that committer's key",
+                path: "--committer-key")
+        }
+        let attachments = try EntryAttachments(keys: try KeyAttachments(for: policy, workspace: workspace))
         let genesis = try GenesisDocument(created: now, policyBytes: policy.bytes, book: book)
-        let entry = LedgerEntry(sequence: 0, previousHash: LedgerEntry.zeroHash, kind: .genesis, envelope: try genesis.encoded(),
+        var entry = LedgerEntry(sequence: 0, previousHash: LedgerEntry.zeroHash, kind: .genesis, envelope: try genesis.encoded(),
                                 attachments: try attachments.encoded(), policyHash: policy.hash, committedAt: RFC3339.format(now))
+        entry.committerSignature = try committer.signature(for: entry.signingMessage)
         // Build the file under a temporary name and rename it into place: no half-made ledger.
         let temp = file + ".init-\(Hex.encode(try SecureRandom.bytes(6)))"
         do {
             let store = try LedgerStore.open(path: temp, create: true)
             try store.queue.write { db in
                 try Ledger.insert(entry, db)
-                try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES ('ledger_id', ?), ('format', 'alvh-ledger-1')").execute(arguments: [entry.hash])
+                try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES ('ledger_id', ?), ('format', ?)").execute(arguments: [entry.hash, LedgerEntry.format])
                 try Ledger.storeBook(book, seq: 0, db)
             }
             try store.queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
@@ -125,6 +142,26 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// A blob (a market snapshot a proposal cites) by its hex SHA-256, checked against it.
+    public func blob(_ hash: String) throws -> [UInt8]? {
+        try read { try Ledger.blob(hash, $0) }
+    }
+
+    static func blob(_ hash: String, _ db: Database) throws -> [UInt8]? {
+        guard let data = try Data.fetchOne(db.cachedStatement(sql: LedgerSQL.blob), arguments: [hash]) else { return nil }
+        let bytes = Array(data)
+        guard SHA256.hexDigest(bytes) == hash else {
+            throw LedgerError(.verificationFailed, "blob \(hash.prefix(16))… does not hash to its name (the database was altered)", path: "blobs")
+        }
+        return bytes
+    }
+
+    static func storeBlob(_ bytes: [UInt8], _ db: Database) throws -> String {
+        let hash = SHA256.hexDigest(bytes)
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO blobs (hash, bytes) VALUES (?, ?)").execute(arguments: [hash, Data(bytes)])
+        return hash
+    }
+
     /// Entries from `from` on, in order, at most `limit`.
     public func entries(from: UInt64 = 0, limit: Int = .max) throws -> [LedgerEntry] {
         try read { db in
@@ -171,10 +208,10 @@ public final class Ledger: Sendable {
 
     static func insert(_ entry: LedgerEntry, _ db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO entries (seq, prev_hash, kind, envelope, attachments, policy_hash, committed_at, entry_hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO entries (seq, prev_hash, kind, envelope, attachments, policy_hash, committed_at, entry_hash, committer_sig)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [Int64(entry.sequence), entry.previousHash, entry.kind.rawValue, Data(entry.envelope),
-                             Data(entry.attachments), entry.policyHash, entry.committedAt, entry.hash])
+                             Data(entry.attachments), entry.policyHash, entry.committedAt, entry.hash, Data(entry.committerSignature)])
     }
 
     /// An entry from a row selected with ``LedgerSQL/entryColumns`` (read by position: no name lookups,
@@ -192,6 +229,7 @@ public final class Ledger: Sendable {
                                 envelope: try bytes(3), attachments: try bytes(4),
                                 policyHash: row[5], committedAt: row[6])
         entry.hash = row[7] // the stored hash, as written — verify compares it with computeHash()
+        entry.committerSignature = try bytes(8)
         return entry
     }
 
@@ -243,7 +281,7 @@ public final class Ledger: Sendable {
     }
 
     static func parseAdoptedPolicy(of entry: LedgerEntry) throws -> Policy {
-        let keys = try KeyAttachments.decode(entry.attachments)
+        let keys = try EntryAttachments.decode(entry.attachments).keyAttachments
         let bytes: [UInt8]
         switch entry.kind {
         case .genesis:

@@ -81,6 +81,12 @@ public enum SnapshotStore {
         return hash
     }
 
+    /// The bytes of a snapshot file (at most ``MarketSnapshot/maxBytes``; regular files only).
+    public static func read(path: String) throws -> [UInt8] {
+        do { return try SecureFile.read(path, limit: MarketSnapshot.maxBytes) }
+        catch let error as SigningError { throw LedgerError(.fileError, error.reason, path: error.path ?? path) }
+    }
+
     /// Loads the snapshot with `hash`, checking the bytes hash to it.
     public static func load(hash: String, workspace: String) throws -> (snapshot: MarketSnapshot, bytes: [UInt8]) {
         let file = path(workspace: workspace, hash: hash)
@@ -93,8 +99,8 @@ public enum SnapshotStore {
 }
 
 extension Ledger {
-    /// Builds the proposal document for `proposal` bound to the current head and policy, signs it
-    /// as `proposer`, keeps the market snapshot under `snapshots/HASH.json` and queues it.
+    /// Builds the proposal document for `proposal` bound to the verified head and policy, signs it
+    /// as `proposer`, and queues it with the market snapshot it cites (stored in the ledger).
     ///
     /// ```swift
     /// let queued = try ledger.queue(proposals[0], market: snapshot, snapshotBytes: bytes, proposer: key,
@@ -103,11 +109,52 @@ extension Ledger {
     @discardableResult
     public func queue(_ proposal: EngineProposal, market: MarketSnapshot, snapshotBytes: [UInt8], proposer: PrivateKey,
                       lifetime: TimeInterval, at now: Date) throws -> EnqueueResult {
-        let context = try context()
-        let binding = LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
-                                    policyHash: try policyInForce().hash)
-        try SnapshotStore.store(snapshotBytes, workspace: workspace)
-        return try enqueue(try ProposalBuilder.signedEnvelope(for: proposal, binding: binding, proposer: proposer, market: market,
-                                                              snapshotBytes: snapshotBytes, created: now, lifetime: lifetime), at: now)
+        let verified = try self.verified()
+        let binding = LedgerBinding(ledgerID: verified.ledgerID, base: verified.hash, sequence: verified.sequence + 1,
+                                    policyHash: verified.policy.hash)
+        let envelope = try ProposalBuilder.signedEnvelope(for: proposal, binding: binding, proposer: proposer, market: market,
+                                                          snapshotBytes: snapshotBytes, created: now, lifetime: lifetime)
+        return try enqueue(envelope, snapshot: snapshotBytes, at: now)
+    }
+}
+
+extension Ledger {
+    /// The snapshot file in the workspace (`snapshots/HASH.json`) that a proposal envelope cites, if
+    /// there — read before any transaction. The envelope is verified first (under the stored policy:
+    /// this only finds the file; the proposal is decided when it is queued).
+    public func workspaceSnapshot(citedBy envelope: Envelope) throws -> [UInt8]? {
+        guard let document = ThresholdEvaluator(policy: try policyInForce()).evaluateDocument(envelope, at: Date()).document,
+              let hash = document.market?.snapshotHash, Hex.isLowercase(hash, count: 64) else { return nil }
+        let file = SnapshotStore.path(workspace: workspace, hash: hash)
+        guard SecureFile.exists(file) else { return nil }
+        return try SnapshotStore.load(hash: hash, workspace: workspace).bytes
+    }
+}
+
+extension Ledger {
+    /// A trader's own change, as `alvh propose` would build it: `trades` priced at the cited
+    /// snapshot's model mids (to the cent), evaluated by the engine on the verified book, bound to the
+    /// verified head and policy, signed by `proposer` — what tools, tests and the benchmarks queue.
+    public func manualProposal(kind: LayerChange.Kind, layer: String, trades: [Trade], market: MarketSnapshot, snapshotBytes: [UInt8],
+                               proposer: PrivateKey, created: Date, lifetime: TimeInterval, note: String = "manual") throws -> Envelope {
+        let verified = try self.verified()
+        let priced = try trades.map { trade -> Trade in
+            var priced = trade
+            priced.price = try Ledger.modelMid(market: market, right: trade.right, expiry: trade.expiry, strike: trade.strike)
+            return priced
+        }
+        let change = LayerChange(kind: kind, layer: layer, layerKind: HedgeLayer.Kind(rawValue: layer), trades: priced)
+        let proposal = try Engine.manual(book: verified.book, change: change, market: market, note: note)
+        let binding = LedgerBinding(ledgerID: verified.ledgerID, base: verified.hash, sequence: verified.sequence + 1, policyHash: verified.policy.hash)
+        return try ProposalBuilder.signedEnvelope(for: proposal, binding: binding, proposer: proposer, market: market,
+                                                  snapshotBytes: snapshotBytes, created: created, lifetime: lifetime)
+    }
+
+    /// The model mid of a VIX option on `market` (Black-76 on its future), to the cent, at least 0.01.
+    public static func modelMid(market: MarketSnapshot, right: OptionRight, expiry: String, strike: Double) throws -> Double {
+        let spec = OptionSpec(model: .black76, right: right, underlying: try market.vixFuture(expiry: expiry), strike: strike,
+                              years: max(market.years(to: expiry), 1e-6), rate: market.spx.rate,
+                              vol: market.vixOptionVol(expiry: expiry, strike: strike))
+        return max(0.01, (Pricer.price(spec) * 100).rounded() / 100)
     }
 }

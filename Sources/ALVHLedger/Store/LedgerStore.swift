@@ -146,6 +146,29 @@ public final class LedgerStore: Sendable {
             try db.execute(sql: "CREATE INDEX signatures_pending ON signatures (pending_id)")
             try db.execute(sql: "CREATE INDEX rejections_pending ON rejections (pending_id)")
         }
+        // Format 2 (docs/ledger.md): entries signed by a committer; signatures and rejections stored
+        // only once verified, one per key; the blobs (market snapshots) proposals cite; a policy
+        // change's key files queued with it (no file is read while the write lock is held).
+        migrator.registerMigration("v4-format-2") { db in
+            try db.execute(sql: """
+                ALTER TABLE entries ADD COLUMN committer_sig BLOB NOT NULL DEFAULT x'';
+                ALTER TABLE pending ADD COLUMN attachments BLOB;
+                ALTER TABLE signatures ADD COLUMN signer_key TEXT;
+                ALTER TABLE rejections ADD COLUMN signer_key TEXT;
+                CREATE UNIQUE INDEX signatures_one_per_key ON signatures (pending_id, signer_key);
+                CREATE UNIQUE INDEX rejections_one_per_key ON rejections (pending_id, signer_key);
+                CREATE INDEX signatures_signer ON signatures (signer_key);
+                CREATE INDEX pending_sequence ON pending (sequence);
+                CREATE TABLE blobs (
+                    hash  TEXT PRIMARY KEY CHECK (length(hash) = 64),
+                    bytes BLOB NOT NULL
+                );
+                CREATE TRIGGER blobs_append_only_update BEFORE UPDATE ON blobs
+                BEGIN SELECT RAISE(ABORT, 'ledger blobs are append-only'); END;
+                CREATE TRIGGER blobs_append_only_delete BEFORE DELETE ON blobs
+                BEGIN SELECT RAISE(ABORT, 'ledger blobs are append-only'); END;
+                """)
+        }
         return migrator
     }
 

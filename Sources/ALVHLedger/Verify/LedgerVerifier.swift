@@ -41,6 +41,10 @@ public struct LedgerVerifier: Sendable {
         public struct BadEntry: Sendable, Codable, Equatable {
             public var sequence: UInt64
             public var problem: String
+            public init(sequence: UInt64, problem: String) {
+                self.sequence = sequence
+                self.problem = problem
+            }
         }
         public var ok: Bool
         public var ledgerID: String?
@@ -136,16 +140,27 @@ public struct LedgerVerifier: Sendable {
         var inFlight: Flight?
         func land(_ flight: Flight) -> Report? {
             flight.finish()
-            for (index, result) in flight.done.enumerated() {
+            // The book before each layer change, in order (the replay is cheap); up to the first
+            // entry the parallel stage refused.
+            var before = [Book?](repeating: nil, count: flight.work.count)
+            var stopped: (index: Int, problem: String)?
+            for (index, item) in flight.work.enumerated() {
+                let result = flight.done[index]
                 report.signatureChecks += result.signatures
-                if let problem = result.problem { return fail(flight.work[index].entry.sequence, problem) }
-            }
-            if let (sequence, problem) = flight.sequentialFailure { return fail(sequence, problem) }
-            for (index, item) in flight.work.enumerated() where item.entry.kind == .layerChange {
-                guard let document = flight.done[index].document, let current = book else { continue }
+                if let problem = result.problem { stopped = (index, problem); break }
+                guard item.entry.kind == .layerChange else { continue }
+                guard let document = result.document, let current = book else { stopped = (index, "the change could not be read"); break }
+                before[index] = current
                 do { book = try BookChange.apply(document, to: current) }
-                catch { return fail(item.entry.sequence, "replaying the change on the book failed: \(error)") }
+                catch { stopped = (index, "replaying the change on the book failed: \(error)"); break }
             }
+            // Each layer change recomputed on the book before it and decided, on `jobs` threads.
+            let decided = flight.decideLayerChanges(before: before, upTo: stopped?.index ?? flight.work.count, jobs: jobs)
+            for (index, problem) in decided.enumerated() {
+                if let problem { return fail(flight.work[index].entry.sequence, problem) }
+            }
+            if let stopped { return fail(flight.work[stopped.index].entry.sequence, stopped.problem) }
+            if let (sequence, problem) = flight.sequentialFailure { return fail(sequence, problem) }
             report.entries += flight.entries
             progress?(report.entries)
             return nil
@@ -186,6 +201,9 @@ public struct LedgerVerifier: Sendable {
                         let initial = try Ledger.adoptedPolicy(of: entry)
                         guard initial.hash == entry.policyHash, genesis.policyHash == entry.policyHash else {
                             stop(0, "genesis policy hash does not match its policy bytes"); break
+                        }
+                        guard LedgerVerifier.committerSigned(entry, under: initial) else {
+                            stop(0, "the genesis entry is not signed by a committer of its policy"); break
                         }
                         policy = initial
                         book = genesis.book
@@ -251,6 +269,12 @@ public struct LedgerVerifier: Sendable {
         var document: ProposalDocument?
         /// Signatures the envelope carries (counted in the parallel stage, where it is decoded).
         var signatures = 0
+        /// For a layer change, decided once the book before it is known: the envelope, who signed
+        /// it, and what the entry attaches (the cited snapshot, the slot's rejections).
+        var envelope: Envelope?
+        var verifiers: [Policy.Signer?] = []
+        var snapshot: [UInt8]?
+        var rejections: [Envelope] = []
     }
 
     /// One batch's signature checks. With `jobs` = N, N − 1 background threads start on it at once
@@ -280,6 +304,27 @@ public struct LedgerVerifier: Sendable {
 
         /// The results, once `finish()` returned.
         var done: UnsafeMutableBufferPointer<Result> { results }
+
+        /// Recomputes and decides each layer change below `limit` whose book before is known, in
+        /// parallel; the problem of each (nil: approved).
+        func decideLayerChanges(before: [Book?], upTo limit: Int, jobs: Int) -> [String?] {
+            let out = UnsafeMutableBufferPointer<String?>.allocate(capacity: max(limit, 1))
+            out.initialize(repeating: nil)
+            defer { out.deinitialize(); out.deallocate() }
+            nonisolated(unsafe) let slots = out  // each index writes its own slot
+            let indices = (0..<limit).filter { before[$0] != nil }
+            let books = before
+            let run: @Sendable (Int) -> Void = { [self] position in
+                let index = indices[position]
+                slots[index] = LedgerVerifier.decide(work[index], results[index], book: books[index]!)
+            }
+            if jobs > 1 && indices.count > 1 {
+                DispatchQueue.concurrentPerform(iterations: indices.count, execute: run)
+            } else {
+                for position in indices.indices { run(position) }
+            }
+            return Array(out.prefix(limit))
+        }
 
         func start(jobs: Int) {
             guard jobs > 1 else { return }
@@ -316,33 +361,86 @@ public struct LedgerVerifier: Sendable {
         return result
     }
 
+    /// Whether a committer of `policy` signed the entry's hash.
+    static func committerSigned(_ entry: LedgerEntry, under policy: Policy) -> Bool {
+        let message = entry.signingMessage
+        return policy.committers.contains { $0.key.isValidSignature(entry.committerSignature, for: message) }
+    }
+
     private static func checkEntry(_ work: Work) -> Result {
         let entry = work.entry
+        guard committerSigned(entry, under: work.policy) else {
+            return Result(problem: "not signed by a committer of the policy in force (appended without the committer's key)")
+        }
         let envelope: Envelope
         do { envelope = try Envelope.decode(entry.envelope, path: "entry \(entry.sequence)") }
         catch { return Result(problem: "envelope bytes are not a DSSE envelope: \(error)") }
+        let attachments: EntryAttachments
+        let rejections: [Envelope]
+        do {
+            attachments = try EntryAttachments.decode(entry.attachments)
+            rejections = try attachments.rejectionEnvelopes()
+        } catch { return Result(problem: "attachments are invalid: \(error)") }
         let committedAt = work.committedAt
         let signatures = envelope.signatures.count
         let context = LedgerContext(ledgerID: work.ledgerID, head: entry.previousHash, nextSequence: entry.sequence)
-        let (report, document) = ThresholdEvaluator(policy: work.policy).evaluateDocument(envelope, at: committedAt, ledger: context)
-        guard report.commitReady, let document else {
-            return Result(problem: "not approved under the policy in force (\(report.tally)): " + report.problems.joined(separator: "; "))
-        }
-        switch (entry.kind, document.kind) {
-        case (.policyChange, .policyChange):
+        let evaluator = ThresholdEvaluator(policy: work.policy)
+        switch entry.kind {
+        case .policyChange:
+            let (report, document) = evaluator.evaluateDocument(envelope, at: committedAt, ledger: context, rejections: rejections)
+            guard report.commitReady, let document else {
+                return Result(problem: "not approved under the policy in force (\(report.tally)): " + report.problems.joined(separator: "; "))
+            }
+            guard document.kind == .policyChange, let change = document.change.policy else {
+                return Result(problem: "entry kind policy-change does not match the proposal's change \(document.kind.rawValue)")
+            }
             guard let newPolicy = work.newPolicy else { return Result(problem: "policy change without a policy") }
+            guard change.version == newPolicy.version else {
+                return Result(problem: "the proposal declares policy version \(change.version) but the adopted policy says \(newPolicy.version)")
+            }
             guard newPolicy.version > work.policy.version else {
                 return Result(problem: "policy rollback: version \(newPolicy.version) is not above \(work.policy.version)")
             }
-            let underNew = ThresholdEvaluator(policy: newPolicy).evaluate(envelope, at: committedAt, ledger: context, policyHashInForce: work.policy.hash)
+            let underNew = ThresholdEvaluator(policy: newPolicy).evaluate(envelope, at: committedAt, ledger: context, rejections: rejections,
+                                                                           mode: .init(policyHashInForce: work.policy.hash, incomingPolicy: true))
             guard underNew.commitReady else {
                 return Result(problem: "the new policy's own rule is not met (\(underNew.tally)): " + underNew.problems.joined(separator: "; "))
             }
             return Result(signatures: signatures)
-        case (.layerChange, .addLayer), (.layerChange, .rollLayer), (.layerChange, .resizeLayer), (.layerChange, .closeLayer):
-            return Result(problem: nil, document: document, signatures: signatures)
-        default:
-            return Result(problem: "entry kind \(entry.kind.rawValue) does not match the proposal's change \(document.kind.rawValue)")
+        case .layerChange:
+            // Who signed, then (only if a policy key did) the verified payload; the decision waits
+            // for the book before this entry.
+            let verifiers = evaluator.signatureVerifiers(envelope)
+            guard verifiers.contains(where: { $0 != nil }) else {
+                return Result(problem: "not approved under the policy in force: no signature verifies under any key of policy '\(work.policy.name)'")
+            }
+            let document: ProposalDocument
+            do { document = try ProposalDocument.decode(envelope.payload, path: "entry \(entry.sequence)") }
+            catch { return Result(problem: "not approved under the policy in force: payload is not a valid proposal: \(error)") }
+            guard document.kind != .policyChange else {
+                return Result(problem: "entry kind layer-change does not match the proposal's change \(document.kind.rawValue)")
+            }
+            let snapshot: [UInt8]?
+            do { snapshot = try attachments.snapshotBytes() } catch { return Result(problem: "\(error)") }
+            return Result(problem: nil, document: document, signatures: signatures, envelope: envelope, verifiers: verifiers,
+                          snapshot: snapshot, rejections: rejections)
+        case .genesis:
+            return Result(problem: "a second genesis entry")
         }
+    }
+
+    /// A layer change decided: its figures recomputed on `book` (the replayed book before it) and
+    /// the snapshot it attaches, its signatures counted, at its signed commit time.
+    private static func decide(_ work: Work, _ result: Result, book: Book) -> String? {
+        guard let envelope = result.envelope else { return "the change could not be read" }
+        let snapshot = result.snapshot
+        let assessor = LedgerAssessor(book: book, snapshot: { hash in snapshot.flatMap { SHA256.hexDigest($0) == hash ? $0 : nil } })
+        let context = LedgerContext(ledgerID: work.ledgerID, head: work.entry.previousHash, nextSequence: work.entry.sequence)
+        let report = ThresholdEvaluator(policy: work.policy).evaluate(envelope, at: work.committedAt, ledger: context, rejections: result.rejections,
+                                                                      assessor: assessor, verifiers: result.verifiers)
+        guard report.commitReady else {
+            return "not approved under the policy in force (\(report.tally)): " + report.problems.joined(separator: "; ")
+        }
+        return nil
     }
 }

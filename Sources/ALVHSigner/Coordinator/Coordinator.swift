@@ -10,7 +10,7 @@ import ALVHLedger
 /// the loser sees it gone.
 ///
 /// ```swift
-/// let coordinator = try Coordinator(workspace: ".", logger: Logger(label: "alvh.coordinator"))
+/// let coordinator = try Coordinator(workspace: ".", committer: key, logger: Logger(label: "alvh.coordinator"))
 /// try coordinator.run(pollMilliseconds: 200, once: false, stop: StopSignal.install())
 /// ```
 public final class Coordinator: @unchecked Sendable {
@@ -24,12 +24,18 @@ public final class Coordinator: @unchecked Sendable {
 
     public let workspace: String
     public var logger: Logger
+    /// The key that signs the entries this coordinator appends (a committer of the policy).
+    public let committer: PrivateKey
     let ledger: Ledger
 
-    public init(workspace: String, logger: Logger) throws {
+    /// `pins`: the ledger id (and a head) this coordinator must find; the ledger is verified from
+    /// genesis at the first pass and then from its checkpoint, and commits decide on that.
+    public init(workspace: String, committer: PrivateKey, pins: Ledger.Pins = Ledger.Pins(), logger: Logger) throws {
         self.workspace = workspace
         self.logger = logger
+        self.committer = committer
         self.ledger = try Ledger.open(workspace: workspace)
+        ledger.pin(pins)
     }
 
     @discardableResult
@@ -63,7 +69,7 @@ public final class Coordinator: @unchecked Sendable {
             catch let error as LedgerError where error.code == .notFound { continue }
             var log = logger
             log[metadataKey: "proposal"] = "\(pending.id.prefix(16))"
-            if let veto = report.problems.first(where: { $0.hasPrefix("vetoed") }) {
+            if let veto = report.findings.first(where: { if case .vetoed = $0 { return true } else { return false } }) {
                 if try ledger.markVetoed(id: pending.id) {
                     log.notice("vetoed", metadata: ["status": "vetoed", "reason": "\(veto)"])
                     result.vetoed.append(pending.id)
@@ -72,7 +78,7 @@ public final class Coordinator: @unchecked Sendable {
             }
             guard report.commitReady else { continue }
             do {
-                let entry = try ledger.commit(id: pending.id, at: now)
+                let entry = try ledger.commit(id: pending.id, committer: committer, at: now)
                 log.notice("committed", metadata: ["entry": "\(entry.sequence)", "hash": "\(entry.hash.prefix(16))", "tally": "\(report.tally)"])
                 result.committed.append(entry.sequence)
             } catch let error as LedgerError where error.code == .notFound || error.code == .staleProposal {

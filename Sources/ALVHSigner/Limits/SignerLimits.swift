@@ -18,8 +18,32 @@ import ALVHEngine
 /// allowed-kinds: [add-layer, roll-layer, resize-layer, close-layer]
 /// allowed-hours-utc: "13:30-20:00"
 /// recompute-tolerance-dollars: 1.0
+/// market-tolerance: { spx-percent: 0.5, vix-points: 0.5, futures-points: 0.5, vol-points: 2 }
+/// require-own-market: true                  # wait (sign nothing) without --market data to compare with
 /// ```
 public struct SignerLimits: Sendable, Equatable {
+    /// How far the cited snapshot may be from the signer's own market data.
+    public struct MarketTolerance: Sendable, Equatable {
+        /// SPX spot, percent of the signer's level.
+        public var spxPercent: Double
+        /// VIX spot, VIX points.
+        public var vixPoints: Double
+        /// Each VIX future both list, VIX points.
+        public var futuresPoints: Double
+        /// Implied vols (VIX options at their future, SPX at the money), vol points.
+        public var volPoints: Double
+        public init(spxPercent: Double = 0.5, vixPoints: Double = 0.5, futuresPoints: Double = 0.5, volPoints: Double = 2) {
+            self.spxPercent = spxPercent
+            self.vixPoints = vixPoints
+            self.futuresPoints = futuresPoints
+            self.volPoints = volPoints
+        }
+    }
+
+    /// The cited market against the signer's own (`--market`).
+    public var marketTolerance = MarketTolerance()
+    /// Whether the signer waits instead of signing when it has no market data of its own.
+    public var requireOwnMarket = false
     /// Largest premium paid (positive cost) in one change, dollars; sales are not limited.
     public var maxPremiumPerChangeDollars: Double?
     /// Largest premium paid in the changes this signer signs in one UTC day, dollars.
@@ -58,7 +82,7 @@ public struct SignerLimits: Sendable, Equatable {
 
     static let fields: Set<String> = ["max-premium-per-change-dollars", "max-daily-premium-dollars", "max-abs-delta-vega",
                                       "stress-must-not-worsen", "min-stress-pnl-dollars", "allowed-kinds", "allowed-hours-utc",
-                                      "recompute-tolerance-dollars"]
+                                      "recompute-tolerance-dollars", "market-tolerance", "require-own-market"]
 
     public static func load(path: String) throws -> SignerLimits {
         let bytes: [UInt8]
@@ -130,6 +154,28 @@ public struct SignerLimits: Sendable, Equatable {
                     kinds.insert(kind)
                 }
                 limits.allowedKinds = kinds
+            case "require-own-market":
+                guard case .scalar = value, let flag = value.bool else {
+                    throw SignerError(.invalidLimits, "must be true or false", path: field)
+                }
+                limits.requireOwnMarket = flag
+            case "market-tolerance":
+                guard case .mapping(let entries) = value else {
+                    throw SignerError(.invalidLimits, "must map spx-percent, vix-points, futures-points, vol-points to numbers", path: field)
+                }
+                for (name, amount) in entries {
+                    guard case .scalar = amount, let v = amount.float ?? amount.int.map(Double.init), v.isFinite, v >= 0 else {
+                        throw SignerError(.invalidLimits, "must be a number ≥ 0", path: "\(field).\(name.string ?? "?")")
+                    }
+                    switch name.string {
+                    case "spx-percent": limits.marketTolerance.spxPercent = v
+                    case "vix-points": limits.marketTolerance.vixPoints = v
+                    case "futures-points": limits.marketTolerance.futuresPoints = v
+                    case "vol-points": limits.marketTolerance.volPoints = v
+                    default:
+                        throw SignerError(.invalidLimits, "unknown tolerance '\(name.string ?? "?")'; known: spx-percent, vix-points, futures-points, vol-points", path: field)
+                    }
+                }
             case "allowed-hours-utc":
                 guard let window = value.string.flatMap(Self.parseWindow) else {
                     throw SignerError(.invalidLimits, "must be \"HH:MM-HH:MM\" (UTC, start before end), e.g. \"13:30-20:00\"", path: field)

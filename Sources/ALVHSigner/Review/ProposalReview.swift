@@ -11,8 +11,8 @@ import ALVHLedger
 /// snapshot, and checks its own limits.
 ///
 /// ```swift
-/// let review = ProposalReview(verified: verified, me: key.publicKey, limits: limits, workspace: ".")
-/// switch review.decide(envelope, state: state, at: Date()) { case .sign(let doc): … }
+/// let review = ProposalReview(verified: verified, me: key.publicKey, limits: limits)
+/// switch review.decide(envelope, snapshot: bytes, premiumToday: 0, at: Date()) { case .sign(let doc): … }
 /// ```
 public struct ProposalReview: Sendable {
     /// What the signer does with a proposal.
@@ -40,77 +40,71 @@ public struct ProposalReview: Sendable {
             self.checkpoint = checkpoint
         }
 
-        /// Verifies `ledger` from genesis (signatures, thresholds, links) and replays its book.
+        public init(_ checkpoint: LedgerVerifier.Checkpoint) {
+            self.init(policy: checkpoint.policy, context: checkpoint.context, book: checkpoint.book, checkpoint: checkpoint)
+        }
+
+        /// Verifies `ledger` (from genesis the first time this `Ledger` object is asked, then from its
+        /// checkpoint: a rewritten or truncated history, or another ledger than the pinned one, is refused).
         public static func verify(_ ledger: Ledger, jobs: Int = 1) throws -> VerifiedLedger {
-            var source = DatabaseEntrySource(ledger: ledger)
-            return try verified(by: LedgerVerifier(jobs: jobs).verify(&source))
-        }
-
-        /// Verifies only the entries appended since this verification, from its checkpoint — after
-        /// checking that the checkpoint's entry is still there, unchanged (its stored hash and the
-        /// hash of its contents): a ledger whose history was rewritten is refused, not resumed.
-        /// Without a checkpoint, verifies from genesis.
-        public func advanced(_ ledger: Ledger, jobs: Int = 1) throws -> VerifiedLedger {
-            guard let checkpoint else { return try Self.verify(ledger, jobs: jobs) }
-            let entry = try ledger.entry(checkpoint.sequence)
-            guard entry.hash == checkpoint.hash, entry.computeHash() == checkpoint.hash else {
-                throw LedgerError(.verificationFailed, "entry \(checkpoint.sequence), verified earlier as \(checkpoint.hash.prefix(16))…, now reads \(entry.hash.prefix(16))…: the ledger's history was rewritten")
-            }
-            var source = DatabaseEntrySource(ledger: ledger, from: checkpoint.sequence + 1)
-            return try Self.verified(by: LedgerVerifier(jobs: jobs).verify(&source, resumingFrom: checkpoint))
-        }
-
-        private static func verified(by report: LedgerVerifier.Report) throws -> VerifiedLedger {
-            guard report.ok, let id = report.ledgerID, let head = report.headHash, let seq = report.headSequence,
-                  let book = report.replayedBook, let policy = report.policyInForce else {
-                throw LedgerError(.verificationFailed, "the ledger does not verify: " + (report.firstBad.map { "entry \($0.sequence): \($0.problem)" } ?? "empty"))
-            }
-            return VerifiedLedger(policy: policy, context: LedgerContext(ledgerID: id, head: head, nextSequence: seq + 1), book: book,
-                                  checkpoint: report.checkpoint)
+            VerifiedLedger(try ledger.verified(jobs: jobs))
         }
     }
 
     public let verified: VerifiedLedger
     public let me: PublicKey
     public let limits: SignerLimits
-    public let workspace: String
 
-    public init(verified: VerifiedLedger, me: PublicKey, limits: SignerLimits, workspace: String) {
+    public init(verified: VerifiedLedger, me: PublicKey, limits: SignerLimits) {
         self.verified = verified
         self.me = me
         self.limits = limits
-        self.workspace = workspace
     }
 
-    /// Decides on `envelope` at `now`. `premiumToday` is what this signer already signed today.
-    public func decide(_ envelope: Envelope, premiumToday: Double, at now: Date) -> Verdict {
+    /// Decides on `envelope` at `now`, with `snapshot` (the bytes the ledger holds for the hash it
+    /// cites) and `ownMarket` (this signer's own market data, to which the cited snapshot is
+    /// compared). `premiumToday` is what this signer already signed today.
+    public func decide(_ envelope: Envelope, snapshot: [UInt8]?, ownMarket: MarketSnapshot? = nil,
+                       premiumToday: Double, at now: Date) -> Verdict {
         let policy = verified.policy
-        let (report, parsed) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: verified.context)
+        let assessor = LedgerAssessor(book: verified.book, snapshot: { hash in snapshot.flatMap { SHA256.hexDigest($0) == hash ? $0 : nil } })
+        let (report, parsed) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: verified.context, assessor: assessor)
         guard let document = parsed else {
             return .reject("does not verify: " + report.problems.joined(separator: "; "))
         }
-        guard report.proposerSigned, let proposer = policy.signer(for: document.proposerKeyID), !proposer.revoked else {
-            return .reject("not signed by its proposer \(report.proposer ?? document.proposer.prefix(16) + "…") under policy '\(policy.name)' (or the proposer is revoked)")
+        if let refusal = policy.proposerRefusal(document.proposerKeyID) {
+            return .reject("its proposer may not propose: \(refusal)")
+        }
+        guard report.proposerSigned else {
+            return .reject("not signed by its proposer \(report.proposer ?? document.proposer.prefix(16) + "…") under policy '\(policy.name)'")
         }
         if document.proposerKeyID == me.keyID && !policy.proposerMayApprove {
             return .wait("this key proposed it; the policy does not count a proposer's approval")
         }
-        let binding = document.ledger
-        if binding.ledgerID != verified.context.ledgerID {
-            return .reject("bound to another ledger (\(binding.ledgerID.prefix(16))…); this ledger is \(verified.context.ledgerID.prefix(16))…")
-        }
-        if binding.policyHash != policy.hash {
-            return .reject("binds policy \(binding.policyHash.prefix(16))…, the policy in force is \(policy.hash.prefix(16))…")
-        }
-        if binding.base != verified.context.head || binding.sequence != verified.context.nextSequence {
-            if binding.sequence > verified.context.nextSequence {
-                return .reject("fast-forward: entry \(binding.sequence) is beyond the next entry \(verified.context.nextSequence)")
+        // Decided on the typed findings: time → wait; another slot or a false claim → reject.
+        for finding in report.findings {
+            switch finding {
+            case .ledgerMismatch:
+                return .reject(finding.description)
+            case .policyHashMismatch:
+                return .reject(finding.description)
+            case .sequenceMismatch(let bound, let next) where bound > next:
+                return .reject("fast-forward: entry \(bound) is beyond the next entry \(next)")
+            case .staleBase, .sequenceMismatch:
+                return .wait(finding.description)
+            default:
+                continue
             }
-            return .wait("stale: built on \(binding.base.prefix(16))… (entry \(binding.sequence - 1)), the head is \(verified.context.head.prefix(16))…")
         }
-        let timing = document.problems(at: now, policy: policy, ledger: verified.context)
-        if let problem = timing.first {
-            return problem.hasPrefix("expired") || problem.hasPrefix("not yet valid") ? .wait(problem) : .reject(problem)
+        if let timing = report.findings.first(where: \.isTiming) { return .wait(timing.description) }
+        if let stale = report.findings.first(where: { if case .staleMarket = $0 { return true } else { return false } }) {
+            return .reject(stale.description)
+        }
+        let falseClaims = report.findings.filter(\.isFalseClaim)
+        if !falseClaims.isEmpty {
+            return .reject("the proposal's figures are not what its signed legs and cited snapshot give: "
+                           + falseClaims.prefix(4).map(\.description).joined(separator: "; ")
+                           + (falseClaims.count > 4 ? "; and \(falseClaims.count - 4) more" : ""))
         }
         if let window = limits.allowedMinutesUTC {
             let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: now)
@@ -128,49 +122,26 @@ public struct ProposalReview: Sendable {
             return .sign(document)
         }
 
-        // Recompute.
-        let recomputed: (before: ProposalDocument.Risk, after: ProposalDocument.Risk, cost: Double)
+        // The figures, recomputed (the assessment above already proved the claims equal them).
+        let recomputed: Recomputation
         do {
-            guard let market = document.market else { return .reject("no market snapshot named; the risk cannot be recomputed") }
-            let snapshot = try SnapshotStore.load(hash: market.snapshotHash, workspace: workspace).snapshot
-            let change = try ProposalBuilder.layerChange(document)
-            let result = try Engine.evaluate(book: verified.book, change: change, market: snapshot)
-            recomputed = (ProposalBuilder.risk(result.before), ProposalBuilder.risk(result.after), result.costDollars)
+            guard let snapshot else { return .reject("the cited snapshot is not in the ledger; the risk cannot be recomputed") }
+            recomputed = try Recomputation(document, book: verified.book, snapshotBytes: snapshot)
         } catch {
             return .reject("cannot recompute the risk: \(error)")
         }
-        let tolerance = limits.recomputeToleranceDollars
-        var mismatches: [String] = []
-        func compare(_ label: String, _ claimed: Double?, _ actual: Double?) {
-            guard let claimed, let actual else {
-                if claimed != nil || actual != nil { mismatches.append("\(label): \(claimed.map(money) ?? "missing") vs recomputed \(actual.map(money) ?? "missing")") }
-                return
+
+        // The cited market against this signer's own.
+        if let ownMarket {
+            if let gap = MarketComparison.gap(cited: recomputed.market, own: ownMarket, tolerance: limits.marketTolerance) {
+                return .reject("the cited market differs from this signer's own: \(gap)")
             }
-            if abs(claimed - actual) > max(tolerance, 1e-6 * abs(actual)) {
-                mismatches.append("\(label) \(money(claimed)) vs recomputed \(money(actual))")
-            }
-        }
-        compare("cost", document.costDollars, recomputed.cost)
-        for (label, claimed, actual) in [("before", document.riskBefore, recomputed.before), ("after", document.riskAfter, recomputed.after)] {
-            guard let claimed else { mismatches.append("risk \(label) is missing"); continue }
-            for name in Set(claimed.stressPnL.keys).union(actual.stressPnL.keys).sorted() {
-                compare("\(label) stress \(name)", claimed.stressPnL[name], actual.stressPnL[name])
-            }
-            for name in Set(claimed.layers.keys).union(actual.layers.keys).sorted() {
-                compare("\(label) \(name) vega", claimed.layers[name]?.vega, actual.layers[name]?.vega)
-                compare("\(label) \(name) delta", claimed.layers[name]?.delta, actual.layers[name]?.delta)
-                compare("\(label) \(name) theta", claimed.layers[name]?.theta, actual.layers[name]?.theta)
-            }
-            compare("\(label) total vega", claimed.total.vega, actual.total.vega)
-            compare("\(label) total delta", claimed.total.delta, actual.total.delta)
-        }
-        if !mismatches.isEmpty {
-            return .reject("proposal's risk figures do not match: " + mismatches.prefix(4).joined(separator: "; ")
-                           + (mismatches.count > 4 ? "; and \(mismatches.count - 4) more" : ""))
+        } else if limits.requireOwnMarket {
+            return .wait("no market data of this signer's own to compare the cited snapshot with (give --market)")
         }
 
         // Limits, on the recomputed figures.
-        let premium = max(0, recomputed.cost) // paid; a sale's credit is no premium
+        let premium = recomputed.premiumPaidDollars
         if let max = limits.maxPremiumPerChangeDollars, premium > max {
             return .reject("limits: premium \(money(premium)) is over this signer's per-change limit \(money(max))")
         }
@@ -181,6 +152,7 @@ public struct ProposalReview: Sendable {
         if let max = limits.maxAbsDeltaVega, deltaVega > max {
             return .reject("limits: |Δ vega| \(money(deltaVega)) per vol point is over the limit \(money(max))")
         }
+        let tolerance = limits.recomputeToleranceDollars
         for name in limits.stressMustNotWorsen {
             let before = recomputed.before.stressPnL[name] ?? 0, after = recomputed.after.stressPnL[name] ?? 0
             if after < before - tolerance {
@@ -194,6 +166,50 @@ public struct ProposalReview: Sendable {
             }
         }
         return .sign(document)
+    }
+}
+
+/// The cited snapshot against a signer's own market data, within the tolerances its limits state.
+enum MarketComparison {
+    /// The first gap beyond tolerance, in words (nil: the markets agree).
+    static func gap(cited: MarketSnapshot, own: MarketSnapshot, tolerance: SignerLimits.MarketTolerance) -> String? {
+        let spxGap = abs(cited.spx.spot - own.spx.spot) / max(own.spx.spot, 1e-9) * 100
+        if spxGap > tolerance.spxPercent {
+            return "SPX \(cited.spx.spot) vs \(own.spx.spot) (\(String(format: "%.2f", spxGap)) % > \(tolerance.spxPercent) %)"
+        }
+        if abs(cited.vix.spot - own.vix.spot) > tolerance.vixPoints {
+            return "VIX \(cited.vix.spot) vs \(own.vix.spot) (more than \(tolerance.vixPoints) points)"
+        }
+        for future in cited.vix.futures {
+            guard let mine = own.vix.futures.first(where: { $0.expiry == future.expiry }) else { continue }
+            if abs(future.price - mine.price) > tolerance.futuresPoints {
+                return "VIX future \(future.expiry) \(future.price) vs \(mine.price) (more than \(tolerance.futuresPoints) points)"
+            }
+        }
+        for smile in cited.vix.optionVols {
+            guard let mine = own.vix.optionVols.first(where: { $0.expiry == smile.expiry }) else { continue }
+            let strike = (try? cited.vixFuture(expiry: smile.expiry)) ?? cited.vix.spot
+            let a = smile.vol(at: strike) * 100, b = mine.vol(at: strike) * 100
+            if abs(a - b) > tolerance.volPoints {
+                return "VIX option vol \(smile.expiry) at \(strike): \(String(format: "%.1f", a)) vs \(String(format: "%.1f", b)) vol points (more than \(tolerance.volPoints))"
+            }
+        }
+        for smile in cited.spx.smiles {
+            guard let mine = own.spx.smiles.first(where: { $0.expiry == smile.expiry }) else { continue }
+            let a = smile.vol(at: cited.spx.spot) * 100, b = mine.vol(at: cited.spx.spot) * 100
+            if abs(a - b) > tolerance.volPoints {
+                return "SPX vol \(smile.expiry) at the money: \(String(format: "%.1f", a)) vs \(String(format: "%.1f", b)) vol points (more than \(tolerance.volPoints))"
+            }
+        }
+        return nil
+    }
+
+    /// The snapshot among `candidates` closest in time to `asOf`.
+    static func closest(to asOf: String, in candidates: [MarketSnapshot]) -> MarketSnapshot? {
+        guard let target = RFC3339.parse(asOf) else { return candidates.first }
+        return candidates.min { a, b in
+            abs((RFC3339.parse(a.asOf) ?? .distantPast).timeIntervalSince(target)) < abs((RFC3339.parse(b.asOf) ?? .distantPast).timeIntervalSince(target))
+        }
     }
 }
 

@@ -3,6 +3,7 @@ import Logging
 import ALVHSigning
 import ALVHApproval
 import ALVHLedger
+import ALVHEngine
 
 /// The long-running independent signer: one per key, watching the workspace's pending queue.
 ///
@@ -20,26 +21,36 @@ public final class SignerProcess: @unchecked Sendable {
     public let key: PrivateKey
     public let limits: SignerLimits
     public let state: SignerState
+    /// This signer's own market data (a snapshot file, or a folder of them): the cited snapshot is
+    /// compared with the one closest in time. Nil: none.
+    public let market: String?
     public var logger: Logger
     let ledger: Ledger
-    private var verified: ProposalReview.VerifiedLedger?
     private var lastWaitReason: [String: String] = [:]
+    private var verifiedSequence: UInt64?
 
-    public init(workspace: String, key: PrivateKey, limits: SignerLimits, state: SignerState, logger: Logger) throws {
+    public init(workspace: String, key: PrivateKey, limits: SignerLimits, state: SignerState, market: String? = nil, logger: Logger) throws {
         self.workspace = workspace
         self.key = key
         self.limits = limits
         self.state = state
+        self.market = market
         self.logger = logger
         self.ledger = try Ledger.open(workspace: workspace)
         self.logger[metadataKey: "key"] = "\(key.keyID.fingerprint)"
+        // The ledger and head this key verified before: another ledger, or a history without that
+        // head, is refused.
+        if let pin = state.pin {
+            ledger.pin(Ledger.Pins(ledgerID: pin.ledgerID, head: .init(sequence: pin.sequence, hash: pin.hash)))
+        }
     }
 
     /// Runs passes until stopped (or one pass with `once`). Returns the number of decisions posted.
     @discardableResult
     public func run(pollMilliseconds: Int, once: Bool, stop: StopSignal) throws -> Int {
         var posted = 0
-        logger.info("signer started", metadata: ["workspace": "\(workspace)", "limits": "\(describe(limits))"])
+        logger.info("signer started", metadata: ["workspace": "\(workspace)", "limits": "\(describe(limits))",
+                                                 "market": "\(market ?? "none of its own")"])
         try stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger) {
             posted += try pass(stop: stop)
         }
@@ -47,18 +58,28 @@ public final class SignerProcess: @unchecked Sendable {
         return posted
     }
 
-    /// One pass over the queue. Returns the number of signatures and rejections posted.
+    /// One pass over the queue. Returns the number of signatures and rejections posted. One bad
+    /// proposal never stops the signer: it is logged and skipped.
     public func pass(stop: StopSignal? = nil, at clock: () -> Date = Date.init) throws -> Int {
         let queue = try ledger.openProposals()
-        guard !queue.isEmpty else { return 0 }
         let verified = try currentVerifiedLedger()
+        guard !queue.isEmpty else { return 0 }
         guard let me = verified.policy.signer(for: key.keyID), !me.revoked else {
             throw SignerError(.notASigner, "key \(key.keyID.fingerprint) is not a signer of policy '\(verified.policy.name)' v\(verified.policy.version) (or is revoked); it cannot approve anything")
         }
         var posted = 0
         for pending in queue {
             if stop?.requested == true { break }
-            posted += try handle(pending, verified: verified, at: clock())
+            do {
+                posted += try handle(pending, verified: verified, at: clock())
+            } catch let error as SignerError where error.code == .fileError || error.code == .invalidState {
+                throw error // the record that protects against double-signing could not be written: stop
+            } catch {
+                if lastWaitReason[pending.id] != "\(error)" {
+                    logger.warning("skipped", metadata: ["proposal": "\(pending.id.prefix(16))", "error": "\(error)"])
+                    lastWaitReason[pending.id] = "\(error)"
+                }
+            }
         }
         return posted
     }
@@ -72,13 +93,16 @@ public final class SignerProcess: @unchecked Sendable {
         log[metadataKey: "proposal"] = "\(id.prefix(16))"
         log[metadataKey: "sequence"] = "\(pending.sequence)"
 
-        // Already decided: make sure the decision was posted (a crash may have lost the post).
+        // Already decided: make sure the decision was posted (a crash may have lost the post, or a
+        // database writer may have removed it).
         if let decision = state.decision(for: id) {
             return try repost(decision, envelope: envelope, log: log, at: now)
         }
 
-        let review = ProposalReview(verified: verified, me: key.publicKey, limits: limits, workspace: workspace)
-        switch review.decide(envelope, premiumToday: state.premiumSigned(on: now), at: now) {
+        let review = ProposalReview(verified: verified, me: key.publicKey, limits: limits)
+        let snapshot = try citedSnapshot(envelope, policy: verified.policy)
+        let own = try ownMarket(near: snapshot.flatMap { try? MarketSnapshot.decode(Data($0)) }?.asOf)
+        switch review.decide(envelope, snapshot: snapshot, ownMarket: own, premiumToday: state.premiumSigned(on: now), at: now) {
         case .wait(let reason):
             if lastWaitReason[id] != reason {
                 log.info("waiting", metadata: ["decision": "wait", "reason": "\(reason)"])
@@ -89,79 +113,123 @@ public final class SignerProcess: @unchecked Sendable {
             let decision = SignerState.Decision(kind: .rejected, reason: reason, at: RFC3339.format(now),
                                                 ledgerID: verified.context.ledgerID, sequence: pending.sequence, costDollars: 0)
             try state.record(decision, proposal: id, expires: pending.expires, at: now)
-            try postRejection(reason, envelope: envelope, at: now)
+            try postRejection(reason, envelope: envelope, at: now, log: log)
             log.notice("rejected", metadata: ["decision": "reject", "reason": "\(reason)"])
             return 1
         case .sign(let document):
             let evaluator = ThresholdEvaluator(policy: verified.policy)
-            let vetoed: (String) -> Bool = { earlier in
-                // Verified here, from the signed rejections themselves: a valid veto of the earlier payload.
-                ((try? self.ledger.rejections(id: earlier)) ?? []).contains { evaluator.rejectionLine($0, proposalID: earlier).veto }
+            let dead: (String) -> Bool = { earlier in
+                // The earlier payload can never be committed: vetoed (verified here, from the signed
+                // rejections themselves). An expired one is dead too (the state checks that).
+                return ((try? self.ledger.rejections(id: earlier)) ?? []).contains { evaluator.rejectionLine($0, proposalID: earlier).veto }
             }
             if let conflict = state.slotConflict(ledgerID: document.ledger.ledgerID, sequence: document.ledger.sequence, proposal: id,
-                                                 at: now, isDead: vetoed) {
+                                                 at: now, isDead: dead) {
                 if lastWaitReason[id] != conflict {
                     log.warning("refused to sign", metadata: ["decision": "refuse", "reason": "\(conflict)"])
                     lastWaitReason[id] = conflict
                 }
                 return 0
             }
+            let premium = (try? snapshot.map { try Recomputation(document, book: verified.book, snapshotBytes: $0).premiumPaidDollars }) ?? nil
             let decision = SignerState.Decision(kind: .signed, reason: nil, at: RFC3339.format(now), ledgerID: document.ledger.ledgerID,
-                                                sequence: document.ledger.sequence, costDollars: document.costDollars)
+                                                sequence: document.ledger.sequence, costDollars: premium ?? 0)
             try state.record(decision, proposal: id, expires: document.expires, at: now)
-            try postSignature(envelope, at: now)
+            try postSignature(envelope, at: now, log: log)
             log.notice("signed", metadata: ["decision": "sign", "kind": "\(document.kind.rawValue)",
-                                            "cost": "\(money(document.costDollars))"])
+                                            "premium": "\(money(premium ?? 0))"])
             return 1
         }
+    }
+
+    /// The snapshot bytes the ledger holds for the hash the (verified) proposal cites.
+    private func citedSnapshot(_ envelope: Envelope, policy: Policy) throws -> [UInt8]? {
+        guard let document = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: Date()).document,
+              let hash = document.market?.snapshotHash else { return nil }
+        return try ledger.blob(hash)
+    }
+
+    /// This signer's own snapshot closest in time to `asOf` (from `--market`: a file or a folder).
+    private func ownMarket(near asOf: String?) throws -> MarketSnapshot? {
+        guard let market else { return nil }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: market, isDirectory: &isDirectory) else {
+            throw SignerError(.fileError, "no such file or folder (--market)", path: market)
+        }
+        if !isDirectory.boolValue { return try MarketSnapshot.load(path: market) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: market).filter { $0.hasSuffix(".json") }.sorted()
+        let snapshots = files.compactMap { try? MarketSnapshot.load(path: "\(market)/\($0)") }
+        return asOf.flatMap { MarketComparison.closest(to: $0, in: snapshots) } ?? snapshots.last
     }
 
     private func repost(_ decision: SignerState.Decision, envelope: Envelope, log: Logger, at now: Date) throws -> Int {
         switch decision.kind {
         case .signed:
             guard !envelope.isSigned(by: key.publicKey) else { return 0 }
-            try postSignature(envelope, at: now)
-            log.notice("signature re-posted after a restart", metadata: ["decision": "sign"])
+            try postSignature(envelope, at: now, log: log)
+            log.notice("signature re-posted", metadata: ["decision": "sign"])
             return 1
         case .rejected:
             let mine = try ledger.rejections(id: envelope.id).contains { $0.isSigned(by: key.publicKey) }
             guard !mine else { return 0 }
-            try postRejection(decision.reason ?? "rejected", envelope: envelope, at: now)
-            log.notice("rejection re-posted after a restart", metadata: ["decision": "reject", "reason": "\(decision.reason ?? "")"])
+            try postRejection(decision.reason ?? "rejected", envelope: envelope, at: now, log: log)
+            log.notice("rejection re-posted (lost in a crash, or removed from the database)", metadata: ["decision": "reject", "reason": "\(decision.reason ?? "")"])
             return 1
         }
     }
 
-    private func postSignature(_ envelope: Envelope, at now: Date) throws {
+    private func postSignature(_ envelope: Envelope, at now: Date, log: Logger) throws {
         var signed = envelope
         try signed.addSignature(using: key)
         do { try ledger.addSignature(signed.signatures.last!, to: envelope.id, at: now) }
         catch let error as LedgerError where error.code == .notFound {} // committed or dropped meanwhile
+        catch let error as LedgerError where error.code == .invalidInput || error.code == .duplicate {
+            log.warning("the ledger refused this signature", metadata: ["reason": "\(error.reason)"])
+        }
     }
 
-    private func postRejection(_ reason: String, envelope: Envelope, at now: Date) throws {
+    private func postRejection(_ reason: String, envelope: Envelope, at now: Date, log: Logger) throws {
         let clipped = String(decoding: Array(reason.utf8.prefix(RejectionDocument.maxReasonBytes - 8)), as: UTF8.self)
         let rejection = try RejectionDocument.signedEnvelope(rejecting: envelope.id, reason: clipped, key: key, at: now)
         do { try ledger.addRejection(rejection, to: envelope.id, at: now) }
         catch let error as LedgerError where error.code == .notFound {}
+        catch let error as LedgerError where error.code == .invalidInput {
+            log.warning("the ledger refused this rejection", metadata: ["reason": "\(error.reason)"])
+        }
     }
 
-    /// The ledger as this signer verified it: from genesis at start, then, when the head moves, the
-    /// new entries from the last verified one (O(new entries), not O(ledger) per commit).
+    /// The ledger as this signer verified it: from genesis at start (against the ledger id and head
+    /// it pinned on an earlier run), then, when the head moves, the new entries from the last
+    /// verified one. A proposal this key vetoed that shows up committed stops the signer: the
+    /// veto was removed before it reached the history.
     private func currentVerifiedLedger() throws -> ProposalReview.VerifiedLedger {
-        let head = try ledger.head()
-        if let verified, verified.context.head == head.hash { return verified }
-        let fresh: ProposalReview.VerifiedLedger
-        if let verified {
-            fresh = try verified.advanced(ledger)
-            logger.info("ledger verified from the last verified entry", metadata: [
-                "from": "\(verified.context.nextSequence - 1)", "head": "\(fresh.context.nextSequence - 1):\(fresh.context.head.prefix(16))"])
-        } else {
-            fresh = try ProposalReview.VerifiedLedger.verify(ledger)
-            logger.info("ledger verified from genesis", metadata: ["head": "\(fresh.context.nextSequence - 1):\(fresh.context.head.prefix(16))"])
+        let checkpoint = try ledger.verified(jobs: 1)
+        if verifiedSequence != checkpoint.sequence {
+            let from = verifiedSequence.map { $0 + 1 } ?? 1
+            try checkVetoesHeld(from: from, to: checkpoint.sequence, policy: checkpoint.policy)
+            logger.info(verifiedSequence == nil ? "ledger verified from genesis" : "ledger verified from the last verified entry",
+                        metadata: ["head": "\(checkpoint.sequence):\(checkpoint.hash.prefix(16))"])
+            verifiedSequence = checkpoint.sequence
+            try state.recordPin(.init(ledgerID: checkpoint.ledgerID, sequence: checkpoint.sequence, hash: checkpoint.hash))
         }
-        verified = fresh
-        return fresh
+        return ProposalReview.VerifiedLedger(checkpoint)
+    }
+
+    private func checkVetoesHeld(from: UInt64, to: UInt64, policy: Policy) throws {
+        let rejected = state.rejected
+        guard !rejected.isEmpty, from <= to, let me = policy.signer(for: key.keyID), !me.roles.isDisjoint(with: policy.vetoRoles) else { return }
+        var next = from
+        while next <= to {
+            let batch = try ledger.entries(from: next, limit: 256)
+            if batch.isEmpty { break }
+            for entry in batch where entry.kind != .genesis {
+                if let id = try? Envelope.decode(entry.envelope).id, let decision = rejected[id] {
+                    throw SignerError(.invalidState,
+                        "proposal \(id.prefix(16))…, which this key vetoed (\(decision.reason ?? "")), was committed as entry \(entry.sequence) without the veto: the veto was removed from the queue before the commit — stop and investigate the ledger's database")
+                }
+            }
+            next = batch.last!.sequence + 1
+        }
     }
 
     private func describe(_ limits: SignerLimits) -> String {

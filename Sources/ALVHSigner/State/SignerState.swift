@@ -48,7 +48,31 @@ public final class SignerState: @unchecked Sendable {
         var decisions: [String: Decision] = [:]
         /// UTC day "YYYY-MM-DD" → Σ |cost| signed that day, dollars.
         var dailyPremium: [String: Double] = [:]
+        /// The ledger this signer verified and the last head it verified there: a later run refuses
+        /// another ledger, or a history without that head.
+        var pin: Pin?
     }
+
+    /// The ledger id and last verified head of the ledger this key signs for.
+    public struct Pin: Codable, Sendable, Equatable {
+        public var ledgerID: String
+        public var sequence: UInt64
+        public var hash: String
+    }
+
+    /// The pinned ledger, if this signer has verified one.
+    public var pin: Pin? { record.pin }
+
+    /// Records the ledger id and the head just verified (kept when unchanged).
+    public func recordPin(_ pin: Pin) throws {
+        guard record.pin != pin else { return }
+        var next = record
+        next.pin = pin
+        try write(next)
+    }
+
+    /// The proposals this key rejected, and why.
+    public var rejected: [String: Decision] { record.decisions.filter { $0.value.kind == .rejected } }
 
     public let path: String
     private var record: Record
@@ -125,6 +149,10 @@ public final class SignerState: @unchecked Sendable {
             next.slots[Self.slotKey(decision.ledgerID, decision.sequence)] = Slot(proposal: proposal, expires: expires)
             next.dailyPremium[Self.day(now), default: 0] += max(0, decision.costDollars)
         }
+        try write(next)
+    }
+
+    private func write(_ next: Record) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         do { try SecureFile.writeAtomically(try encoder.encode(next), to: path, mode: 0o600) }

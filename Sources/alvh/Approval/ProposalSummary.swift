@@ -1,4 +1,5 @@
 import ALVHApproval
+import ALVHLedger
 import Foundation
 
 /// The human summary a signer reads before signing.
@@ -33,6 +34,27 @@ enum ProposalSummary {
         out.append("  ledger:    \(doc.ledger.ledgerID.prefix(16))… entry \(doc.ledger.sequence) on base \(doc.ledger.base.prefix(16))…")
         out.append("  valid:     \(doc.notBefore) … \(doc.expires)")
         out.append("  proposer:  \(doc.proposer)")
+        return out
+    }
+
+    /// What the ledger recomputed (the figures a signer decides on; the claims above must equal them).
+    static func recomputedLines(_ recomputed: Recomputation, report: ApprovalReport?) -> [String] {
+        var out = ["Recomputed from the signed legs, the verified book and the cited snapshot:"]
+        let market = recomputed.market
+        out.append("  market:    as of \(market.asOf), SPX \(fmt(market.spx.spot)), VIX \(fmt(market.vix.spot))"
+                   + (market.vix.futures.first.map { ", front future \(fmt($0.price))" } ?? ""))
+        out.append("  cost:      $\(fmt(recomputed.costDollars)) net, $\(fmt(recomputed.grossPremiumDollars)) gross, $\(fmt(recomputed.premiumPaidDollars)) paid")
+        for (index, mid) in recomputed.modelMids.enumerated() where index < recomputed.legs.count {
+            out.append("    leg \(index): limit \(fmt(recomputed.legs[index].price)) vs model mid \(fmt(mid))")
+        }
+        out.append("  vega:      \(fmt(recomputed.before.total.vega)) → \(fmt(recomputed.after.total.vega)) $/vol pt")
+        out.append("  delta:     \(fmt(recomputed.before.total.delta)) → \(fmt(recomputed.after.total.delta))")
+        for (name, pnl) in recomputed.after.stressPnL.sorted(by: { $0.key < $1.key }) {
+            out.append("  stress \(name): \(fmt(recomputed.before.stressPnL[name] ?? .nan)) → \(fmt(pnl)) $")
+        }
+        if let report {
+            out.append("  rules:     \(report.rules.isEmpty ? "none matches" : report.rules.joined(separator: ", ")) — \(report.tally)")
+        }
         return out
     }
 

@@ -43,7 +43,7 @@ struct RejectCommand: AsyncParsableCommand {
         try reportingErrors(json: format.json) {
             let pending = PendingTarget(file, workspace: workspace)
             let envelope = try pending.envelope()
-            guard envelope.payloadType == PayloadTypes.proposal else {
+            guard PayloadTypes.isProposal(envelope.payloadType) else {
                 throw ApprovalError(.wrongPayloadType, "payloadType is '\(envelope.payloadType)', not an alvh proposal", path: file)
             }
             let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)

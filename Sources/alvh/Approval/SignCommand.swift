@@ -25,20 +25,19 @@ struct SignCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Sign without asking for confirmation.")
     var yes = false
 
-    @Option(name: .long, help: "Evaluation time (RFC 3339) instead of now — for audits and tests.")
-    var at: String?
-
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var workspace: WorkspaceOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try reportingErrors(json: output.json) {
-            let now = try EvaluationTime.parse(at)
+            let now = Date() // the real clock: a chosen time would let a signer sign what has expired
             let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)
             let pending = PendingTarget(file, workspace: workspace)
-            var (envelope, doc) = try pending.signable(by: privateKey, at: now)
-            ProposalSummary.lines(doc, envelope: envelope).forEach(Console.err)
+            let review = try pending.signable(by: privateKey, at: now)
+            var envelope = review.envelope
+            ProposalSummary.lines(review.document, envelope: envelope).forEach(Console.err)
+            if let recomputed = review.recomputed { ProposalSummary.recomputedLines(recomputed, report: review.report).forEach(Console.err) }
             if !yes {
                 guard let confirmed = Confirmation.ask("Sign this proposal with key \(privateKey.keyID.fingerprint)?") else {
                     throw ApprovalError(.signingRefused, "no terminal to confirm on; read the summary above and pass --yes to sign", path: file)
@@ -97,13 +96,17 @@ struct PendingTarget {
 
     /// The envelope `key` may sign and its document: a file after the signing checks, or a pending
     /// proposal after the ledger's (policy membership, verified envelope, then the same checks).
-    func signable(by key: PrivateKey, at now: Date) throws -> (Envelope, ProposalDocument) {
+    /// What is shown before signing: for a file, the document after the signing checks (no
+    /// recomputation: the file's snapshot and book are not known); for a pending proposal, the
+    /// ledger's review with every figure recomputed.
+    func signable(by key: PrivateKey, at now: Date) throws -> (envelope: Envelope, document: ProposalDocument, recomputed: Recomputation?, report: ApprovalReport?) {
         if isFile {
             let envelope = try Envelope.load(path: argument)
-            return (envelope, try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: argument))
+            return (envelope, try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: argument), nil, nil)
         }
         let ledger = try Ledger.open(workspace: workspace.path)
-        return try ledger.signable(id: try ledger.resolvePendingID(argument), by: key, at: now)
+        let review = try ledger.signable(id: try ledger.resolvePendingID(argument), by: key, at: now)
+        return (review.envelope, review.document, review.recomputed, review.report)
     }
 
     /// Writes the signed envelope back: the file atomically, or the signature into the queue.

@@ -79,6 +79,9 @@ struct DemoRun {
             keyPaths[member.id] = made.privateKeyPath
             say("   \(member.id.padding(11)) \(member.type.rawValue.padding(8)) \(member.roles.joined(separator: ",").padding(13)) \(made.keyID.fingerprint)")
         }
+        let committer = try store.generate(name: "committer", type: .ed25519, force: false)
+        keyPaths["committer"] = committer.privateKeyPath
+        say("   \("committer".padding(11)) \("ed25519".padding(8)) \("(entries)".padding(13)) \(committer.keyID.fingerprint)")
         trader = try PrivateKey.load(from: keyPaths[Self.trader.id]!)
         try SecureFile.makeDirectory("\(root)/limits", mode: 0o755)
         for member in Self.signers {
@@ -115,7 +118,13 @@ struct DemoRun {
 
                 """
         }
+        let committerKey = try PublicKey.load(from: "\(root)/Keys/committer.pub.pem")
         yaml += """
+
+            committers:
+              - id: coordinator
+                key: Keys/committer.pub.pem
+                key-id: \(committerKey.keyID.hex)
 
             rules:
               - name: layer-change
@@ -142,7 +151,8 @@ struct DemoRun {
         heading(3, "Ledger: alvh.sqlite, genesis = the policy + an iron condor with no hedge layers yet")
         var book = try Book.load(path: "\(examples)/book/condor.json")
         book.layers = []
-        ledger = try Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: book, at: Date())
+        ledger = try Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: book,
+                                       committer: try PrivateKey.load(from: keyPaths["committer"]!), at: Date())
         try SecureFile.makeDirectory("\(root)/market", mode: 0o755)
         for step in Self.steps {
             let bytes = try SecureFile.read("\(examples)/market/\(step).json", limit: MarketSnapshot.maxBytes)
@@ -161,7 +171,8 @@ struct DemoRun {
             if member.limits != nil { arguments += ["--limits", "\(root)/limits/\(member.id).yaml"] }
             children[member.id] = try spawn(member.id, arguments)
         }
-        children["coordinator"] = try spawn("coordinator", ["coordinator", "run", "--poll", "100"])
+        children["coordinator"] = try spawn("coordinator", ["coordinator", "run", "--poll", "100", "--committer-key", keyPaths["committer"]!,
+                                                            "--expect-ledger-id", try ledger.ledgerID()])
         for name in Self.signers.map(\.id) + ["coordinator"] {
             say("   \(name.padding(11)) pid \(children[name]!.processIdentifier)")
         }

@@ -12,8 +12,8 @@ struct ProposeCommand: AsyncParsableCommand {
         discussion: """
         With --market: prices the book (the ledger's, or --book), runs the rules (--strategy, default \
         Examples/strategy.yaml's values), builds the proposal document — change, signals, risk before/after, \
-        cost, market snapshot hash — signs it with --key (the proposer) and queues it on the ledger, keeping the \
-        snapshot under snapshots/HASH.json. Without a ledger, writes the envelopes to --out. \
+        cost, market snapshot hash — signs it with --key (the proposer) and queues it on the ledger, storing the \
+        snapshot it cites in the ledger with it. Without a ledger, writes the envelopes to --out. \
         With FILE: queues an existing envelope (as `alvh import`).
         """
     )
@@ -69,7 +69,7 @@ struct ProposeCommand: AsyncParsableCommand {
     func run() async throws {
         try reportingErrors(json: output.json) {
             if let file {
-                try QueueFile.print(try QueueFile.enqueue(file, workspace: workspace), json: output.json)
+                try QueueFile.print(try QueueFile.enqueue(file, snapshot: nil, workspace: workspace), json: output.json)
                 return
             }
             let now = Date()
@@ -82,7 +82,7 @@ struct ProposeCommand: AsyncParsableCommand {
             let spx = try spxHistory.map(DailyHistory.load(path:))
             let proposer = try PrivateKey.load(from: key!, passphrase: passphrase.provider)
             let ledger: Ledger? = SecureFile.exists(Ledger.path(workspace: workspace.path)) ? try Ledger.open(workspace: workspace.path) : nil
-            let book = try bookSource.book.map(Book.load(path:)) ?? (try ledger?.book()) ?? {
+            let book = try bookSource.book.map(Book.load(path:)) ?? (try ledger?.verified().book) ?? {
                 throw CLIError("no-book", "no ledger in the workspace; give --book BOOK.json", path: "--book")
             }()
             let proposals = try Engine.propose(book: book, market: snapshot, strategy: rules, spxHistory: spx, vixHistory: vix)
@@ -102,6 +102,7 @@ struct ProposeCommand: AsyncParsableCommand {
                     let binding = LedgerBinding(ledgerID: zero, base: zero, sequence: 1, policyHash: zero)
                     let envelope = try ProposalBuilder.signedEnvelope(for: proposal, binding: binding, proposer: proposer, market: snapshot,
                                                                       snapshotBytes: snapshotBytes, created: now, lifetime: expiresInHours * 3600)
+                    try SnapshotStore.store(snapshotBytes, workspace: workspace.path) // `alvh import` finds it there
                     let path = "\(workspace.resolve(out))/\(envelope.id.prefix(16)).json"
                     try SecureFile.makeDirectory(workspace.resolve(out), mode: 0o755)
                     try envelope.write(to: path)

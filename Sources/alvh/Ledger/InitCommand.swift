@@ -18,13 +18,16 @@ struct InitCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The initial book (JSON: the iron condor and existing layers).", completion: .file())
     var book: String
 
+    @OptionGroup var committer: CommitterOptions
+    @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var workspace: WorkspaceOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try reportingErrors(json: output.json) {
             let initial = try Book.load(path: book) // validated: the genesis book must be a real one
-            let ledger = try Ledger.initialize(workspace: workspace.path, policyPath: policy, book: initial, at: Date())
+            let key = try committer.load(passphrase: passphrase.provider)
+            let ledger = try Ledger.initialize(workspace: workspace.path, policyPath: policy, book: initial, committer: key, at: Date())
             let head = try ledger.head()
             let loaded = try ledger.policyInForce()
             if output.json {

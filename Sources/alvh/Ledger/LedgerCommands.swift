@@ -125,12 +125,16 @@ struct LedgerShow: AsyncParsableCommand {
             var report: ApprovalReport?
             if entry.kind == .genesis {
                 genesis = try? GenesisDocument.decode(entry.envelope)
-            } else if let envelope = try? Envelope.decode(entry.envelope) {
-                proposal = try? ProposalDocument.decode(envelope.payload)
-                if let policy = try? ledger.policy(atEntry: sequence), let at = RFC3339.parse(entry.committedAt) {
-                    report = ThresholdEvaluator(policy: policy).evaluate(envelope, at: at, ledger: LedgerContext(
-                        ledgerID: try ledger.ledgerID(), head: entry.previousHash, nextSequence: entry.sequence), policyHashInForce: entry.policyHash)
-                }
+            } else if let envelope = try? Envelope.decode(entry.envelope),
+                      let policy = try? ledger.policy(atEntry: sequence), let at = RFC3339.parse(entry.committedAt) {
+                // The payload is shown only once a policy key verified it. The figures are recomputed by
+                // `ledger verify` (which replays the book); this view counts signatures only.
+                let rejections = (try? EntryAttachments.decode(entry.attachments).rejectionEnvelopes()) ?? []
+                let evaluated = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: at, ledger: LedgerContext(
+                    ledgerID: try ledger.ledgerID(), head: entry.previousHash, nextSequence: entry.sequence), rejections: rejections,
+                    mode: .init(policyHashInForce: entry.policyHash))
+                proposal = evaluated.document
+                report = evaluated.report
             }
             let detail = Detail(entry: EntrySummary(entry), proposal: proposal, genesis: genesis, report: report)
             if output.json { try Console.json(detail); return }
@@ -188,6 +192,9 @@ struct LedgerVerify: AsyncParsableCommand {
     @Option(name: .long, help: "A head seen earlier, SEQ:HASH (from `ledger log`), that must still be in the ledger.")
     var expectHead: String?
 
+    @Option(name: .long, help: "The ledger id (from `alvh init`) the ledger must have: a chain forged from a new genesis fails.")
+    var expectLedgerID: String?
+
     @Option(name: .long, help: "Threads verifying signatures (default: all cores).")
     var jobs: Int?
 
@@ -215,7 +222,7 @@ struct LedgerVerify: AsyncParsableCommand {
             let progress: (Int) -> Void = { count in
                 if showProgress { FileHandleStderr.write("\rverified \(count) entries…") }
             }
-            let report: LedgerVerifier.Report
+            var report: LedgerVerifier.Report
             if let export {
                 var source = try ExportEntrySource(path: export)
                 report = try verifier.verify(&source, expectHead: head, progress: progress)
@@ -225,6 +232,10 @@ struct LedgerVerify: AsyncParsableCommand {
                 report = try verifier.verify(&source, expectHead: head, materializedBook: try ledger.book(), progress: progress)
             }
             if showProgress { FileHandleStderr.write("\r\u{1B}[K") }
+            if report.ok, let expected = expectLedgerID?.lowercased(), report.ledgerID != expected {
+                report.ok = false
+                report.firstBad = LedgerVerifier.Report.BadEntry(sequence: 0, problem: "this is ledger \(report.ledgerID ?? "?"), not the expected \(expected) (another ledger, or one forged from a new genesis)")
+            }
             if output.json {
                 try Console.json(report)
             } else if report.ok {

@@ -31,9 +31,9 @@ struct PendingCommand: AsyncParsableCommand {
             for row in rows {
                 let age = RFC3339.parse(row.pending.queuedAt).map { Duration.short(now.timeIntervalSince($0)) } ?? "?"
                 let roles = row.report.roleCounts.map { "\($0.have)/\($0.needed) \($0.role)" }.joined(separator: ",")
-                let vetoed = row.report.rejections.contains { $0.veto }
-                let status = row.report.problems.contains { $0.hasPrefix("expired") } ? "expired"
-                    : row.report.problems.contains { $0.hasPrefix("stale") } ? "stale" : row.pending.status
+                let vetoed = row.report.isVetoed
+                let status = row.report.findings.contains { if case .expired = $0 { return true } else { return false } } ? "expired"
+                    : row.report.findings.contains { if case .staleBase = $0 { return true } else { return false } } ? "stale" : row.pending.status
                 Console.out(String(row.pending.id.prefix(16)).padding(17) + " " + row.pending.kind.padding(14) + " "
                             + "\(row.pending.sequence)".padding(4) + " " + age.padding(8) + " " + row.pending.expires.padding(21) + " "
                             + status.padding(8) + " " + "\(row.report.counted)/\(row.report.threshold)".padding(15) + " "
@@ -67,6 +67,9 @@ struct CommitCommand: AsyncParsableCommand {
     @Argument(help: "The pending proposal's id (or a unique prefix of at least 8 hex digits).")
     var id: String
 
+    @OptionGroup var committer: CommitterOptions
+    @OptionGroup var pin: PinOptions
+    @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var workspace: WorkspaceOptions
     @OptionGroup var output: OutputOptions
 
@@ -74,9 +77,12 @@ struct CommitCommand: AsyncParsableCommand {
         try reportingErrors(json: output.json) {
             // Always the real clock: a chosen commit time would let an operator commit an expired proposal.
             let now = Date()
+            let key = try committer.load(passphrase: passphrase.provider)
             let ledger = try Ledger.open(workspace: workspace.path)
+            ledger.pin(pin.pins)
             let full = try ledger.resolvePendingID(id)
-            let entry = try ledger.commit(id: full, at: now)
+            // Verifies the chain (from genesis: this process has no checkpoint) before deciding.
+            let entry = try ledger.commit(id: full, committer: key, at: now)
             if output.json {
                 try Console.json(EntrySummary(entry))
             } else {
@@ -128,12 +134,15 @@ struct ImportCommand: AsyncParsableCommand {
     @Argument(help: "The envelope file.", completion: .file())
     var file: String
 
+    @Option(name: .long, help: "The market snapshot the proposal cites (default: WORKSPACE/snapshots/HASH.json, if there).", completion: .file())
+    var snapshot: String?
+
     @OptionGroup var workspace: WorkspaceOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try reportingErrors(json: output.json) {
-            let result = try QueueFile.enqueue(file, workspace: workspace)
+            let result = try QueueFile.enqueue(file, snapshot: snapshot, workspace: workspace)
             try QueueFile.print(result, json: output.json)
         }
     }
@@ -141,11 +150,12 @@ struct ImportCommand: AsyncParsableCommand {
 
 /// `propose FILE` and `import FILE` share this.
 enum QueueFile {
-    static func enqueue(_ file: String, workspace: WorkspaceOptions) throws -> Ledger.EnqueueResult {
+    static func enqueue(_ file: String, snapshot: String?, workspace: WorkspaceOptions) throws -> Ledger.EnqueueResult {
         let ledger = try Ledger.open(workspace: workspace.path)
         let envelope = try Envelope.load(path: file)
+        let snapshotBytes = try snapshot.map { try SnapshotStore.read(path: $0) } ?? ledger.workspaceSnapshot(citedBy: envelope)
         let now = Date()
-        let result = try ledger.enqueue(envelope, at: now)
+        let result = try ledger.enqueue(envelope, snapshot: snapshotBytes, at: now)
         for (_, rejection) in try RejectionFiles.discover(beside: file) {
             try ledger.addRejection(rejection, to: result.pending.id, at: now)
         }

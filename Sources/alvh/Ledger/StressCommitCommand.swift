@@ -3,6 +3,7 @@ import ALVHApproval
 import ALVHLedger
 import ALVHSigning
 import Foundation
+import ALVHEngine
 
 /// A hidden test driver: proposes, signs and commits synthetic resize changes in a loop, printing
 /// `committed SEQ HASH` (flushed) after each acknowledged commit. The crash-safety tests kill it
@@ -29,31 +30,31 @@ struct StressCommitCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How many commits (0: until killed).")
     var count = 0
 
+    @Option(name: .long, help: "The market snapshot the changes are priced on.", completion: .file())
+    var market: String
+
+    @OptionGroup var committer: CommitterOptions
     @OptionGroup var workspace: WorkspaceOptions
 
     func run() async throws {
         try reportingErrors(json: false) {
             let keys = try key.map { try PrivateKey.load(from: $0) }
             guard let proposer = keys.first else { throw ValidationError("give at least one --key") }
+            let committerKey = try committer.load(passphrase: nil)
+            let snapshotBytes = try SnapshotStore.read(path: market)
+            let snapshot = try MarketSnapshot.decode(Data(snapshotBytes), path: market)
             let ledger = try Ledger.open(workspace: workspace.path)
             var done = 0
             while count == 0 || done < count {
                 let now = Date()
-                let context = try ledger.context()
-                let policy = try ledger.policyInForce()
-                let quantity = context.nextSequence % 2 == 0 ? -1 : 1
-                let doc = ProposalDocument(
-                    ledger: LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence, policyHash: policy.hash),
-                    created: now.addingTimeInterval(-1), expires: now.addingTimeInterval(3600), proposer: proposer.keyID,
-                    change: .init(kind: .resizeLayer, layer: .init(layer: layer, legs: [
-                        .init(instrument: "VIX", right: "call", expiry: expiry, strike: strike, quantity: quantity, limitPrice: 1)])),
-                    riskBefore: .init(layers: [:], total: .zero, stressPnL: [:]), riskAfter: .init(layers: [:], total: .zero, stressPnL: [:]),
-                    costDollars: Double(quantity) * 100,
-                    market: .init(snapshotHash: String(repeating: "0", count: 64), asOf: RFC3339.format(now), spx: 6000, vix: 15, vixFront: nil))
-                var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
-                for key in keys { try envelope.addSignature(using: key) }
-                let id = try ledger.enqueue(envelope, at: now).pending.id
-                let entry = try ledger.commit(id: id, at: now)
+                let quantity = try ledger.verified().sequence % 2 == 0 ? 1 : -1
+                var envelope = try ledger.manualProposal(kind: .resizeLayer, layer: layer,
+                                                         trades: [Trade(expiry: expiry, strike: strike, quantity: quantity, price: 0)],
+                                                         market: snapshot, snapshotBytes: snapshotBytes, proposer: proposer,
+                                                         created: now, lifetime: 3600)
+                for key in keys.dropFirst() { try envelope.addSignature(using: key) }
+                let id = try ledger.enqueue(envelope, snapshot: snapshotBytes, at: now).pending.id
+                let entry = try ledger.commit(id: id, committer: committerKey, at: now)
                 Console.out("committed \(entry.sequence) \(entry.hash)") // FileHandle writes are unbuffered
                 done += 1
             }

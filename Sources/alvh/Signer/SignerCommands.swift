@@ -55,9 +55,9 @@ struct SignerRun: AsyncParsableCommand {
         abstract: "Watch the pending queue; verify, recompute, check limits, then sign or post a signed rejection.",
         discussion: """
         For each pending proposal it has not decided yet, the signer: verifies the ledger from genesis and the \
-        envelope under the policy in force (it trusts no other process); recomputes the risk before/after and the \
-        cost from the proposal's market snapshot (WORKSPACE/snapshots/HASH.json) with its own engine and refuses \
-        figures that differ by more than the tolerance; checks its --limits; records the decision in its local \
+        envelope under the policy in force (it trusts no other process); recomputes every figure (Greeks per layer and total, \
+        stresses, cost, market headline) from the signed legs and the snapshot the ledger holds for it, and refuses \
+        figures that differ; compares that snapshot with its own --market data; checks its --limits; records the decision in its local \
         record (--state, default KEY.state.json: double-sign protection, never two live payloads for one ledger \
         slot) and only then posts the signature or a signed rejection. Decisions are logged on stderr. SIGTERM / \
         SIGINT finish the decision in progress, then exit 0. With --json, prints how many decisions it posted on \
@@ -74,6 +74,10 @@ struct SignerRun: AsyncParsableCommand {
     @Option(name: .long, help: "The local decision record (default: KEY.state.json).", completion: .file())
     var state: String?
 
+    @Option(name: .long, help: "This signer's own market data: a snapshot file or a folder of them; the cited snapshot must agree with the closest one within the limits' market-tolerance.",
+            completion: .file())
+    var market: String?
+
     @OptionGroup var process: ProcessOptions
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var workspace: WorkspaceOptions
@@ -86,7 +90,7 @@ struct SignerRun: AsyncParsableCommand {
             let record = try SignerState.open(path: state ?? SignerState.defaultPath(forKey: key), keyID: privateKey.keyID)
             let stop = StopSignal.install()
             let signer = try SignerProcess(workspace: workspace.path, key: privateKey, limits: signerLimits, state: record,
-                                           logger: process.logger(label: "alvh.signer"))
+                                           market: market, logger: process.logger(label: "alvh.signer"))
             let posted = try signer.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
             if output.json { try Console.json(SignerSummary(keyID: privateKey.keyID.hex, posted: posted)) }
         }
@@ -119,13 +123,18 @@ struct CoordinatorRun: AsyncParsableCommand {
     )
 
     @OptionGroup var process: ProcessOptions
+    @OptionGroup var committer: CommitterOptions
+    @OptionGroup var pin: PinOptions
+    @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var workspace: WorkspaceOptions
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try reportingErrors(json: output.json) {
+            let key = try committer.load(passphrase: passphrase.provider)
             let stop = StopSignal.install()
-            let coordinator = try Coordinator(workspace: workspace.path, logger: process.logger(label: "alvh.coordinator"))
+            let coordinator = try Coordinator(workspace: workspace.path, committer: key, pins: pin.pins,
+                                              logger: process.logger(label: "alvh.coordinator"))
             let done = try coordinator.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
             if output.json { try Console.json(done) }
         }
