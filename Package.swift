@@ -66,6 +66,7 @@ let package = Package(
         ),
         .target(
             name: "ALVHTestSupport",
+            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHLedger"],
             path: "Tests/ALVHTestSupport"
         ),
         .testTarget(

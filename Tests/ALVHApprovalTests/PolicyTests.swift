@@ -36,7 +36,7 @@ struct PolicyTests {
         let policy = try Self.ws.policy(text)
         #expect(policy.version == 2)
         #expect(policy.signers.count == 3)
-        #expect(policy.hash == SHA256.hexDigest(Array(text.utf8)))
+        #expect(policy.hash == SHA256.hexDigest(Array(try Self.ws.withCommitter(text).utf8)))
         #expect(!policy.proposerMayApprove)
         #expect(policy.requireProposerSignature)
         #expect(policy.rules[0].kinds == Set(ChangeKind.allCases))

@@ -10,6 +10,7 @@ final class Workspace: @unchecked Sendable {
     init() throws {
         var template = Array("/tmp/alvh-approval-XXXXXX".utf8CString)
         root = String(cString: mkdtemp(&template)!)
+        try makeKeys(["committer"]) // made here, once: suites share a workspace across parallel tests
     }
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
@@ -45,8 +46,15 @@ final class Workspace: @unchecked Sendable {
         return path
     }
 
+    /// The policy of `yaml`; one without a `committers:` section gets this workspace's committer key
+    /// appended (every policy names one; most tests are about other sections).
     func policy(_ yaml: String) throws -> Policy {
-        try Policy(bytes: Array(yaml.utf8), workspace: root, path: "policy.yaml")
+        try Policy(bytes: Array(withCommitter(yaml).utf8), workspace: root, path: "policy.yaml")
+    }
+
+    func withCommitter(_ yaml: String) throws -> String {
+        guard !yaml.contains("committers:"), yaml.contains("signers:") else { return yaml }
+        return yaml + "\ncommitters:\n  - id: committer\n    key: Keys/committer.pub.pem\n    key-id: \(key("committer").keyID.hex)\n"
     }
 }
 

@@ -121,11 +121,14 @@ struct ThresholdTests {
         #expect(report.rejections.first?.ignored?.contains("another proposal") == true)
     }
 
-    @Test("expiry edges: valid until the instant before expires; refused at and after it; not before notBefore")
+    @Test("expiry edges: valid until the policy's clock skew before expires; refused from then on; not before notBefore")
     func expiryEdges() throws {
         let desk = try Desk()
         let envelope = try desk.envelope(desk.document(expiresIn: 3600), signedBy: ["tom", "alice", "p256-bob", "carol"])
-        #expect(desk.evaluate(envelope, at: desk.now.addingTimeInterval(3599)).commitReady)
+        #expect(desk.policy.maxClockSkewSeconds == 60)
+        #expect(desk.evaluate(envelope, at: desk.now.addingTimeInterval(3539)).commitReady)
+        // A clock up to the skew behind cannot commit what has expired: refused 60 s early.
+        #expect(!desk.evaluate(envelope, at: desk.now.addingTimeInterval(3541)).commitReady)
         let atExpiry = desk.evaluate(envelope, at: desk.now.addingTimeInterval(3600))
         #expect(!atExpiry.commitReady)
         #expect(atExpiry.problems.contains { $0.hasPrefix("expired") })

@@ -55,11 +55,11 @@ struct AttackSuiteTests {
             envelope.signatures.append(.init(keyid: f.key(victim).keyID.hex, sig: try key.signature(for: envelope.pae)))
         }
         let ledger = try f.ledger()
-        let id = try ledger.enqueue(envelope, at: f.start).pending.id
-        let report = try ledger.evaluate(id: id, at: f.start)
+        let queued = try ledger.enqueue(envelope, at: f.start)
+        #expect(queued.signaturesRefused == 2) // the forgeries are not even stored
+        let report = try ledger.evaluate(id: queued.pending.id, at: f.start)
         #expect(report.counted == 1)
-        #expect(report.signatures.filter { $0.status == .invalid }.count == 2)
-        try refused(f, "threshold unmet: 1 of 2") { try ledger.commit(id: id, at: f.start) }
+        try refused(f, "threshold unmet: 1 of 2") { try ledger.commit(id: queued.pending.id, at: f.start) }
     }
 
     @Test("rollback: a proposal built on an older head is refused once the head moved")
@@ -117,8 +117,9 @@ struct AttackSuiteTests {
         var target = try f.envelope(try f.layerProposal(quantity: 900), signedBy: ["tom"])
         target.signatures += donor.signatures.dropFirst()
         let ledger = try f.ledger()
-        let id = try ledger.enqueue(target, at: f.start).pending.id
-        #expect(try ledger.evaluate(id: id, at: f.start).signatures.filter { $0.status == .invalid }.count == 2)
+        let queued = try ledger.enqueue(target, at: f.start)
+        #expect(queued.signaturesRefused == 2)
+        let id = queued.pending.id
         try refused(f, "threshold unmet: 0 of 2") { try ledger.commit(id: id, at: f.start) }
     }
 
@@ -132,10 +133,10 @@ struct AttackSuiteTests {
         try rejection.addSignature(using: f.key("limits"))
         try ledger.addRejection(rejection, to: vetoed, at: f.start)
         try refused(f, "vetoed by limits") { try ledger.commit(id: vetoed, at: f.start) }
-        let other = try ledger.enqueue(try f.envelope(try f.layerProposal(quantity: 2), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
-        try ledger.addRejection(rejection, to: other, at: f.start)
-        let report = try ledger.evaluate(id: other, at: f.start)
-        #expect(report.rejections.first?.ignored?.contains("rejects another proposal") == true)
+        let other = try ledger.enqueue(try f.envelope(try f.layerProposal(quantity: 2), signedBy: ["tom", "bob", "limits"]), at: f.start).pending.id
+        // The lifted veto is not even stored for the other proposal.
+        #expect { try ledger.addRejection(rejection, to: other, at: f.start) } throws: { ($0 as? LedgerError)?.reason.contains("rejects another proposal") == true }
+        #expect(try ledger.rejections(id: other).isEmpty)
         #expect(try ledger.commit(id: other, at: f.start).sequence == 1)
     }
 
@@ -152,7 +153,7 @@ struct AttackSuiteTests {
         let f = try LedgerFixture()
         try f.commitLayer(try f.layerProposal(at: f.start), at: f.start.addingTimeInterval(60))
         let ledger = try f.ledger()
-        let id = try ledger.enqueue(try f.envelope(try f.layerProposal(at: f.start), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
+        let id = try ledger.enqueue(try f.envelope(try f.layerProposal(kind: .resizeLayer, at: f.start), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
         try refused(f, "commit times never go back") { try ledger.commit(id: id, at: f.start.addingTimeInterval(30)) }
         let help = try TestProcess.run(TestProcess.alvh, ["commit", "--help"])
         #expect(!help.text.contains("--at"))
@@ -164,9 +165,12 @@ struct AttackSuiteTests {
         let policy = f.policyYAML(version: 1).replacingOccurrences(of: "veto-roles:", with: "max-market-age: 2h\nveto-roles:")
         try f.write("Policies/desk.yaml", policy)
         _ = try Ledger.initialize(workspace: f.root, policyPath: "\(f.root)/Policies/desk.yaml", book: try Book.load(path: "\(f.root)/book.json"), at: f.start)
-        var doc = try f.layerProposal()
-        doc.market?.asOf = RFC3339.format(f.start.addingTimeInterval(-3 * 3600))
-        try refused(f, "market snapshot is stale") { try commit(f, doc, signedBy: ["tom", "alice", "carol"]) }
+        // The cited snapshot is as of a week before: stale, whatever the proposal says.
+        try refused(f, "market snapshot is stale") { try commit(f, try f.layerProposal(), signedBy: ["tom", "alice", "carol"]) }
+        // Labelled fresh: the snapshot's own asOf is what ages, and the false label is named.
+        var relabelled = try f.layerProposal()
+        relabelled.market?.asOf = RFC3339.format(f.start)
+        try refused(f, "claimed market.asOf") { try commit(f, relabelled, signedBy: ["tom", "alice", "carol"]) }
     }
 
     @Test("fast-forward: a sequence far ahead of the head is refused")
@@ -208,11 +212,14 @@ struct AttackSuiteTests {
                                            proposer: f.key("tom").keyID, market: market, snapshotBytes: bytes, created: Date(), lifetime: 3600)
         doc.change.layer!.legs[0].quantity *= 10 // ten times the contracts, the same risk figures
         let envelope = try f.envelope(doc, signedBy: ["tom"])
+        // The ledger does not even queue it …
+        try refused(f, "is not the recomputed") { try ledger.enqueue(envelope, snapshot: bytes, at: Date()) }
+        // … and an independent signer shown it refuses it too.
         let verified = try ProposalReview.VerifiedLedger.verify(ledger)
-        let verdict = ProposalReview(verified: verified, me: f.key("alice").publicKey, limits: .none, workspace: f.root)
-            .decide(envelope, premiumToday: 0, at: Date())
+        let verdict = ProposalReview(verified: verified, me: f.key("alice").publicKey, limits: .none)
+            .decide(envelope, snapshot: bytes, premiumToday: 0, at: Date())
         guard case .reject(let reason) = verdict else { Issue.record("signed a change whose figures do not match: \(verdict)"); return }
-        #expect(reason.contains("proposal's risk figures do not match"))
+        #expect(reason.contains("not what its signed legs and cited snapshot give"))
     }
 
     @Test("keyid confusion: keyid names alice, the bytes are mallory's → not counted as alice")
@@ -221,10 +228,11 @@ struct AttackSuiteTests {
         var envelope = try f.envelope(try f.layerProposal(), signedBy: ["tom", "carol"])
         envelope.signatures.append(.init(keyid: f.key("alice").keyID.hex, sig: try f.key("mallory").signature(for: envelope.pae)))
         let ledger = try f.ledger()
-        let id = try ledger.enqueue(envelope, at: f.start).pending.id
+        let queued = try ledger.enqueue(envelope, at: f.start)
+        #expect(queued.signaturesRefused == 1) // mallory's bytes verify under no policy key: not stored
+        let id = queued.pending.id
         let report = try ledger.evaluate(id: id, at: f.start)
         #expect(!report.signatures.contains { $0.signer == "alice" })
-        #expect(report.signatures.last?.status == .invalid)
         try refused(f, "threshold unmet: 1 of 2") { try ledger.commit(id: id, at: f.start) }
     }
 }

@@ -78,7 +78,8 @@ struct LedgerLifecycleTests {
         let fx = try LedgerFixture()
         let ledger = try fx.ledger()
         let first = try fx.envelope(try fx.layerProposal(layer: "short-term"), signedBy: ["tom", "alice", "carol"])
-        let second = try fx.envelope(try fx.layerProposal(layer: "event"), signedBy: ["tom", "alice", "carol"])
+        // Other approvers: a key signs one live proposal per entry (the ledger refuses a second).
+        let second = try fx.envelope(try fx.layerProposal(layer: "event"), signedBy: ["tom", "bob", "limits"])
         let a = try ledger.enqueue(first, at: fx.start).pending.id
         let b = try ledger.enqueue(second, at: fx.start).pending.id
         let base = try ledger.head().hash
@@ -136,7 +137,9 @@ struct LedgerLifecycleTests {
     func closeAndOversell() throws {
         let fx = try LedgerFixture()
         try fx.commitLayer()
-        let oversell = try fx.layerProposal(kind: .closeLayer, quantity: -11)
+        // Built honestly as a close of 10, then the signed leg says 11: the book cannot apply it.
+        var oversell = try fx.layerProposal(kind: .closeLayer, quantity: -10)
+        oversell.change.layer!.legs[0].quantity = -11
         #expect { try fx.commitLayer(oversell) } throws: { ($0 as? LedgerError)?.reason.contains("long options only") == true }
         #expect(try fx.ledger().head().sequence == 1)
         try fx.commitLayer(try fx.layerProposal(kind: .closeLayer, quantity: -10))
@@ -168,36 +171,41 @@ struct PolicyRotationTests {
         try fx.write("Policies/desk-v2.yaml", v2)
 
         // 2 approvals: below the current policy's 3.
-        let short = try fx.envelope(try fx.policyProposal(v2, version: 2), signedBy: ["tom", "alice", "carol"])
+        // Each attempt expires before the next is made: a key approves one live proposal per entry.
+        let short = try fx.envelope(try fx.policyProposal(v2, version: 2, expiresIn: 100), signedBy: ["tom", "alice", "carol"])
         let shortID = try ledger.enqueue(short, at: fx.start).pending.id
         #expect { try ledger.commit(id: shortID, at: fx.start) } throws: { ($0 as? LedgerError)?.code == .notApproved }
 
         // Rollback: version 1 is not above 1.
-        let rollback = try fx.envelope(try fx.policyProposal(fx.policyYAML(version: 1, layerThreshold: 1), version: 1, at: fx.start.addingTimeInterval(1)),
+        let t1 = fx.start.addingTimeInterval(200)
+        let rollback = try fx.envelope(try fx.policyProposal(fx.policyYAML(version: 1, layerThreshold: 1), version: 1, at: t1, expiresIn: 100),
                                        signedBy: ["tom", "alice", "bob", "carol"])
-        let rollbackID = try ledger.enqueue(rollback, at: fx.start).pending.id
-        #expect { try ledger.commit(id: rollbackID, at: fx.start.addingTimeInterval(10)) } throws: { ($0 as? LedgerError)?.code == .policyRollback }
+        let rollbackID = try ledger.enqueue(rollback, at: t1).pending.id
+        #expect { try ledger.commit(id: rollbackID, at: t1.addingTimeInterval(10)) } throws: { ($0 as? LedgerError)?.code == .policyRollback }
 
         // alice, bob, carol meet v1's rule (3 with a cro); under v2 bob is gone, so only 2 count there.
-        let withBob = try fx.envelope(try fx.policyProposal(v2, version: 2, at: fx.start.addingTimeInterval(2)), signedBy: ["tom", "alice", "bob", "carol"])
-        let withBobID = try ledger.enqueue(withBob, at: fx.start).pending.id
-        #expect { try ledger.commit(id: withBobID, at: fx.start.addingTimeInterval(10)) } throws: { ($0 as? LedgerError)?.reason.contains("new policy's own rule") == true }
+        let t2 = fx.start.addingTimeInterval(400)
+        let withBob = try fx.envelope(try fx.policyProposal(v2, version: 2, at: t2), signedBy: ["tom", "alice", "bob", "carol"])
+        let withBobID = try ledger.enqueue(withBob, at: t2).pending.id
+        #expect { try ledger.commit(id: withBobID, at: t2.addingTimeInterval(10)) } throws: { ($0 as? LedgerError)?.reason.contains("new policy's own rule") == true }
 
         // Adding limits (a v2 signer too) meets both.
-        _ = try ledger.sign(id: withBobID, with: fx.key("limits"), at: fx.start.addingTimeInterval(10))
-        let entry = try ledger.commit(id: withBobID, at: fx.start.addingTimeInterval(10))
+        _ = try ledger.sign(id: withBobID, with: fx.key("limits"), at: t2.addingTimeInterval(10))
+        let entry = try ledger.commit(id: withBobID, at: t2.addingTimeInterval(10))
         #expect(entry.kind == .policyChange)
         #expect(try ledger.policyInForce().version == 2)
         #expect(try ledger.policyInForce().hash == SHA256.hexDigest(Array(v2.utf8)))
 
-        // From now on bob's signature no longer counts: alice + bob is one short of 2.
-        let after = try fx.envelope(try fx.layerProposal(at: fx.start.addingTimeInterval(20)), signedBy: ["tom", "alice", "bob"])
-        let afterID = try ledger.enqueue(after, at: fx.start.addingTimeInterval(20)).pending.id
-        let report = try ledger.evaluate(id: afterID, at: fx.start.addingTimeInterval(20))
+        // From now on bob's signature is not even stored: alice alone is one short of 2.
+        let t3 = t2.addingTimeInterval(20)
+        let after = try fx.envelope(try fx.layerProposal(at: t3), signedBy: ["tom", "alice", "bob"])
+        let queued = try ledger.enqueue(after, at: t3)
+        #expect(queued.signaturesRefused == 1)
+        let afterID = queued.pending.id
+        let report = try ledger.evaluate(id: afterID, at: t3)
         #expect(report.counted == 1)
-        #expect(report.signatures.contains { $0.status == .unknownKey })
-        _ = try ledger.sign(id: afterID, with: fx.key("carol"), at: fx.start.addingTimeInterval(20))
-        try ledger.commit(id: afterID, at: fx.start.addingTimeInterval(20))
+        _ = try ledger.sign(id: afterID, with: fx.key("carol"), at: t3)
+        try ledger.commit(id: afterID, at: t3)
 
         // The whole history verifies, from the archived keys — even with Keys/ gone.
         try FileManager.default.removeItem(atPath: "\(fx.root)/Keys")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ALVHTestSupport
 import ALVHSigning
 import ALVHApproval
 import ALVHEngine
@@ -25,7 +26,9 @@ struct LedgerProcessTests {
             process.arguments = ["ledger", "stress-commit", "--workspace", fx.root, "--layer", "backstop",
                                  "--expiry", "2027-03-17", "--strike", "35",
                                  "--key", "\(fx.root)/Keys/private/tom.key.pem", "--key", "\(fx.root)/Keys/private/alice.key.pem",
-                                 "--key", "\(fx.root)/Keys/private/carol.key.pem"]
+                                 "--key", "\(fx.root)/Keys/private/carol.key.pem",
+                                 "--market", TestProcess.packageRoot.appendingPathComponent("Examples/market/calm.json").path,
+                                 "--committer-key", "\(fx.root)/Keys/private/committer.key.pem"]
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
@@ -60,11 +63,11 @@ struct LedgerProcessTests {
             let ledger = try fx.ledger()
             let now = Date()
             let a = try ledger.enqueue(try fx.envelope(try fx.layerProposal(layer: "short-term", at: now), signedBy: ["tom", "alice", "carol"]), at: now).pending.id
-            let b = try ledger.enqueue(try fx.envelope(try fx.layerProposal(layer: "event", at: now), signedBy: ["tom", "alice", "carol"]), at: now).pending.id
+            let b = try ledger.enqueue(try fx.envelope(try fx.layerProposal(layer: "event", at: now), signedBy: ["tom", "bob", "limits"]), at: now).pending.id
             let processes = [a, b].map { id -> (Process, Pipe) in
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: alvh)
-                process.arguments = ["commit", id, "--workspace", fx.root]
+                process.arguments = ["commit", id, "--workspace", fx.root, "--committer-key", "\(fx.root)/Keys/private/committer.key.pem"]
                 let err = Pipe()
                 process.standardError = err
                 process.standardOutput = FileHandle.nullDevice

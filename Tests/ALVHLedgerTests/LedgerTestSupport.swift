@@ -11,6 +11,9 @@ final class LedgerFixture: @unchecked Sendable {
     let root: String
     var keys: [String: PrivateKey] = [:]
     let start = RFC3339.parse("2026-11-25T14:00:00Z")!
+    /// The market every fixture proposal is priced on (Examples/market/calm.json).
+    var snapshotBytes: [UInt8] = []
+    var market: MarketSnapshot!
 
     static let signerNames = ["tom", "alice", "bob", "carol", "limits"]
 
@@ -18,12 +21,15 @@ final class LedgerFixture: @unchecked Sendable {
         var template = Array("/tmp/alvh-ledger-XXXXXX".utf8CString)
         root = String(cString: mkdtemp(&template)!)
         let store = KeyStore(directory: "\(root)/Keys")
-        for name in Self.signerNames + ["mallory"] {
+        for name in Self.signerNames + ["mallory", "committer"] {
             let made = try store.generate(name: name, type: name == "bob" ? .p256 : .ed25519)
             keys[name] = try PrivateKey.load(from: made.privateKeyPath)
         }
         try write("Policies/desk.yaml", policy ?? policyYAML(version: 1))
         try write("book.json", Self.bookJSON)
+        snapshotBytes = try SecureFile.read(TestProcess.packageRoot.appendingPathComponent("Examples/market/calm.json").path, limit: MarketSnapshot.maxBytes)
+        market = try MarketSnapshot.decode(Data(snapshotBytes))
+        try SnapshotStore.store(snapshotBytes, workspace: root) // where enqueue finds the snapshot a proposal cites
         if initialize {
             _ = try Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: try Book.load(path: "\(root)/book.json"), at: start)
         }
@@ -38,7 +44,7 @@ final class LedgerFixture: @unchecked Sendable {
     }
 
     /// Layer changes need 2 (no proposer), policy changes 3 with a CRO.
-    func policyYAML(version: Int, withoutBob: Bool = false, layerThreshold: Int = 2) -> String {
+    func policyYAML(version: Int, withoutBob: Bool = false, layerThreshold: Int = 2, extra: String = "") -> String {
         var signers = signer("tom", roles: ["trader"]) + signer("alice", roles: ["risk-officer"])
         if !withoutBob { signers += signer("bob", roles: ["risk-officer"]) }
         signers += signer("carol", roles: ["cro"]) + signer("limits", roles: ["limits-bot"])
@@ -46,8 +52,13 @@ final class LedgerFixture: @unchecked Sendable {
         version: \(version)
         name: test-desk-v\(version)
         veto-roles: [limits-bot]
+        \(extra)
         signers:
         \(signers)
+        committers:
+          - id: committer
+            key: Keys/committer.pub.pem
+            key-id: \(key("committer").keyID.hex)
         rules:
           - name: layers
             kinds: [add-layer, roll-layer, resize-layer, close-layer]
@@ -76,31 +87,33 @@ final class LedgerFixture: @unchecked Sendable {
 
     func ledger() throws -> Ledger { try Ledger.open(workspace: root) }
 
-    static let risk = ProposalDocument.Risk(layers: [:], total: .zero, stressPnL: [:])
-
-    /// A layer proposal bound to the current head.
+    /// A layer proposal bound to the current head, with its real figures: the legs priced at the
+    /// calm market's model mids and evaluated by the engine on the ledger's book.
     func layerProposal(kind: ChangeKind = .addLayer, layer: String = "short-term", quantity: Int = 10, strike: Double = 20,
                        at: Date? = nil, expiresIn: TimeInterval = 3600, context: LedgerContext? = nil, proposer: String = "tom") throws -> ProposalDocument {
         let ledger = try ledger()
         let ctx = try context ?? ledger.context()
         let created = at ?? start
-        return ProposalDocument(
-            ledger: LedgerBinding(ledgerID: ctx.ledgerID, base: ctx.head, sequence: ctx.nextSequence, policyHash: try ledger.policyInForce().hash),
-            created: created, expires: created.addingTimeInterval(expiresIn), proposer: key(proposer).keyID,
-            change: .init(kind: kind, layer: .init(layer: layer, legs: [
-                .init(instrument: "VIX", right: "call", expiry: "2026-12-16", strike: strike, quantity: quantity, limitPrice: 1.25)])),
-            riskBefore: Self.risk, riskAfter: Self.risk, costDollars: 1250 * Double(quantity) / 10,
-            market: .init(snapshotHash: String(repeating: "5", count: 64), asOf: RFC3339.format(created), spx: 6000, vix: 15, vixFront: 16))
+        let engineKind: LayerChange.Kind = kind == .addLayer ? .addLayer : kind == .rollLayer ? .rollLayer : kind == .closeLayer ? .closeLayer : .resizeLayer
+        let price = try Ledger.modelMid(market: market, right: .call, expiry: "2026-12-16", strike: strike)
+        let change = LayerChange(kind: engineKind, layer: layer, layerKind: HedgeLayer.Kind(rawValue: layer),
+                                 trades: [Trade(expiry: "2026-12-16", strike: strike, quantity: quantity, price: price)])
+        let proposal = try Engine.manual(book: try ledger.book(), change: change, market: market, note: "test")
+        let binding = LedgerBinding(ledgerID: ctx.ledgerID, base: ctx.head, sequence: ctx.nextSequence, policyHash: try ledger.policyInForce().hash)
+        var doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: key(proposer).keyID, market: market,
+                                           snapshotBytes: snapshotBytes, created: created, lifetime: expiresIn)
+        doc.notBefore = RFC3339.format(created)
+        return doc
     }
 
     /// A policy-change proposal to `yaml`.
-    func policyProposal(_ yaml: String, version: Int, at: Date? = nil) throws -> ProposalDocument {
+    func policyProposal(_ yaml: String, version: Int, at: Date? = nil, expiresIn: TimeInterval = 3600) throws -> ProposalDocument {
         let ledger = try ledger()
         let ctx = try ledger.context()
         let created = at ?? start
         return ProposalDocument(
             ledger: LedgerBinding(ledgerID: ctx.ledgerID, base: ctx.head, sequence: ctx.nextSequence, policyHash: try ledger.policyInForce().hash),
-            created: created, expires: created.addingTimeInterval(3600), proposer: key("tom").keyID,
+            created: created, expires: created.addingTimeInterval(expiresIn), proposer: key("tom").keyID,
             change: .init(kind: .policyChange, policy: .init(bytes: Array(yaml.utf8), version: version)))
     }
 
@@ -114,8 +127,9 @@ final class LedgerFixture: @unchecked Sendable {
     @discardableResult
     func commitLayer(_ doc: ProposalDocument? = nil, signers: [String] = ["tom", "alice", "carol"], at: Date? = nil) throws -> LedgerEntry {
         let ledger = try ledger()
-        let envelope = try self.envelope(doc ?? layerProposal(), signedBy: signers)
-        let result = try ledger.enqueue(envelope, at: at ?? start)
+        let document = try doc ?? layerProposal()
+        let envelope = try self.envelope(document, signedBy: signers)
+        let result = try ledger.enqueue(envelope, at: document.createdDate) // queued when it is made
         return try ledger.commit(id: result.pending.id, at: at ?? start)
     }
 

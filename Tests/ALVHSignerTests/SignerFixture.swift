@@ -18,7 +18,7 @@ final class SignerFixture: @unchecked Sendable {
         var template = Array("/tmp/alvh-signer-XXXXXX".utf8CString)
         root = String(cString: mkdtemp(&template)!)
         let store = KeyStore(directory: "\(root)/Keys")
-        for name in Self.members.map(\.0) + ["mallory"] {
+        for name in Self.members.map(\.0) + ["mallory", "committer"] {
             let made = try store.generate(name: name, type: name == "s2" || name == "lim" ? .p256 : .ed25519)
             keys[name] = try PrivateKey.load(from: made.privateKeyPath)
         }
@@ -26,6 +26,7 @@ final class SignerFixture: @unchecked Sendable {
         for (name, role) in Self.members {
             yaml += "  - id: \(name)\n    key: Keys/\(name).pub.pem\n    key-id: \(keys[name]!.keyID.hex)\n    roles: [\(role)]\n"
         }
+        yaml += "committers:\n  - id: committer\n    key: Keys/committer.pub.pem\n    key-id: \(keys["committer"]!.keyID.hex)\n"
         yaml += "rules:\n  - name: layers\n    kinds: [add-layer, roll-layer, resize-layer, close-layer]\n    threshold: 3\n"
         try SecureFile.makeDirectory("\(root)/Policies", mode: 0o755)
         try SecureFile.makeDirectory("\(root)/logs", mode: 0o755)
@@ -57,7 +58,7 @@ final class SignerFixture: @unchecked Sendable {
                tamper: (inout ProposalDocument) -> Void = { _ in }) throws -> String {
         let ledger = try ledger()
         let (snapshot, bytes) = try market()
-        let book = try ledger.book()
+        let book = try ledger.verified().book
         let proposal: EngineProposal
         if let change {
             proposal = try Engine.manual(book: book, change: change, market: snapshot, note: "test")
@@ -102,7 +103,8 @@ final class SignerFixture: @unchecked Sendable {
 
     @discardableResult
     func startCoordinator(_ label: String = "coordinator") throws -> Process {
-        let process = try TestProcess.spawn(TestProcess.alvh, ["coordinator", "run", "--poll", "50", "--workspace", root],
+        let process = try TestProcess.spawn(TestProcess.alvh, ["coordinator", "run", "--poll", "50", "--workspace", root,
+                                                               "--committer-key", keyPath("committer")],
                                             log: "\(root)/logs/\(label).log")
         processes[label] = process
         return process

@@ -51,7 +51,7 @@ struct SignerReviewTests {
         let verified = try ProposalReview.VerifiedLedger.verify(ledger)
         let me = fixture.keys["s1"]!.publicKey
         func decide(_ limits: SignerLimits, _ env: Envelope? = nil, today: Double = 0, verified v: ProposalReview.VerifiedLedger? = nil) -> ProposalReview.Verdict {
-            ProposalReview(verified: v ?? verified, me: me, limits: limits, workspace: fixture.root).decide(env ?? envelope, premiumToday: today, at: Date())
+            ProposalReview(verified: v ?? verified, me: me, limits: limits).decide(env ?? envelope, in: ledger, premiumToday: today, at: Date())
         }
         guard case .sign(let doc) = decide(.none) else { Issue.record("an honest proposal is signed"); return }
         #expect(doc.costDollars > 0)
@@ -68,8 +68,8 @@ struct SignerReviewTests {
         if case .sign = decide(SignerLimits(stressMustNotWorsen: ["covid-2020-03-16"])) {} else { Issue.record("buying calls improves the crash stress") }
 
         // The proposer's own key waits (its approval never counts).
-        if case .wait = ProposalReview(verified: verified, me: fixture.keys["trader"]!.publicKey, limits: .none, workspace: fixture.root)
-            .decide(envelope, premiumToday: 0, at: Date()) {} else { Issue.record("the proposer does not approve itself") }
+        if case .wait = ProposalReview(verified: verified, me: fixture.keys["trader"]!.publicKey, limits: .none)
+            .decide(envelope, in: ledger, premiumToday: 0, at: Date()) {} else { Issue.record("the proposer does not approve itself") }
 
         // Bound to another ledger.
         var other = verified
@@ -94,9 +94,9 @@ struct SignerReviewTests {
         if case .wait(let reason) = decide(.none, policyEnvelope) { #expect(reason.contains("left to a person")) } else { Issue.record("a bot signed a policy change") }
         if case .sign = decide(SignerLimits(allowedKinds: [.policyChange]), policyEnvelope) {} else { Issue.record("an explicit allowance is honoured") }
 
-        // The snapshot is missing from the workspace: it cannot be recomputed, so it is not signed.
-        try FileManager.default.removeItem(atPath: "\(fixture.root)/snapshots")
-        #expect(rejected(decide(.none), "cannot recompute"))
+        // Without the cited snapshot it cannot be recomputed, so it is not signed.
+        #expect(rejected(ProposalReview(verified: verified, me: me, limits: .none).decide(envelope, snapshot: nil, premiumToday: 0, at: Date()),
+                         "cannot be recomputed"))
     }
 
     @Test("a verified ledger advances over new entries to the verdict from genesis, and refuses a rewritten history")
@@ -112,7 +112,7 @@ struct SignerReviewTests {
             _ = try ledger.enqueue(envelope, at: Date())
             try ledger.commit(id: id, at: Date())
         }
-        let advanced = try start.advanced(ledger)
+        let advanced = try ProposalReview.VerifiedLedger.verify(ledger)
         let full = try ProposalReview.VerifiedLedger.verify(ledger)
         #expect(advanced.context == full.context)
         #expect(advanced.context.nextSequence == 3)
@@ -126,7 +126,7 @@ struct SignerReviewTests {
         let result = try TestProcess.run("/usr/bin/env", ["sqlite3", "\(fixture.root)/alvh.sqlite", sql])
         try #require(result.status == 0, "\(result.stderr)")
         #expect {
-            try advanced.advanced(ledger)
+            try ProposalReview.VerifiedLedger.verify(ledger)
         } throws: { error in
             (error as? LedgerError)?.reason.contains("history was rewritten") == true
         }

@@ -29,6 +29,8 @@ extension Ledger {
         // Key files of a proposed policy are read by the caller (or here, from the workspace) before
         // the write lock is taken: no file is read inside the transaction.
         let keyFiles = try keys ?? proposedPolicyKeys(envelope)
+        // The cited snapshot: given, or kept in the workspace (`snapshots/HASH.json`), read now too.
+        let snapshot = try snapshot ?? workspaceSnapshot(citedBy: envelope)
         return try writeVerified { db, verified in
             let policy = verified.policy
             let context = verified.context

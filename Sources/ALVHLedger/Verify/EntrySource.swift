@@ -42,6 +42,8 @@ public struct ExportedEntry: Codable, Sendable {
     public var policyHash: String
     public var committedAt: String
     public var hash: String
+    /// The committer's signature over the entry hash, base64.
+    public var committerSignature: String?
 
     public init(_ entry: LedgerEntry) {
         sequence = entry.sequence
@@ -52,6 +54,7 @@ public struct ExportedEntry: Codable, Sendable {
         policyHash = entry.policyHash
         committedAt = entry.committedAt
         hash = entry.hash
+        committerSignature = Base64.encode(entry.committerSignature)
     }
 
     public func entry(line: Int) throws -> LedgerEntry {
@@ -67,6 +70,10 @@ public struct ExportedEntry: Codable, Sendable {
         var entry = LedgerEntry(sequence: sequence, previousHash: previousHash, kind: kind, envelope: envelopeBytes,
                                 attachments: attachmentBytes, policyHash: policyHash, committedAt: committedAt)
         entry.hash = hash
+        guard let signature = Base64.decode(committerSignature ?? "") else {
+            throw LedgerError(.invalidInput, "committerSignature is not base64", path: "line \(line): committerSignature")
+        }
+        entry.committerSignature = signature
         return entry
     }
 }

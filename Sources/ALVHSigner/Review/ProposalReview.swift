@@ -61,6 +61,14 @@ public struct ProposalReview: Sendable {
         self.limits = limits
     }
 
+    /// Decides on `envelope` at `now`, with the snapshot `ledger` holds for the hash it cites
+    /// (looked up once a policy key verified the envelope).
+    public func decide(_ envelope: Envelope, in ledger: Ledger, ownMarket: MarketSnapshot? = nil, premiumToday: Double, at now: Date) -> Verdict {
+        let document = ThresholdEvaluator(policy: verified.policy).evaluateDocument(envelope, at: now).document
+        let snapshot = document?.market.flatMap { try? ledger.blob($0.snapshotHash) }
+        return decide(envelope, snapshot: snapshot, ownMarket: ownMarket, premiumToday: premiumToday, at: now)
+    }
+
     /// Decides on `envelope` at `now`, with `snapshot` (the bytes the ledger holds for the hash it
     /// cites) and `ownMarket` (this signer's own market data, to which the cited snapshot is
     /// compared). `premiumToday` is what this signer already signed today.
@@ -81,21 +89,19 @@ public struct ProposalReview: Sendable {
         if document.proposerKeyID == me.keyID && !policy.proposerMayApprove {
             return .wait("this key proposed it; the policy does not count a proposer's approval")
         }
-        // Decided on the typed findings: time → wait; another slot or a false claim → reject.
+        // Decided on the typed findings: time → wait; another ledger, slot or a false claim → reject.
         for finding in report.findings {
             switch finding {
-            case .ledgerMismatch:
-                return .reject(finding.description)
-            case .policyHashMismatch:
-                return .reject(finding.description)
+            case .ledgerMismatch: return .reject("bound to another ledger: \(finding)")
+            case .policyHashMismatch: return .reject(finding.description)
             case .sequenceMismatch(let bound, let next) where bound > next:
                 return .reject("fast-forward: entry \(bound) is beyond the next entry \(next)")
-            case .staleBase, .sequenceMismatch:
-                return .wait(finding.description)
-            default:
-                continue
+            default: continue
             }
         }
+        if let stale = report.findings.first(where: {
+            switch $0 { case .staleBase, .sequenceMismatch: return true; default: return false }
+        }) { return .wait(stale.description) }
         if let timing = report.findings.first(where: \.isTiming) { return .wait(timing.description) }
         if let stale = report.findings.first(where: { if case .staleMarket = $0 { return true } else { return false } }) {
             return .reject(stale.description)

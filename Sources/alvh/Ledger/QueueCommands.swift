@@ -153,7 +153,7 @@ enum QueueFile {
     static func enqueue(_ file: String, snapshot: String?, workspace: WorkspaceOptions) throws -> Ledger.EnqueueResult {
         let ledger = try Ledger.open(workspace: workspace.path)
         let envelope = try Envelope.load(path: file)
-        let snapshotBytes = try snapshot.map { try SnapshotStore.read(path: $0) } ?? ledger.workspaceSnapshot(citedBy: envelope)
+        let snapshotBytes = try snapshot.map { try SnapshotStore.read(path: $0) } // else the workspace's snapshots/HASH.json
         let now = Date()
         let result = try ledger.enqueue(envelope, snapshot: snapshotBytes, at: now)
         for (_, rejection) in try RejectionFiles.discover(beside: file) {
