@@ -149,7 +149,7 @@ struct BadInputTests {
         #expect(full.status == 1, "exit \(full.status): \(full.stderr)")
         #expect(full.stderr.contains("[database]") || full.stderr.contains("full") || full.stderr.contains("I/O"), "stderr: \(full.stderr)")
         #expect(try Self.state(fixture.root) == before, "a failed commit wrote something")
-        let roomy = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root])
+        let roomy = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root, "--committer-key", fixture.keyPath("committer")])
         #expect(roomy.status == 0, "stderr: \(roomy.stderr)")
         #expect(try fixture.headSequence() == 1)
     }
@@ -170,7 +170,7 @@ struct BadInputTests {
         defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }; holder.waitUntilExit() }
         _ = pipe.fileHandleForReading.availableData // "locked"
         let started = Date()
-        let out = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root], environment: ["ALVH_BUSY_TIMEOUT_MS": "500"])
+        let out = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root, "--committer-key", fixture.keyPath("committer")], environment: ["ALVH_BUSY_TIMEOUT_MS": "500"])
         #expect(out.status == 1 && out.stderr.contains("locked"), "stderr: \(out.stderr)")
         #expect(Date().timeIntervalSince(started) >= 0.4)
         kill(holder.processIdentifier, SIGKILL)
@@ -191,7 +191,7 @@ struct BadInputTests {
         let before = try Self.state(fixture.root)
         chmod(fixture.root, 0o555)
         defer { chmod(fixture.root, 0o755) }
-        let readOnly = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root])
+        let readOnly = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root, "--committer-key", fixture.keyPath("committer")])
         #expect(readOnly.status == 1)
         chmod(fixture.root, 0o755)
         #expect(try Self.state(fixture.root) == before)

@@ -44,7 +44,7 @@ struct SignerProcessTests {
         #expect(try fixture.ledger().pending().first { $0.id == id }?.signatureCount == 3)
     }
 
-    @Test("a misbehaving signer's corrupt signature, signature over another payload, and forged keyid are not counted; the honest three decide")
+    @Test("a misbehaving signer's corrupt signature, signature over another payload, and forged keyid are not even stored; the honest three decide")
     func misbehaving() throws {
         let fixture = try SignerFixture()
         let id = try fixture.queue()
@@ -54,17 +54,17 @@ struct SignerProcessTests {
         // (a) s4's signature with a flipped byte.
         var corrupt = try s4.signature(for: envelope.pae)
         corrupt[corrupt.count / 2] ^= 0x40
-        try ledger.addSignature(.init(keyid: s4.keyID.hex, sig: corrupt), to: id, at: Date())
+        #expect(throws: LedgerError.self) { try ledger.addSignature(.init(keyid: s4.keyID.hex, sig: corrupt), to: id, at: Date()) }
         // (b) s4's valid signature, but over a different payload.
         var other = envelope
         other.payload[other.payload.count - 2] ^= 1
-        try ledger.addSignature(.init(keyid: s4.keyID.hex, sig: try s4.signature(for: other.pae)), to: id, at: Date())
+        #expect(throws: LedgerError.self) { try ledger.addSignature(.init(keyid: s4.keyID.hex, sig: try s4.signature(for: other.pae)), to: id, at: Date()) }
         // (c) mallory (outside the policy) signs the right bytes and names s1 as the signer.
-        try ledger.addSignature(.init(keyid: s1.keyID.hex, sig: try mallory.signature(for: envelope.pae)), to: id, at: Date())
+        #expect(throws: LedgerError.self) { try ledger.addSignature(.init(keyid: s1.keyID.hex, sig: try mallory.signature(for: envelope.pae)), to: id, at: Date()) }
 
         let before = try ledger.evaluate(id: id, at: Date())
         #expect(before.counted == 0 && !before.commitReady)
-        #expect(before.signatures.filter { $0.status == .invalid || $0.status == .unknownKey }.count == 3)
+        #expect(before.signatures.count == 1) // the trader's only
 
         for name in ["s1", "s2"] { try fixture.startSigner(name) }
         try fixture.startCoordinator()
@@ -128,7 +128,7 @@ struct SignerProcessTests {
             let summary = try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any]
             #expect(summary?["posted"] as? Int == 1 && summary?["keyID"] as? String == fixture.keys[name]!.keyID.hex)
         }
-        let out = try TestProcess.run(TestProcess.alvh, ["coordinator", "run", "--once", "--json", "--workspace", fixture.root])
+        let out = try TestProcess.run(TestProcess.alvh, ["coordinator", "run", "--once", "--json", "--workspace", fixture.root, "--committer-key", fixture.keyPath("committer")])
         let result = try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any]
         #expect(result?["committed"] as? [Int] == [1])
         #expect(try fixture.headSequence() == 1)
@@ -154,23 +154,16 @@ struct SignerProcessTests {
         #expect(try fixture.ledger().book().layer(named: "short-term")?.positions.first?.quantity == (0..<rounds).reduce(0) { $0 + 10 + $1 })
     }
 
-    @Test("a proposal whose risk figures were altered after computing is rejected with the mismatch named")
+    @Test("a proposal whose risk figures were altered after computing is not even queued; the mismatch is named")
     func tamperedRisk() throws {
         let fixture = try SignerFixture()
-        let id = try fixture.queue { doc in doc.riskAfter!.stressPnL["covid-2020-03-16"]! += 25_000 }
-        #expect(try fixture.signOnce("s1").status == 0)
-        let rejections = try fixture.ledger().rejections(id: id)
-        #expect(rejections.count == 1)
-        let reason = try RejectionDocument.decode(rejections[0].payload).reason
-        #expect(reason.contains("proposal's risk figures do not match") && reason.contains("covid-2020-03-16"))
-        #expect(try fixture.ledger().envelope(id: id).signatures.count == 1) // the trader's only
-
-        // A cost that does not match the legs' prices is caught too.
-        let fixture2 = try SignerFixture()
-        let id2 = try fixture2.queue { doc in doc.costDollars -= 100 }
-        _ = try fixture2.signOnce("s2")
-        let reason2 = try RejectionDocument.decode(try fixture2.ledger().rejections(id: id2)[0].payload).reason
-        #expect(reason2.contains("cost"))
+        #expect { try fixture.queue { doc in doc.riskAfter!.stressPnL["covid-2020-03-16"]! += 25_000 } } throws: {
+            "\($0)".contains("riskAfter.stressPnL.covid-2020-03-16") && "\($0)".contains("not the recomputed")
+        }
+        #expect(try fixture.ledger().pending().isEmpty)
+        // A cost that does not match the legs' prices is caught too, and so is a false gamma.
+        #expect { try fixture.queue { doc in doc.costDollars -= 100 } } throws: { "\($0)".contains("claimed costDollars") }
+        #expect { try fixture.queue { doc in doc.riskAfter!.total.gamma += 1 } } throws: { "\($0)".contains("riskAfter.total.gamma") }
     }
 
     @Test("the limits bot's veto blocks a proposal the risk officers signed; the coordinator marks it vetoed")
@@ -187,7 +180,7 @@ struct SignerProcessTests {
         #expect(try TestProcess.waitUntil(seconds: 20) { try fixture.status(id) == "vetoed" })
         fixture.stopAll()
         #expect(try fixture.headSequence() == 0)
-        let commit = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root])
+        let commit = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root, "--committer-key", fixture.keyPath("committer")])
         #expect(commit.status == 1 && commit.stderr.contains("vetoed by lim"))
     }
 
