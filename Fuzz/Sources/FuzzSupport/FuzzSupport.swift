@@ -20,6 +20,13 @@ public enum FuzzFixture {
 
     public static let key: PrivateKey = try! PrivateKey(pem: Array(privatePEM.utf8))
 
+    /// The committer's public key (another key: a committer may not be a signer).
+    public static let committerPEM = """
+        -----BEGIN PUBLIC KEY-----
+        MCowBQYDK2VwAyEADIaCzXVrZvsnWY1WcLLUS1CL2UEXDgGzXeclEuI4tfA=
+        -----END PUBLIC KEY-----
+        """
+
     /// A one-signer policy (threshold 1, proposer may approve) whose key is the fixture key.
     public static let policy: Policy = {
         let indented = publicPEM.split(separator: "\n").map { "      \($0)" }.joined(separator: "\n")
@@ -32,6 +39,10 @@ public enum FuzzFixture {
                 roles: [risk-officer]
                 public-key: |
             \(indented)
+            committers:
+              - id: committer
+                public-key: |
+            \(committerPEM.split(separator: "\n").map { "      \($0)" }.joined(separator: "\n"))
             rules:
               - name: all
                 kinds: ["*"]
