@@ -39,6 +39,8 @@ struct SignCommand: AsyncParsableCommand {
             let pending = PendingTarget(file, workspace: workspace)
             var (envelope, doc) = try pending.signable(by: privateKey, at: now)
             ProposalSummary.lines(doc, envelope: envelope).forEach(Console.err)
+            let policyDiff = PolicyChangeDiff.make(doc, workspace: workspace)
+            policyDiff?.lines.forEach(Console.err)
             if !yes {
                 guard let confirmed = Confirmation.ask("Sign this proposal with key \(privateKey.keyID.fingerprint)?") else {
                     throw ApprovalError(.signingRefused, "no terminal to confirm on; read the summary above and pass --yes to sign", path: file)
@@ -48,8 +50,8 @@ struct SignCommand: AsyncParsableCommand {
             try envelope.addSignature(using: privateKey)
             try pending.store(envelope, newSignature: envelope.signatures.last!, at: now)
             if output.json {
-                try Console.json(SignedReport(file: file, proposalID: envelope.id, keyID: privateKey.keyID.hex,
-                                              signatures: envelope.signatures.count))
+                try Console.json(WithPolicyDiff(report: SignedReport(file: file, proposalID: envelope.id, keyID: privateKey.keyID.hex,
+                                                                     signatures: envelope.signatures.count), policyDiff: policyDiff))
             } else {
                 let place = pending.isFile ? file : "the pending queue"
                 Console.out("signed \(envelope.id) in \(place) with key \(privateKey.keyID.hex) (\(envelope.signatures.count) signature(s))")
