@@ -47,7 +47,23 @@ struct ALVH: AsyncParsableCommand {
                 break
             }
         }
-        await Self.main(arguments)
+        // ArgumentParser's own main, except that an error message (which may quote an argument)
+        // goes through Console.err's escaping; help and version text on stdout are ours, kept as is.
+        do {
+            var command = try await asyncParseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                if code == .success { print(message) } else { Console.err(message) }
+            }
+            Foundation.exit(code.rawValue)
+        }
     }
 }
 

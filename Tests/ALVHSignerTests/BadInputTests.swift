@@ -144,7 +144,7 @@ struct BadInputTests {
         let (fixture, id) = try Self.workspace()
         for name in ["s1", "s2", "s3"] { #expect(try fixture.signOnce(name).status == 0) }
         let before = try Self.state(fixture.root)
-        let script = "ulimit -f 1; trap '' XFSZ; exec \"$0\" commit \(id.prefix(16)) --workspace \(fixture.root)"
+        let script = "ulimit -f 1; trap '' XFSZ; exec \"$0\" commit \(id.prefix(16)) --workspace \(fixture.root) --committer-key \(fixture.keyPath("committer"))"
         let full = try TestProcess.run("/bin/bash", ["-c", script, TestProcess.alvh])
         #expect(full.status == 1, "exit \(full.status): \(full.stderr)")
         #expect(full.stderr.contains("[database]") || full.stderr.contains("full") || full.stderr.contains("I/O"), "stderr: \(full.stderr)")

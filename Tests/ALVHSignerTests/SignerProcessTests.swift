@@ -75,9 +75,8 @@ struct SignerProcessTests {
         fixture.stopAll()
         let (counted, report) = try fixture.countedSigners(entry: 1)
         #expect(counted == ["s1", "s2", "s3"])
-        let bad = report.signatures.filter { $0.status != .counted && $0.status != .proposer }
-        #expect(bad.count == 3)
-        #expect(bad.allSatisfy { $0.signer == nil }) // none was attributed to anyone
+        // None of the three bad signatures reached the committed envelope.
+        #expect(report.signatures.allSatisfy { $0.status == .counted || $0.status == .proposer })
     }
 
     @Test("a restarted signer neither signs twice nor skips, re-posts a lost signature, refuses a second payload for the slot")

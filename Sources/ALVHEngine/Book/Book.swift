@@ -49,7 +49,9 @@ public struct Book: Sendable, Codable, Equatable {
     /// - resize-layer, roll-layer and close-layer need the layer to exist;
     /// - a trade on an existing position changes its quantity (a buy averages the entry price);
     ///   a position at zero is removed, and a layer with no positions is removed;
-    /// - hedge layers hold long options only: a trade that would leave a position short is refused.
+    /// - hedge layers hold long options only: a trade that would leave a position short is refused;
+    /// - every trade is checked against the bounds (`Trade.maxAbsQuantity`, `maxPrice`, `maxStrike`) and
+    ///   quantities are added with overflow checks: a position above `Trade.maxAbsQuantity` is refused.
     public func applying(_ change: LayerChange) throws -> Book {
         guard !change.trades.isEmpty else {
             throw EngineError(.invalidChange, "a layer change needs at least one trade", path: "change.legs")
@@ -73,18 +75,24 @@ public struct Book: Sendable, Codable, Equatable {
             try trade.validate(path: "change.legs[\(index)]")
             if let p = layer.positions.firstIndex(where: { $0.sameContract(as: trade) }) {
                 var position = layer.positions[p]
-                let quantity = position.quantity + trade.quantity
+                let field = "change.legs[\(index)].quantity"
+                let (quantity, overflow) = position.quantity.addingReportingOverflow(trade.quantity)
+                guard !overflow, quantity <= Trade.maxAbsQuantity else {
+                    throw EngineError(.invalidChange, "buying \(trade.quantity) on top of \(position.quantity) contracts of \(position.label) exceeds the limit of \(Trade.maxAbsQuantity) contracts per position; buy at most \((0...Trade.maxAbsQuantity).contains(position.quantity) ? Trade.maxAbsQuantity - position.quantity : 0) more", path: field)
+                }
                 guard quantity >= 0 else {
-                    throw EngineError(.invalidChange, "selling \(-trade.quantity) would leave \(quantity) contracts of \(position.label); hedge layers hold long options only", path: "change.legs[\(index)].quantity")
+                    throw EngineError(.invalidChange, "selling \(trade.quantity.magnitude) would leave \(quantity) contracts of \(position.label); hedge layers hold long options only", path: field)
                 }
                 if trade.quantity > 0 {
+                    // Both quantities are within ±maxAbsQuantity here, and quantity > 0: the
+                    // weighted average is finite and cannot trap.
                     position.entryPrice = (position.entryPrice * Double(position.quantity) + trade.price * Double(trade.quantity)) / Double(quantity)
                 }
                 position.quantity = quantity
                 if quantity == 0 { layer.positions.remove(at: p) } else { layer.positions[p] = position }
             } else {
                 guard trade.quantity > 0 else {
-                    throw EngineError(.invalidChange, "selling \(-trade.quantity) of \(trade.label), which layer '\(change.layer)' does not hold", path: "change.legs[\(index)]")
+                    throw EngineError(.invalidChange, "selling \(trade.quantity.magnitude) of \(trade.label), which layer '\(change.layer)' does not hold", path: "change.legs[\(index)]")
                 }
                 layer.positions.append(Position(instrument: trade.instrument, right: trade.right, expiry: trade.expiry,
                                                 strike: trade.strike, quantity: trade.quantity, entryPrice: trade.price))

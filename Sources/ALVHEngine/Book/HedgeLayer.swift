@@ -23,8 +23,13 @@ public struct HedgeLayer: Sendable, Codable, Equatable {
         self.targetCoverageDollars = targetCoverageDollars
     }
 
-    /// Total long contracts in the layer.
-    public var contracts: Int { positions.reduce(0) { $0 + $1.quantity } }
+    /// Total long contracts in the layer (saturating: a book that was never validated cannot trap it).
+    public var contracts: Int {
+        positions.reduce(0) { sum, position in
+            let (total, overflow) = sum.addingReportingOverflow(position.quantity)
+            return overflow ? (position.quantity > 0 ? .max : .min) : total
+        }
+    }
 }
 
 /// Call or put.
@@ -42,7 +47,7 @@ public struct Position: Sendable, Codable, Equatable {
     public var expiry: String
     /// Strike in VIX points.
     public var strike: Double
-    /// Contracts held (≥ 0).
+    /// Contracts held (1…`Trade.maxAbsQuantity`).
     public var quantity: Int
     /// Average entry price, VIX points per unit (× $100 per contract).
     public var entryPrice: Double
@@ -65,8 +70,8 @@ public struct Position: Sendable, Codable, Equatable {
     func validate(path: String) throws {
         guard instrument == "VIX" else { throw EngineError(.invalidBook, "hedge layers hold VIX options", path: "\(path).instrument") }
         guard EngineDate.parse(expiry) != nil else { throw EngineError(.invalidBook, "must be a date YYYY-MM-DD", path: "\(path).expiry") }
-        guard strike.isFinite, strike > 0 else { throw EngineError(.invalidBook, "must be a positive strike", path: "\(path).strike") }
-        guard quantity > 0 else { throw EngineError(.invalidBook, "must be a positive number of contracts", path: "\(path).quantity") }
-        guard entryPrice.isFinite, entryPrice >= 0 else { throw EngineError(.invalidBook, "must be a price ≥ 0", path: "\(path).entryPrice") }
+        if let problem = Trade.strikeProblem(strike) { throw EngineError(.invalidBook, problem, path: "\(path).strike") }
+        if let problem = Trade.quantityProblem(quantity, longOnly: true) { throw EngineError(.invalidBook, problem, path: "\(path).quantity") }
+        if let problem = Trade.priceProblem(entryPrice) { throw EngineError(.invalidBook, problem, path: "\(path).entryPrice") }
     }
 }

@@ -4,7 +4,7 @@ public struct IronCondor: Sendable, Codable, Equatable {
     public var underlying: String
     /// Expiry date, YYYY-MM-DD.
     public var expiry: String
-    /// Contracts per leg (positive; the condor is sold: short the inner strikes, long the wings).
+    /// Contracts per leg (1…`Trade.maxAbsQuantity`; the condor is sold: short the inner strikes, long the wings).
     public var quantity: Int
     public var longPut: Double
     public var shortPut: Double
@@ -43,11 +43,12 @@ public struct IronCondor: Sendable, Codable, Equatable {
     }
 
     public func validate(path: String) throws {
-        guard quantity > 0 else { throw EngineError(.invalidBook, "must be a positive number of contracts", path: "\(path).quantity") }
+        if let problem = Trade.quantityProblem(quantity, longOnly: true) { throw EngineError(.invalidBook, problem, path: "\(path).quantity") }
         guard EngineDate.parse(expiry) != nil else { throw EngineError(.invalidBook, "must be a date YYYY-MM-DD", path: "\(path).expiry") }
-        guard [longPut, shortPut, shortCall, longCall, creditPerUnit].allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw EngineError(.invalidBook, "strikes and credit must be positive numbers", path: path)
+        for (field, strike) in [("longPut", longPut), ("shortPut", shortPut), ("shortCall", shortCall), ("longCall", longCall)] {
+            if let problem = Trade.strikeProblem(strike) { throw EngineError(.invalidBook, problem, path: "\(path).\(field)") }
         }
+        if let problem = Trade.priceProblem(creditPerUnit) { throw EngineError(.invalidBook, problem, path: "\(path).creditPerUnit") }
         guard longPut < shortPut, shortPut < shortCall, shortCall < longCall else {
             throw EngineError(.invalidBook, "strikes must satisfy longPut < shortPut < shortCall < longCall", path: path)
         }

@@ -29,7 +29,7 @@ public enum Engine {
     /// so it carries the same risk before/after and cost for the signers to recompute.
     public static func manual(book: Book, change: LayerChange, market: MarketSnapshot, note: String) throws -> EngineProposal {
         let evaluated = try evaluate(book: book, change: change, market: market)
-        let legs = change.trades.map { "\($0.quantity) × VIX \($0.expiry) \(Int($0.strike)) \($0.right.rawValue)s @ \($0.price)" }
+        let legs = change.trades.map { "\($0.quantity) × VIX \($0.expiry) \(whole($0.strike)) \($0.right.rawValue)s @ \($0.price)" }
         return EngineProposal(rule: "manual", change: change, rationale: [SignalReading(name: "manual", value: 0, note: note)],
                               riskBefore: evaluated.before, riskAfter: evaluated.after, costDollars: evaluated.costDollars,
                               summary: "manual \(change.kind.rawValue) \(change.layer): " + legs.joined(separator: ", "))
@@ -133,7 +133,9 @@ struct RuleSet {
                 let price = try mid(expiry: expiry, strike: strike)
                 let pnl = try contractPnL(expiry: expiry, strike: strike, price: price, scenario: design.designScenario)
                 guard pnl > 0 else { continue }
-                let contracts = Int((shortfall / pnl).rounded(.up))
+                // Clamped to Trade.maxAbsQuantity: a tiny P&L per contract must not trap Int(_:).
+                let contracts = Trade.contracts((shortfall / pnl).rounded(.up))
+                guard contracts > 0 else { continue }
                 let cost = Double(contracts) * price * VIXOption.multiplier
                 let trade = Trade(expiry: expiry, strike: strike, quantity: contracts, price: price)
                 if best == nil || cost < best!.cost { best = (trade, cost, pnl) }
@@ -144,7 +146,7 @@ struct RuleSet {
         guard let best else { return nil }
         if best.cost <= budget { return (best.trade, best.pnl, false) }
         guard let efficient = mostEfficient else { return nil }
-        let affordable = Int((budget / (efficient.price * VIXOption.multiplier)).rounded(.down))
+        let affordable = Trade.contracts((budget / (efficient.price * VIXOption.multiplier)).rounded(.down))
         guard affordable > 0 else { return nil }
         var trade = efficient.trade
         trade.quantity = affordable
@@ -166,11 +168,11 @@ struct RuleSet {
                 let future = try market.vixFuture(expiry: position.expiry)
                 let multiple = max(0, future - position.strike) / position.entryPrice
                 guard multiple >= strategy.takeProfitIntrinsicMultiple else { continue }
-                let quantity = max(1, Int((Double(position.quantity) * strategy.takeProfitCloseFraction).rounded(.down)))
+                let quantity = max(1, Trade.contracts((Double(position.quantity) * strategy.takeProfitCloseFraction).rounded(.down)))
                 trades.append(Trade(expiry: position.expiry, strike: position.strike, quantity: -quantity,
                                     price: try mid(expiry: position.expiry, strike: position.strike)))
                 signals.append(SignalReading(name: "intrinsic-over-entry", value: multiple, threshold: strategy.takeProfitIntrinsicMultiple,
-                                             note: "\(position.expiry) \(Int(position.strike)) call: future \(future)"))
+                                             note: "\(position.expiry) \(whole(position.strike)) call: future \(future)"))
             }
             guard !trades.isEmpty else { continue }
             let sold = trades.reduce(0) { $0 - $1.quantity }
@@ -254,7 +256,7 @@ struct RuleSet {
         signals.append(SignalReading(name: "event-coverage-target", value: target, note: design.designScenario.name))
         if sized.budgetLimited { signals.append(SignalReading(name: "budget-limited", value: remainingBudget, note: "sized to the remaining premium budget")) }
         return [("event", LayerChange(kind: .addLayer, layer: "event", layerKind: .event, trades: [sized.trade]), signals,
-                 "add an event layer spanning \(next.kind) \(next.date): \(sized.trade.quantity) × VIX \(sized.trade.expiry) \(Int(sized.trade.strike)) calls")]
+                 "add an event layer spanning \(next.kind) \(next.date): \(sized.trade.quantity) × VIX \(sized.trade.expiry) \(whole(sized.trade.strike)) calls")]
     }
 
     /// A layer below its coverage target in its design scenario is added or resized at least cost.
@@ -274,8 +276,13 @@ struct RuleSet {
             if sized.budgetLimited { signals.append(SignalReading(name: "budget-limited", value: remainingBudget, note: "sized to the remaining premium budget")) }
             let change = LayerChange(kind: exists ? .resizeLayer : .addLayer, layer: name, layerKind: HedgeLayer.Kind(rawValue: name), trades: [sized.trade])
             fired.append(("coverage", change, signals,
-                          "\(exists ? "resize" : "add") \(name): buy \(sized.trade.quantity) × VIX \(sized.trade.expiry) \(Int(sized.trade.strike)) calls to lift coverage from $\(Int(current)) toward $\(Int(target))"))
+                          "\(exists ? "resize" : "add") \(name): buy \(sized.trade.quantity) × VIX \(sized.trade.expiry) \(whole(sized.trade.strike)) calls to lift coverage from $\(whole(current)) toward $\(whole(target))"))
         }
         return fired
     }
+}
+
+/// A number as a whole number for a summary line; `Int(_:)` traps on NaN, ±∞ and beyond ±2⁶³.
+func whole(_ value: Double) -> String {
+    value.isFinite && value.magnitude < 1e15 ? String(Int(value)) : String(value)
 }

@@ -220,6 +220,8 @@ enum MarketComparison {
 }
 
 func money(_ value: Double) -> String {
+    // Int(_:) traps on NaN, ±∞ and beyond ±2⁶³: a signed figure that large is shown as it is.
+    guard value.isFinite, value.magnitude < 1e15 else { return "$\(value)" }
     let sign = value < 0 ? "-" : ""
     let cents = Int((abs(value) * 100).rounded())
     var whole = String(cents / 100)

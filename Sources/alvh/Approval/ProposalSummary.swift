@@ -10,7 +10,7 @@ enum ProposalSummary {
         out.append("  change:    \(doc.kind.rawValue)\(doc.change.layer.map { " of layer '\($0.layer)'" } ?? "")")
         if let layer = doc.change.layer {
             for leg in layer.legs {
-                out.append("    leg: \(leg.quantity > 0 ? "BUY " : "SELL") \(abs(leg.quantity)) × \(leg.instrument) \(leg.right) \(leg.expiry) strike \(fmt(leg.strike)) @ limit \(fmt(leg.limitPrice))")
+                out.append("    leg: \(leg.quantity > 0 ? "BUY " : "SELL") \(leg.quantity.magnitude) × \(leg.instrument) \(leg.right) \(leg.expiry) strike \(fmt(leg.strike)) @ limit \(fmt(leg.limitPrice))")
             }
         }
         if let policy = doc.change.policy {

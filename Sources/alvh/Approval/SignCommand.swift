@@ -38,6 +38,8 @@ struct SignCommand: AsyncParsableCommand {
             var envelope = review.envelope
             ProposalSummary.lines(review.document, envelope: envelope).forEach(Console.err)
             if let recomputed = review.recomputed { ProposalSummary.recomputedLines(recomputed, report: review.report).forEach(Console.err) }
+            let policyDiff = PolicyChangeDiff.make(review.document, workspace: workspace)
+            policyDiff?.lines.forEach(Console.err)
             if !yes {
                 guard let confirmed = Confirmation.ask("Sign this proposal with key \(privateKey.keyID.fingerprint)?") else {
                     throw ApprovalError(.signingRefused, "no terminal to confirm on; read the summary above and pass --yes to sign", path: file)
@@ -47,8 +49,8 @@ struct SignCommand: AsyncParsableCommand {
             try envelope.addSignature(using: privateKey)
             try pending.store(envelope, newSignature: envelope.signatures.last!, at: now)
             if output.json {
-                try Console.json(SignedReport(file: file, proposalID: envelope.id, keyID: privateKey.keyID.hex,
-                                              signatures: envelope.signatures.count))
+                try Console.json(WithPolicyDiff(report: SignedReport(file: file, proposalID: envelope.id, keyID: privateKey.keyID.hex,
+                                                                     signatures: envelope.signatures.count), policyDiff: policyDiff))
             } else {
                 let place = pending.isFile ? file : "the pending queue"
                 Console.out("signed \(envelope.id) in \(place) with key \(privateKey.keyID.hex) (\(envelope.signatures.count) signature(s))")

@@ -36,11 +36,13 @@ struct VerifyCommand: AsyncParsableCommand {
             let envelope = try Envelope.load(path: file)
             var rejections = try RejectionFiles.discover(beside: file).map(\.envelope)
             rejections += try rejection.map { try Envelope.load(path: $0) }
-            let report = ThresholdEvaluator(policy: loaded).evaluate(envelope, at: now, rejections: rejections)
+            let (report, document) = ThresholdEvaluator(policy: loaded).evaluateDocument(envelope, at: now, rejections: rejections)
+            let policyDiff = PolicyChangeDiff.make(document, current: loaded, workspace: workspace)
             if output.json {
-                try Console.json(report)
+                try Console.json(WithPolicyDiff(report: report, policyDiff: policyDiff))
             } else {
                 ReportPrinter.print(report)
+                policyDiff?.lines.forEach(Console.out)
             }
             if !report.commitReady { throw ExitCode.failure }
         }

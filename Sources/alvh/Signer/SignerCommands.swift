@@ -35,7 +35,7 @@ struct ProcessOptions: ParsableArguments {
     /// A logger writing to stderr (stdout stays free for results).
     func logger(label: String) -> Logger {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: label) { EscapingLogHandler(StreamLogHandler.standardError(label: $0)) }
         logger.logLevel = level
         return logger
     }

@@ -6,7 +6,7 @@ enum Confirmation {
     static func ask(_ question: String) -> Bool? {
         guard let tty = FileHandle(forUpdatingAtPath: "/dev/tty") else { return nil }
         defer { try? tty.close() }
-        tty.write(Data("\(question) [y/N] ".utf8))
+        tty.write(Data("\(TerminalText.escaped(question)) [y/N] ".utf8))
         var answer = [UInt8]()
         while let chunk = try? tty.read(upToCount: 1), let byte = chunk.first, byte != UInt8(ascii: "\n") {
             answer.append(byte)
