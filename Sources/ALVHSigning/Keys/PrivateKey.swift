@@ -15,13 +15,14 @@ public struct PrivateKey: Sendable {
 
     /// The scheme of this key.
     public var type: KeyType { publicKey.type }
-    /// The key id of the public half.
+    /// The key id of the public half (of its canonical encoding, as ``PublicKey/keyID``).
     public var keyID: KeyID { publicKey.keyID }
 
     init(handle: PKeyHandle, path: String?) throws {
         self.handle = handle
-        // The public half shares the EVP_PKEY (reference counted); it is never mutated.
-        publicKey = try PublicKey(handle: handle, path: path)
+        // The public half is its canonical re-encoding (its own EVP_PKEY), as for any public key:
+        // the same key id whether the key came from PKCS#8, a traditional EC file or keygen.
+        publicKey = try PublicKey(decoded: handle, path: path)
     }
 
     /// A new key from OpenSSL's `EVP_PKEY_keygen`.
