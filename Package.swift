@@ -3,6 +3,7 @@ import PackageDescription
 
 // Data flows one way:
 //   COpenSSL → ALVHSigning → (ALVHEngine is pure computation) → ALVHApproval → ALVHLedger → ALVHSigner → alvh
+// (ALVHEngine uses ALVHSigning's SecureFile to read its files, nothing else of it.)
 // Only ALVHSigning imports COpenSSL, and it does so with `internal import`.
 let package = Package(
     name: "alvh",
@@ -33,7 +34,8 @@ let package = Package(
         ),
         .target(
             name: "ALVHEngine",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            // ALVHSigning for SecureFile only: every file alvh reads is opened the one same way.
+            dependencies: ["ALVHSigning", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "ALVHApproval",
