@@ -33,13 +33,18 @@ let package = Package(
             dependencies: ["COpenSSL"]
         ),
         .target(
+            // The one check every YAML input passes before Yams composes it (no anchors/aliases).
+            name: "ALVHYAML",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "ALVHEngine",
             // ALVHSigning for SecureFile only: every file alvh reads is opened the one same way.
-            dependencies: ["ALVHSigning", .product(name: "Yams", package: "Yams")]
+            dependencies: ["ALVHSigning", "ALVHYAML", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "ALVHApproval",
-            dependencies: ["ALVHSigning", .product(name: "Yams", package: "Yams")]
+            dependencies: ["ALVHSigning", "ALVHYAML", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "ALVHLedger",
@@ -47,7 +52,7 @@ let package = Package(
         ),
         .target(
             name: "ALVHSigner",
-            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHLedger",
+            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHLedger", "ALVHYAML",
                            .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
