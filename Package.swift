@@ -3,6 +3,7 @@ import PackageDescription
 
 // Data flows one way:
 //   COpenSSL → ALVHSigning → (ALVHEngine is pure computation) → ALVHApproval → ALVHLedger → ALVHSigner → alvh
+// (ALVHEngine uses ALVHSigning's SecureFile to read its files, nothing else of it.)
 // Only ALVHSigning imports COpenSSL, and it does so with `internal import`.
 let package = Package(
     name: "alvh",
@@ -32,12 +33,18 @@ let package = Package(
             dependencies: ["COpenSSL"]
         ),
         .target(
-            name: "ALVHEngine",
+            // The one check every YAML input passes before Yams composes it (no anchors/aliases).
+            name: "ALVHYAML",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         .target(
+            name: "ALVHEngine",
+            // ALVHSigning for SecureFile only: every file alvh reads is opened the one same way.
+            dependencies: ["ALVHSigning", "ALVHYAML", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "ALVHApproval",
-            dependencies: ["ALVHSigning", .product(name: "Yams", package: "Yams")]
+            dependencies: ["ALVHSigning", "ALVHYAML", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "ALVHLedger",
@@ -45,7 +52,7 @@ let package = Package(
         ),
         .target(
             name: "ALVHSigner",
-            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHLedger",
+            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHLedger", "ALVHYAML",
                            .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(

@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs12.h>
+#include <openssl/core_names.h>
 
 #if OPENSSL_VERSION_MAJOR < 3
 #error "alvh needs OpenSSL 3 (libssl-dev >= 3.0)"
@@ -44,6 +45,11 @@ static inline int alvh_EVP_PKEY_ED25519(void) { return EVP_PKEY_ED25519; }
 static inline int alvh_EVP_PKEY_EC(void) { return EVP_PKEY_EC; }
 static inline int alvh_NID_P256(void) { return NID_X9_62_prime256v1; }
 static inline int alvh_NID_hmacWithSHA256(void) { return NID_hmacWithSHA256; }
+
+/// Key parameter names (string macros) for EVP_PKEY_get_*_param.
+static inline const char *alvh_PARAM_EC_ENCODING(void) { return OSSL_PKEY_PARAM_EC_ENCODING; }
+static inline const char *alvh_PARAM_EC_PUB_X(void) { return OSSL_PKEY_PARAM_EC_PUB_X; }
+static inline const char *alvh_PARAM_EC_PUB_Y(void) { return OSSL_PKEY_PARAM_EC_PUB_Y; }
 
 /// The passphrase callback type OpenSSL's PEM readers take.
 typedef int (*alvh_pem_password_cb)(char *buf, int size, int rwflag, void *userdata);

@@ -278,7 +278,7 @@ func signerAdvance(dir: String) throws {
 // MARK: - pricing and stress
 
 func pricing(inputs: String, out: String) throws {
-    let text = try String(contentsOfFile: inputs, encoding: .utf8)
+    let text = String(decoding: try SecureFile.read(inputs, limit: 64 << 20), as: UTF8.self)
     var specs: [OptionSpec] = []
     for line in text.split(separator: "\n").dropFirst() {
         let f = line.split(separator: ",").map(String.init)

@@ -40,6 +40,14 @@ struct BadInputTests {
             expected: "header must name DATE and CLOSE"),
         Row(name: "missing file", arguments: ["import", "WS/bad/missing.json"], expected: "No such file"),
         Row(name: "a directory where a file is expected", arguments: ["import", "WS/bad"], expected: "directory"),
+        Row(name: "a FIFO as a market snapshot", arguments: ["propose", "--market", "WS/bad/fifo.json", "--key", "WS/Keys/private/trader.key.pem"],
+            expected: "bad/fifo.json: not a regular file: it is a FIFO (named pipe)"),
+        Row(name: "a FIFO as a policy file", arguments: ["policy", "check", "WS/bad/fifo.json"],
+            expected: "bad/fifo.json: not a regular file: it is a FIFO (named pipe)"),
+        Row(name: "a FIFO as a policy's key file", arguments: ["policy", "check", "WS/bad/fifo-key.yaml"],
+            expected: "cannot use key file bad/fifo.json: not a regular file: it is a FIFO (named pipe)"),
+        Row(name: "a symbolic link as a private key", arguments: ["sign", "ID", "--yes", "--key", "WS/bad/link.key.pem"],
+            expected: "bad/link.key.pem: is a symbolic link; give the real file's path"),
         Row(name: "world-readable private key", arguments: ["sign", "ID", "--yes", "--key", "WS/bad/open.key.pem"],
             expected: "permissions 0644 are too open"),
         Row(name: "wrong passphrase", arguments: ["sign", "ID", "--yes", "--key", "WS/bad/encrypted.key.pem", "--passphrase-file", "WS/bad/wrong-passphrase"],
@@ -89,6 +97,11 @@ struct BadInputTests {
         _ = try TestProcess.run(openssl, ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "\(bad)/rsa.key.pem"])
         _ = try TestProcess.run(openssl, ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", "\(bad)/p384.key.pem"])
         _ = try TestProcess.run(openssl, ["genpkey", "-algorithm", "X25519", "-out", "\(bad)/x25519.key.pem"])
+        // Not regular files: a FIFO with no writer (a plain open(2) would wait forever), a policy naming it
+        // as a key file, and a symbolic link to a good private key.
+        guard mkfifo("\(bad)/fifo.json", 0o644) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        try write("fifo-key.yaml", Array(policy.replacingOccurrences(of: "Keys/s1.pub.pem", with: "bad/fifo.json").utf8))
+        guard symlink(fixture.keyPath("s1"), "\(bad)/link.key.pem") == 0 else { throw CocoaError(.fileWriteUnknown) }
         for name in ["encrypted.key.pem", "rsa.key.pem", "p384.key.pem", "x25519.key.pem", "plain.pem"] { chmod("\(bad)/\(name)", 0o600) }
         return (fixture, id)
     }
@@ -104,9 +117,9 @@ struct BadInputTests {
         let enumerator = FileManager.default.enumerator(atPath: root)!
         while let path = enumerator.nextObject() as? String {
             if path.hasPrefix("alvh.sqlite") || path.hasPrefix("logs") { continue }
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory)
-            if isDirectory.boolValue { continue }
+            // Regular files only (not followed through links; a FIFO is never opened).
+            let type = (try? FileManager.default.attributesOfItem(atPath: "\(root)/\(path)"))?[.type] as? FileAttributeType
+            if type != .typeRegular { continue }
             let bytes = (try? SecureFile.read("\(root)/\(path)", limit: 64 << 20)) ?? []
             files.append("\(path) \(SHA256.hexDigest(bytes))")
         }
@@ -119,7 +132,9 @@ struct BadInputTests {
         let before = try Self.state(fixture.root)
         var arguments = row.arguments.map { $0 == "ID" ? String(id.prefix(16)) : $0.replacingOccurrences(of: "WS/", with: fixture.root + "/") }
         if let index = arguments.firstIndex(of: "%NO-WORKSPACE%") { arguments.remove(at: index) } else { arguments += ["--workspace", fixture.root] }
-        let out = try TestProcess.run(TestProcess.alvh, arguments)
+        // Bounded: a command that waits on a FIFO fails here instead of hanging the suite.
+        let out = try TestProcess.run(TestProcess.alvh, arguments, timeout: 60)
+        #expect(!out.timedOut, "still running after 60 s")
         if let dump = ProcessInfo.processInfo.environment["ALVH_BAD_INPUT_DUMP"] { // regenerates docs/bad-input.md's texts
             let line = "\(row.name)\t\(out.status)\t\(out.stderr.split(separator: "\n").first ?? "")\n".replacingOccurrences(of: fixture.root, with: "WS")
             if let handle = FileHandle(forWritingAtPath: dump) { handle.seekToEndOfFile(); handle.write(Data(line.utf8)); try? handle.close() }

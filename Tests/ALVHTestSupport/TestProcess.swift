@@ -11,6 +11,8 @@ public enum TestProcess {
         public var status: Int32
         public var stdout: [UInt8]
         public var stderr: String
+        /// Whether the run was killed (SIGKILL) at its `timeout`.
+        public var timedOut = false
         public var text: String { String(decoding: stdout, as: UTF8.self) }
     }
 
@@ -41,10 +43,11 @@ public enum TestProcess {
         return env
     }
 
-    /// Runs a program to completion with stdin from /dev/null (or `input`).
+    /// Runs a program to completion with stdin from /dev/null (or `input`); with `timeout`, a child
+    /// still running after that many seconds is killed (SIGKILL) and the output says `timedOut`.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:],
-                           input: [UInt8]? = nil) throws -> Output {
+                           input: [UInt8]? = nil, timeout: TimeInterval? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -54,6 +57,13 @@ public enum TestProcess {
         process.standardError = err
         process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
         try process.run()
+        let killed = DataBox()
+        if let timeout {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+                if process.isRunning { killed.flag = true; kill(pid, SIGKILL) }
+            }
+        }
         if let input {
             inPipe.fileHandleForWriting.write(Data(input))
             try inPipe.fileHandleForWriting.close()
@@ -65,7 +75,8 @@ public enum TestProcess {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         errBox.done.wait()
         process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: Array(outData), stderr: String(decoding: errBox.data, as: UTF8.self))
+        return Output(status: process.terminationStatus, stdout: Array(outData), stderr: String(decoding: errBox.data, as: UTF8.self),
+                      timedOut: killed.flag)
     }
 
     /// Starts a long-running program with stdout and stderr going to `log`.
@@ -95,6 +106,7 @@ public enum TestProcess {
 
     private final class DataBox: @unchecked Sendable {
         var data = Data()
+        var flag = false
         let done = DispatchSemaphore(value: 0)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import ALVHYAML
 import ALVHSigning
 
 /// An approval policy: who may sign, with which roles, and how many signatures each kind and
@@ -189,7 +190,7 @@ public struct Policy: Sendable {
         } catch let error as ApprovalError {
             throw error
         } catch {
-            throw ApprovalError(.invalidPolicy, "not valid YAML: \(error)", path: path)
+            throw ApprovalError(.invalidPolicy, "not valid YAML: \(YAMLGuard.excerpt("\(error)"))", path: path)
         }
         let top = try YAMLFields(root, path: path)
         try top.rejectUnknown(["version", "name", "signers", "rules", "proposer-may-approve", "require-proposer-signature",
@@ -232,13 +233,13 @@ public struct Policy: Sendable {
             try fields.rejectUnknown(["id", "key", "key-id", "public-key", "roles", "revoked"])
             let id = try fields.requiredString("id")
             if let other = signers.first(where: { $0.id == id }) {
-                throw ApprovalError(.invalidPolicy, "signer id '\(id)' is used twice (also by the signer with key \(other.keyID.fingerprint))", path: fields.field("id"))
+                throw ApprovalError(.invalidPolicy, "signer id '\(YAMLGuard.excerpt(id))' is used twice (also by the signer with key \(other.keyID.fingerprint))", path: fields.field("id"))
             }
             let key = try Policy.signerKey(fields, keyLoader: keyLoader)
             if let file = try fields.string("key") { keyFilePaths.append(file) }
             if let other = signers.first(where: { $0.keyID == key.keyID }) {
                 throw ApprovalError(.invalidPolicy,
-                    "the same key (\(key.keyID.fingerprint)) is listed under two signer ids, '\(other.id)' and '\(id)'; one key, one signer",
+                    "the same key (\(key.keyID.fingerprint)) is listed under two signer ids, '\(YAMLGuard.excerpt(other.id))' and '\(YAMLGuard.excerpt(id))'; one key, one signer",
                     path: fields.field("key"))
             }
             let roles = try fields.stringList("roles") ?? []
@@ -254,7 +255,7 @@ public struct Policy: Sendable {
         // Veto roles
         let vetoRoles = try top.stringList("veto-roles") ?? []
         for (index, role) in vetoRoles.enumerated() where !knownRoles.contains(role) {
-            throw ApprovalError(.invalidPolicy, "unknown role '\(role)': no signer holds it", path: "\(top.field("veto-roles"))[\(index)]")
+            throw ApprovalError(.invalidPolicy, "unknown role '\(YAMLGuard.excerpt(role))': no signer holds it", path: "\(top.field("veto-roles"))[\(index)]")
         }
         self.vetoRoles = Set(vetoRoles)
 
@@ -306,7 +307,7 @@ public struct Policy: Sendable {
             try fields.rejectUnknown(["name", "kinds", "layers", "min-premium-dollars", "min-abs-delta-vega", "min-contracts", "threshold", "roles"])
             let name = try fields.string("name") ?? "rule \(index)"
             if rules.contains(where: { $0.name == name }) {
-                throw ApprovalError(.invalidPolicy, "rule name '\(name)' is used twice", path: fields.field("name"))
+                throw ApprovalError(.invalidPolicy, "rule name '\(YAMLGuard.excerpt(name))' is used twice", path: fields.field("name"))
             }
             guard let kindNames = try fields.stringList("kinds"), !kindNames.isEmpty else {
                 throw ApprovalError(.invalidPolicy, "is required: change kinds, from \(ChangeKind.allCases.map(\.rawValue).joined(separator: ", ")) or *",
@@ -316,7 +317,7 @@ public struct Policy: Sendable {
             for (k, kindName) in kindNames.enumerated() {
                 if kindName == "*" { kinds.formUnion(ChangeKind.allCases); continue }
                 guard let kind = ChangeKind(rawValue: kindName) else {
-                    throw ApprovalError(.invalidPolicy, "unknown change kind '\(kindName)'; use one of \(ChangeKind.allCases.map(\.rawValue).joined(separator: ", ")) or *",
+                    throw ApprovalError(.invalidPolicy, "unknown change kind '\(YAMLGuard.excerpt(kindName))'; use one of \(ChangeKind.allCases.map(\.rawValue).joined(separator: ", ")) or *",
                                         path: "\(fields.field("kinds"))[\(k)]")
                 }
                 kinds.insert(kind)
@@ -336,7 +337,7 @@ public struct Policy: Sendable {
                     for (key, _) in mapping {
                         let role = key.string ?? ""
                         guard knownRoles.contains(role) else {
-                            throw ApprovalError(.invalidPolicy, "unknown role '\(role)': no signer holds it", path: roleFields.field(role))
+                            throw ApprovalError(.invalidPolicy, "unknown role '\(YAMLGuard.excerpt(role))': no signer holds it", path: roleFields.field(role))
                         }
                         guard let minimum = try roleFields.int(role), minimum >= 1 else {
                             throw ApprovalError(.invalidPolicy, "must be a whole number ≥ 1", path: roleFields.field(role))

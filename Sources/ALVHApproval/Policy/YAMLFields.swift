@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import ALVHYAML
 
 /// A YAML mapping read field by field, with errors naming `file: a.b[2].c`.
 ///
@@ -23,7 +24,7 @@ struct YAMLFields {
             }
             try YAMLFields.refuseAliases(value, path: "\(path).\(name)")
             guard entries[name] == nil else {
-                throw ApprovalError(.invalidPolicy, "key '\(name)' appears twice", path: path)
+                throw ApprovalError(.invalidPolicy, "key '\(YAMLGuard.excerpt(name))' appears twice", path: path)
             }
             entries[name] = value
             order.append(name)
@@ -32,21 +33,16 @@ struct YAMLFields {
         self.order = order
     }
 
-    /// Refuses YAML anchors (`&a`) and aliases (`*a`) in the text itself, before it is composed:
-    /// Yams expands aliases while composing, so a small file could otherwise expand without bound.
+    /// Refuses, before anything is composed, a policy text over ``Policy/maxPolicyBytes``, not valid
+    /// YAML, or using YAML anchors (`&a`) or aliases (`*a`) anywhere — checked on libyaml's own event
+    /// stream by ``YAMLGuard`` (quotes, comments and block scalars cannot hide one), as limits files
+    /// and strategies are. Yams shares aliased nodes, but hashing and comparing mapping keys walks
+    /// them again and again: a few hundred bytes could otherwise run for minutes.
     static func refuseAnchorsAndAliases(in text: String, path: String) throws {
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var inSingle = false, inDouble = false
-            var previous: Character = " "
-            for char in rawLine {
-                if char == "'" && !inDouble { inSingle.toggle() }
-                else if char == "\"" && !inSingle { inDouble.toggle() }
-                else if char == "#" && !inSingle && !inDouble && (previous == " " || previous == "\t") { break }
-                else if (char == "&" || char == "*") && !inSingle && !inDouble && " \t[{,:-".contains(previous) {
-                    throw ApprovalError(.invalidPolicy, "YAML anchors and aliases ('\(char)') are not allowed in a policy; write values out (line \(number + 1))", path: path)
-                }
-                previous = char
-            }
+        do {
+            try YAMLGuard.check(text, maxBytes: Policy.maxPolicyBytes, what: "policy")
+        } catch let refusal as YAMLGuard.Refusal {
+            throw ApprovalError(.invalidPolicy, refusal.reason, path: path)
         }
     }
 
@@ -72,7 +68,7 @@ struct YAMLFields {
     func rejectUnknown(_ allowed: Set<String>) throws {
         for key in order where !allowed.contains(key) {
             throw ApprovalError(.invalidPolicy,
-                "unknown field '\(key)'; allowed here: \(allowed.sorted().joined(separator: ", "))", path: path)
+                "unknown field '\(YAMLGuard.excerpt(key))'; allowed here: \(allowed.sorted().joined(separator: ", "))", path: path)
         }
     }
 

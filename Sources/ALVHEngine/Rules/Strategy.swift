@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import ALVHYAML
 
 /// The ALVH rules' parameters, from a YAML strategy file (`Examples/strategy.yaml`); every field
 /// has a default, so an empty file is the default strategy.
@@ -62,21 +63,28 @@ public struct Strategy: Sendable, Codable, Equatable {
 
     /// Loads a strategy YAML file; missing fields take the defaults of ``standard``.
     public static func load(path: String) throws -> Strategy {
-        let data = try EngineFiles.read(path, limit: 256 * 1024)
+        let data = try EngineFiles.read(path, limit: maxBytes)
         guard let text = String(data: data, encoding: .utf8) else {
             throw EngineError(.invalidStrategy, "not UTF-8 text", path: path)
         }
         return try parse(text, path: path)
     }
 
+    /// The largest strategy file accepted (256 KiB).
+    public static let maxBytes = 256 * 1024
+
     public static func parse(_ text: String, path: String = "strategy.yaml") throws -> Strategy {
+        // Size, syntax, nesting, and no anchors or aliases: checked before composing, as for policies.
+        do { try YAMLGuard.check(text, maxBytes: maxBytes, what: "strategy") }
+        catch let refusal as YAMLGuard.Refusal { throw EngineError(.invalidStrategy, refusal.reason, path: path) }
         let partial: Partial
         do {
             partial = try YAMLDecoder().decode(Partial.self, from: text.isEmpty ? "{}" : text)
         } catch let error as DecodingError {
-            throw EngineError(.invalidStrategy, EngineFiles.describe(error), path: "\(path): \(EngineFiles.codingPath(error))")
+            throw EngineError(.invalidStrategy, YAMLGuard.excerpt(EngineFiles.describe(error)),
+                              path: "\(path): \(YAMLGuard.excerpt(EngineFiles.codingPath(error)))")
         } catch {
-            throw EngineError(.invalidStrategy, "not valid YAML: \(error)", path: path)
+            throw EngineError(.invalidStrategy, "not valid YAML: \(YAMLGuard.excerpt("\(error)"))", path: path)
         }
         var strategy = standard
         if let v = partial.budgetFractionOfCredit { strategy.budgetFractionOfCredit = v }

@@ -1,24 +1,15 @@
 import Foundation
+import ALVHSigning
 
-/// File reads for the engine: size-checked before being read whole.
+/// File reads for the engine: ``SecureFile/read(_:limit:checkMode:)`` (regular files only, no symbolic
+/// link, size-checked on the opened descriptor), with the engine's error type.
 enum EngineFiles {
     static func read(_ path: String, limit: Int) throws -> Data {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw EngineError(.fileUnreadable, "no such file; check the path", path: path)
+        do {
+            return Data(try SecureFile.read(path, limit: limit))
+        } catch let error as SigningError {
+            throw EngineError(.fileUnreadable, error.reason, path: error.path ?? path)
         }
-        guard !isDirectory.boolValue else {
-            throw EngineError(.fileUnreadable, "is a directory; give a file", path: path)
-        }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw EngineError(.fileUnreadable, "cannot be read; check its permissions", path: path)
-        }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: limit + 1)) ?? Data()
-        guard data.count <= limit else {
-            throw EngineError(.fileUnreadable, "is larger than the \(limit)-byte limit for this kind of file", path: path)
-        }
-        return data
     }
 
     /// `a.b[2].c` for a DecodingError.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ALVHApproval
+import ALVHSigning
 
 /// A stream of ledger entries in sequence order, read in batches (memory stays flat).
 public protocol EntrySource {
@@ -89,10 +90,12 @@ public final class ExportEntrySource: EntrySource {
     static let maxLineBytes = 4 << 20
 
     public init(path: String) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw LedgerError(.fileError, "cannot open the export file", path: path)
+        // SecureFile's checks: a regular file, not a symbolic link; a FIFO is refused, not waited on.
+        do {
+            handle = FileHandle(fileDescriptor: try SecureFile.openForReading(path), closeOnDealloc: true)
+        } catch let error as SigningError {
+            throw LedgerError(.fileError, "cannot open the export file: \(error.reason)", path: path)
         }
-        self.handle = handle
         self.path = path
     }
 

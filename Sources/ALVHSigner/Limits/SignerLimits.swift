@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import ALVHYAML
 import ALVHSigning
 import ALVHApproval
 import ALVHEngine
@@ -95,9 +96,12 @@ public struct SignerLimits: Sendable, Equatable {
     }
 
     public static func parse(_ text: String, path: String = "limits.yaml") throws -> SignerLimits {
+        // Size, syntax, nesting, and no anchors or aliases: checked before composing, as for policies.
+        do { try YAMLGuard.check(text, maxBytes: maxBytes, what: "limits file") }
+        catch let refusal as YAMLGuard.Refusal { throw SignerError(.invalidLimits, refusal.reason, path: path) }
         let node: Node?
         do { node = try Yams.compose(yaml: text) }
-        catch { throw SignerError(.invalidLimits, "not valid YAML: \(error)", path: path) }
+        catch { throw SignerError(.invalidLimits, "not valid YAML: \(YAMLGuard.excerpt("\(error)"))", path: path) }
         guard let node else { return .none }
         guard case .mapping(let mapping) = node else {
             throw SignerError(.invalidLimits, "must be a mapping of limit names to values", path: path)
@@ -106,7 +110,7 @@ public struct SignerLimits: Sendable, Equatable {
         let scenarioNames = Set(HistoricalStress.episodes.map(\.name))
         for (keyNode, value) in mapping {
             guard let key = keyNode.string, fields.contains(key) else {
-                throw SignerError(.invalidLimits, "unknown field '\(keyNode.string ?? "?")'; known: \(fields.sorted().joined(separator: ", "))", path: path)
+                throw SignerError(.invalidLimits, "unknown field '\(YAMLGuard.excerpt(keyNode.string ?? "?"))'; known: \(fields.sorted().joined(separator: ", "))", path: path)
             }
             let field = "\(path): \(key)"
             func number() throws -> Double {
@@ -130,7 +134,7 @@ public struct SignerLimits: Sendable, Equatable {
             case "stress-must-not-worsen":
                 limits.stressMustNotWorsen = try strings()
                 if let unknown = limits.stressMustNotWorsen.first(where: { !scenarioNames.contains($0) }) {
-                    throw SignerError(.invalidLimits, "unknown scenario '\(unknown)'; use one of \(scenarioNames.sorted().joined(separator: ", "))", path: field)
+                    throw SignerError(.invalidLimits, "unknown scenario '\(YAMLGuard.excerpt(unknown))'; use one of \(scenarioNames.sorted().joined(separator: ", "))", path: field)
                 }
             case "min-stress-pnl-dollars":
                 guard case .mapping(let floors) = value else {
@@ -138,7 +142,7 @@ public struct SignerLimits: Sendable, Equatable {
                 }
                 for (name, floor) in floors {
                     guard let scenario = name.string, scenarioNames.contains(scenario) else {
-                        throw SignerError(.invalidLimits, "unknown scenario '\(name.string ?? "?")'; use one of \(scenarioNames.sorted().joined(separator: ", "))", path: field)
+                        throw SignerError(.invalidLimits, "unknown scenario '\(YAMLGuard.excerpt(name.string ?? "?"))'; use one of \(scenarioNames.sorted().joined(separator: ", "))", path: field)
                     }
                     guard case .scalar = floor, let v = floor.float ?? floor.int.map(Double.init), v.isFinite else {
                         throw SignerError(.invalidLimits, "must be a number of dollars (negative for a loss)", path: "\(field).\(scenario)")
@@ -149,7 +153,7 @@ public struct SignerLimits: Sendable, Equatable {
                 var kinds = Set<ChangeKind>()
                 for name in try strings() {
                     guard let kind = ChangeKind(rawValue: name) else {
-                        throw SignerError(.invalidLimits, "unknown change kind '\(name)'; use \(ChangeKind.allCases.map(\.rawValue).joined(separator: ", "))", path: field)
+                        throw SignerError(.invalidLimits, "unknown change kind '\(YAMLGuard.excerpt(name))'; use \(ChangeKind.allCases.map(\.rawValue).joined(separator: ", "))", path: field)
                     }
                     kinds.insert(kind)
                 }

@@ -7,6 +7,10 @@ import Darwin
 
 /// File reads with a size limit and atomic, permission-aware writes.
 ///
+/// Every file alvh reads goes through ``read(_:limit:checkMode:)`` or ``openForReading(_:)``:
+/// regular files only (a FIFO, socket, device or directory is refused at once, never waited on),
+/// no symbolic link as the last path component, the size checked on the opened descriptor.
+///
 /// Writes go to a temporary file in the same directory (created `O_EXCL` with the final mode),
 /// are `fsync`ed, renamed over the target, and the directory is `fsync`ed: a reader sees the
 /// old file or the new one, never half of one.
@@ -20,20 +24,15 @@ public enum SecureFile {
     public static let keyFileLimit = 64 * 1024
 
     /// Reads a whole regular file of at most `limit` bytes; refuses larger ones before reading them.
-    public static func read(_ path: String, limit: Int) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let err = errno
-            throw SigningError(.fileUnreadable, "cannot open: \(String(cString: strerror(err)))" + hint(for: err), path: path)
-        }
+    ///
+    /// The one way alvh opens a file for reading (see ``openForReading(_:)``): a FIFO, socket, device
+    /// or directory is refused without blocking, and so is a symbolic link as the last component.
+    /// `checkMode`, when given, sees the opened file's permission bits before anything is read
+    /// (private keys and passphrase files refuse group- or world-readable files this way).
+    public static func read(_ path: String, limit: Int, checkMode: ((UInt16) throws -> Void)? = nil) throws -> [UInt8] {
+        let (fd, info) = try openChecked(path)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw SigningError(.fileUnreadable, "cannot stat: \(String(cString: strerror(errno)))", path: path)
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw SigningError(.fileUnreadable, "not a regular file (a directory?); give the path of a file", path: path)
-        }
+        if let checkMode { try checkMode(UInt16(info.st_mode & 0o777)) }
         guard Int(info.st_size) <= limit else {
             throw SigningError(.fileTooLarge, "file is \(info.st_size) bytes, over the \(limit)-byte limit for this kind of file", path: path)
         }
@@ -54,6 +53,67 @@ public enum SecureFile {
             throw SigningError(.fileTooLarge, "file grew while being read; over the \(limit)-byte limit or changing", path: path)
         }
         return Array(out.prefix(total))
+    }
+
+    /// Opens a regular file for reading, for callers that stream it; the caller closes the descriptor.
+    ///
+    /// Opened `O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC` (opening a FIFO without a writer
+    /// does not wait), then `fstat`ed: anything but a regular file is refused with what it is, and a
+    /// symbolic link as the last path component is refused (`ELOOP`). `O_NONBLOCK` is cleared before
+    /// returning.
+    public static func openForReading(_ path: String) throws -> Int32 {
+        try openChecked(path).fd
+    }
+
+    private static func openChecked(_ path: String) throws -> (fd: Int32, info: stat) {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let err = errno
+            if err == ELOOP, isSymbolicLink(path) {
+                throw SigningError(.fileUnreadable, "is a symbolic link; give the real file's path", path: path)
+            }
+            if err == ENXIO || err == EOPNOTSUPP, let kind = kind(lstatOf: path) { // a socket
+                throw SigningError(.fileUnreadable, "not a regular file: it is \(kind); give the path of a file", path: path)
+            }
+            throw SigningError(.fileUnreadable, "cannot open: \(String(cString: strerror(err)))" + hint(for: err), path: path)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let err = errno
+            close(fd)
+            throw SigningError(.fileUnreadable, "cannot stat: \(String(cString: strerror(err)))", path: path)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw SigningError(.fileUnreadable, "not a regular file: it is \(kind(info.st_mode)); give the path of a file", path: path)
+        }
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+        return (fd, info)
+    }
+
+    private static func isSymbolicLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    private static func kind(lstatOf path: String) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG else { return nil }
+        return kind(info.st_mode)
+    }
+
+    /// "a directory", "a FIFO (named pipe)", … for a file type in `st_mode`.
+    private static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFLNK: return "a symbolic link"
+        default: return "not a regular file (type \(String(mode & S_IFMT, radix: 8)))"
+        }
     }
 
     /// The permission bits of a file (`st_mode & 0o777`).

@@ -1,4 +1,4 @@
-/// A key id: the lowercase hex SHA-256 of the key's DER SubjectPublicKeyInfo.
+/// A key id: the lowercase hex SHA-256 of the key's canonical DER SubjectPublicKeyInfo (``CanonicalSPKI``).
 ///
 /// The same value as `openssl pkey -pubout -outform DER | sha256sum`, so a risk officer
 /// can check it with standard tools.

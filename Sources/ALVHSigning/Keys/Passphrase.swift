@@ -62,13 +62,13 @@ public enum Passphrase {
     /// Reads a passphrase file: the first line, without its line ending.
     /// The file must be readable by its owner only, like a private key.
     public static func fromFile(_ path: String) throws -> [UInt8] {
-        let mode = try SecureFile.permissions(path)
-        guard mode & 0o077 == 0 else {
-            throw SigningError(.keyPermissionsTooOpen,
-                "passphrase file permissions \(String(mode, radix: 8, uppercase: false).leftPadded(4)) are too open; it must be readable by its owner only: run `chmod 600 \(path)`",
-                path: path)
+        var bytes = try SecureFile.read(path, limit: maxLength + 2) { mode in
+            guard mode & 0o077 == 0 else {
+                throw SigningError(.keyPermissionsTooOpen,
+                    "passphrase file permissions \(String(mode, radix: 8, uppercase: false).leftPadded(4)) are too open; it must be readable by its owner only: run `chmod 600 \(path)`",
+                    path: path)
+            }
         }
-        var bytes = try SecureFile.read(path, limit: maxLength + 2)
         if let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) {
             bytes.removeSubrange(newline...)
         }

@@ -15,13 +15,14 @@ public struct PrivateKey: Sendable {
 
     /// The scheme of this key.
     public var type: KeyType { publicKey.type }
-    /// The key id of the public half.
+    /// The key id of the public half (of its canonical encoding, as ``PublicKey/keyID``).
     public var keyID: KeyID { publicKey.keyID }
 
     init(handle: PKeyHandle, path: String?) throws {
         self.handle = handle
-        // The public half shares the EVP_PKEY (reference counted); it is never mutated.
-        publicKey = try PublicKey(handle: handle, path: path)
+        // The public half is its canonical re-encoding (its own EVP_PKEY), as for any public key:
+        // the same key id whether the key came from PKCS#8, a traditional EC file or keygen.
+        publicKey = try PublicKey(decoded: handle, path: path)
     }
 
     /// A new key from OpenSSL's `EVP_PKEY_keygen`.
@@ -99,13 +100,14 @@ public struct PrivateKey: Sendable {
 
     /// Loads a private key file, refusing one that group or others can read (as OpenSSH does).
     public static func load(from path: String, passphrase: Passphrase.Provider? = nil) throws -> PrivateKey {
-        let mode = try SecureFile.permissions(path)
-        guard mode & 0o077 == 0 else {
-            throw SigningError(.keyPermissionsTooOpen,
-                "permissions \(String(mode, radix: 8).leftPadded(4)) are too open: a private key must be readable by its owner only; run `chmod 600 \(path)`",
-                path: path)
+        // The permission bits are those of the opened file (no stat-then-open race, no symlink).
+        var bytes = try SecureFile.read(path, limit: SecureFile.keyFileLimit) { mode in
+            guard mode & 0o077 == 0 else {
+                throw SigningError(.keyPermissionsTooOpen,
+                    "permissions \(String(mode, radix: 8).leftPadded(4)) are too open: a private key must be readable by its owner only; run `chmod 600 \(path)`",
+                    path: path)
+            }
         }
-        var bytes = try SecureFile.read(path, limit: SecureFile.keyFileLimit)
         defer { Passphrase.wipe(&bytes) }
         return try PrivateKey(pem: bytes, passphrase: passphrase, path: path)
     }

@@ -14,25 +14,47 @@ public struct PublicKey: Sendable {
     let handle: PKeyHandle
     /// The scheme of this key.
     public let type: KeyType
-    /// The DER SubjectPublicKeyInfo.
+    /// The canonical DER SubjectPublicKeyInfo (``CanonicalSPKI``): P-256 as named curve with an
+    /// uncompressed point, Ed25519 as its raw key — whatever encoding the key was read from.
     public let spkiDER: [UInt8]
-    /// SHA-256 of ``spkiDER``.
+    /// SHA-256 of ``spkiDER``: one key, one id.
     public let keyID: KeyID
     /// Verification contexts set up for this key.
     let contexts: VerifyContexts
 
-    init(handle: PKeyHandle, path: String?) throws {
-        self.handle = handle
-        self.type = try KeyType.of(handle.pointer, path: path)
-        var out: UnsafeMutablePointer<UInt8>?
-        let length = i2d_PUBKEY(handle.pointer, &out)
-        guard length > 0, let out else {
-            throw OpenSSLErrorQueue.error(.invalidKeyEncoding, "cannot encode the public key as SubjectPublicKeyInfo", path: path)
+    /// A public key from a decoded OpenSSL key (public, or the public half of a private one).
+    ///
+    /// The key is re-encoded in its one canonical form (``CanonicalSPKI``), decoded again from those
+    /// bytes, and checked to be the same key; everything after (key id, verification, PEM export)
+    /// uses the canonical key, so no encoding detail of the input survives.
+    init(decoded: PKeyHandle, path: String?) throws {
+        self.type = try KeyType.of(decoded.pointer, path: path)
+        let der = try CanonicalSPKI.der(of: decoded.pointer, type: type, path: path)
+        guard let canonical = PublicKey.decodeSPKI(der) else {
+            throw OpenSSLErrorQueue.error(.invalidKeyEncoding, "cannot decode the key's canonical SubjectPublicKeyInfo", path: path)
         }
-        defer { alvh_OPENSSL_free(out) }
-        spkiDER = Array(UnsafeBufferPointer(start: out, count: Int(length)))
-        keyID = KeyID(spkiDER: spkiDER)
+        let handle = PKeyHandle(taking: canonical)
+        guard EVP_PKEY_eq(decoded.pointer, handle.pointer) == 1 else {
+            throw OpenSSLErrorQueue.error(.invalidKeyEncoding, "the key's canonical encoding is not the same key (the file is corrupted)", path: path)
+        }
+        OpenSSLErrorQueue.clear()
+        self.handle = handle
+        spkiDER = der
+        keyID = KeyID(spkiDER: der)
         contexts = VerifyContexts(pkey: handle.pointer, isEd25519: type == .ed25519)
+    }
+
+    /// `d2i_PUBKEY` of exactly `der` (trailing bytes refused); the caller owns the result.
+    private static func decodeSPKI(_ der: [UInt8]) -> OpaquePointer? {
+        der.withUnsafeBufferPointer { buffer in
+            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
+            let key = d2i_PUBKEY(nil, &cursor, buffer.count)
+            if let key, cursor != buffer.baseAddress.map({ $0 + buffer.count }) {
+                EVP_PKEY_free(key)
+                return nil
+            }
+            return key
+        }
     }
 
     /// A public key from PEM (`-----BEGIN PUBLIC KEY-----`).
@@ -48,26 +70,17 @@ public struct PublicKey: Sendable {
                 "not a PEM public key (expected '-----BEGIN PUBLIC KEY-----', as written by `alvh keys generate` or `openssl pkey -pubout`)",
                 path: path)
         }
-        try self.init(handle: PKeyHandle(taking: pkey), path: path)
+        try self.init(decoded: PKeyHandle(taking: pkey), path: path)
     }
 
     /// A public key from DER SubjectPublicKeyInfo.
     public init(spkiDER der: [UInt8], path: String? = nil) throws {
         OpenSSLErrorQueue.clear()
-        let pkey: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
-            var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
-            let key = d2i_PUBKEY(nil, &cursor, buffer.count)
-            // Trailing bytes after the SubjectPublicKeyInfo are refused: one encoding per key.
-            if let key, cursor != buffer.baseAddress.map({ $0 + buffer.count }) {
-                EVP_PKEY_free(key)
-                return nil
-            }
-            return key
-        }
-        guard let pkey else {
+        // Trailing bytes after the SubjectPublicKeyInfo are refused.
+        guard let pkey = PublicKey.decodeSPKI(der) else {
             throw OpenSSLErrorQueue.error(.invalidKeyEncoding, "not a DER SubjectPublicKeyInfo", path: path)
         }
-        try self.init(handle: PKeyHandle(taking: pkey), path: path)
+        try self.init(decoded: PKeyHandle(taking: pkey), path: path)
     }
 
     /// Reads a PEM public key file (at most ``SecureFile/keyFileLimit`` bytes).
@@ -76,10 +89,14 @@ public struct PublicKey: Sendable {
         return try PublicKey(pem: bytes, path: path)
     }
 
-    /// The PEM text (`-----BEGIN PUBLIC KEY-----`).
+    /// The PEM text (`-----BEGIN PUBLIC KEY-----`) of the canonical ``spkiDER``.
     public func pemEncoded() throws -> [UInt8] {
+        OpenSSLErrorQueue.clear()
         let bio = try MemoryBIO()
-        guard PEM_write_bio_PUBKEY(bio.pointer, handle.pointer) == 1 else {
+        let written = spkiDER.withUnsafeBufferPointer { der in
+            PEM_write_bio(bio.pointer, "PUBLIC KEY", "", der.baseAddress, Int(der.count))
+        }
+        guard written > 0 else {
             throw OpenSSLErrorQueue.error(.openSSLFailure, "cannot write the public key as PEM")
         }
         return bio.contents()
@@ -127,6 +144,19 @@ extension KeyType {
         let id = EVP_PKEY_get_base_id(pkey)
         if id == alvh_EVP_PKEY_ED25519() { return .ed25519 }
         if id == alvh_EVP_PKEY_EC() {
+            // Explicit curve parameters are a second encoding of a named-curve key (and a door to
+            // look-alike curves): refused, so that every P-256 key has the one canonical form.
+            var encoding = [CChar](repeating: 0, count: 32)
+            var encodingLength = 0
+            let gotEncoding = EVP_PKEY_get_utf8_string_param(pkey, alvh_PARAM_EC_ENCODING(), &encoding, encoding.count, &encodingLength)
+            let encodingName = gotEncoding == 1
+                ? String(decoding: encoding.prefix(encodingLength).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown"
+            OpenSSLErrorQueue.clear()
+            guard encodingName == "named_curve" else {
+                throw SigningError(.unsupportedKeyType,
+                    "EC key with \(encodingName == "explicit" ? "explicit curve parameters" : "an unreadable curve encoding (\(encodingName))") is not accepted; alvh takes P-256 keys on the named curve prime256v1 only — convert it with `openssl ec -pubin -in FILE -param_enc named_curve -out FILE.pem` (for a private key, without -pubin)",
+                    path: path)
+            }
             var name = [CChar](repeating: 0, count: 64)
             var length = 0
             let ok = EVP_PKEY_get_group_name(pkey, &name, name.count, &length)
