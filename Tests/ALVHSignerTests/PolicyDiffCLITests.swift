@@ -12,11 +12,12 @@ struct PolicyDiffCLITests {
         let root = fixture.root
         // v2: s4 leaves, "dave" (an id carrying an escape sequence) joins with mallory's key,
         // the layers rule needs 4, and a policy-change rule appears.
-        var yaml = "version: 2\nname: signer-test\nveto-roles: [limits-bot]\nsigners:\n"
+        var yaml = "version: 2\nname: signer-test\nveto-roles: [limits-bot]\nmax-clock-skew: 1s\nsigners:\n"
         for (name, role) in SignerFixture.members where name != "s4" {
             yaml += "  - id: \(name)\n    key: Keys/\(name).pub.pem\n    key-id: \(fixture.keys[name]!.keyID.hex)\n    roles: [\(role)]\n"
         }
         yaml += "  - id: \"dave\\e[2J\"\n    key: Keys/mallory.pub.pem\n    key-id: \(fixture.keys["mallory"]!.keyID.hex)\n    roles: [risk-officer]\n"
+        yaml += "committers:\n  - id: committer\n    key: Keys/committer.pub.pem\n    key-id: \(fixture.keys["committer"]!.keyID.hex)\n"
         yaml += "rules:\n  - name: layers\n    kinds: [add-layer, roll-layer, resize-layer, close-layer]\n    threshold: 4\n"
         yaml += "  - name: policy\n    kinds: [policy-change]\n    threshold: 3\n"
         try yaml.write(toFile: "\(root)/v2.yaml", atomically: true, encoding: .utf8)
