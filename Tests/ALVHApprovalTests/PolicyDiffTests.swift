@@ -148,4 +148,16 @@ struct PolicyDiffTests {
         #expect(lines.map { $0["kind"] } == ["version", "signer-added", "signer-removed"])
         #expect(lines[2]["text"] == "− signer bob [risk-officer]")
     }
+
+    @Test("the committer's key, the proposer roles, the clock skew and the price tolerance are shown when they change")
+    func formatTwoSettings() throws {
+        let before = yaml()
+        let committer = "committers:\n  - id: committer\n    key: Keys/dave.pub.pem\n    key-id: \(ws.key("dave").keyID.hex)\n"
+        let after = yaml(version: 2, header: "proposer-roles: [risk-officer]\nmax-clock-skew: 5s\nlimit-price-tolerance: { points: 0.05, fraction: 0.1 }\n") + committer
+        let d = try diff(before, after)
+        #expect(d.differences.contains(.committerRekeyed(id: "committer", fromKeyID: ws.key("committer").keyID.hex, toKeyID: ws.key("dave").keyID.hex)))
+        #expect(d.differences.contains(.proposerRoles(from: nil, to: ["risk-officer"])))
+        #expect(d.differences.contains(.maxClockSkew(fromSeconds: 60, toSeconds: 5)))
+        #expect(d.description.contains("committer committer: key"))
+    }
 }

@@ -11,18 +11,6 @@ import ALVHTestSupport
 /// the refusal reason and that nothing was written (the head is unchanged).
 @Suite("Attack suite")
 struct AttackSuiteTests {
-    /// Runs `attack`, expects a refusal whose text contains `reason`, and checks the head did not move.
-    func refused(_ fixture: LedgerFixture, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation,
-                 _ attack: () throws -> Void) throws {
-        let before = try fixture.ledger().head()
-        do {
-            try attack()
-            Issue.record("the attack was not refused (expected: \(reason))", sourceLocation: sourceLocation)
-        } catch let error as LedgerError {
-            #expect(error.reason.contains(reason), "refused for another reason: \(error.reason)", sourceLocation: sourceLocation)
-        }
-        #expect(try fixture.ledger().head() == before, "the head moved", sourceLocation: sourceLocation)
-    }
 
     func commit(_ fixture: LedgerFixture, _ doc: ProposalDocument, signedBy names: [String]) throws {
         let ledger = try fixture.ledger()

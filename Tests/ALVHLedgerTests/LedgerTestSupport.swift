@@ -161,3 +161,16 @@ enum Tools {
         try run("/usr/bin/sqlite3", [database, sql])
     }
 }
+
+/// Runs `attack`, expects a ledger refusal whose text contains `reason`, and checks the head did not move.
+func refused(_ fixture: LedgerFixture, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation,
+             _ attack: () throws -> Void) throws {
+    let before = try fixture.ledger().head()
+    do {
+        try attack()
+        Issue.record("the attack was not refused (expected: \(reason))", sourceLocation: sourceLocation)
+    } catch let error as LedgerError {
+        #expect(error.reason.contains(reason), "refused for another reason: \(error.reason)", sourceLocation: sourceLocation)
+    }
+    #expect(try fixture.ledger().head() == before, "the head moved", sourceLocation: sourceLocation)
+}

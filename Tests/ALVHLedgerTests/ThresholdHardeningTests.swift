@@ -12,17 +12,6 @@ import ALVHTestSupport
 /// against a real ledger, refused, with the head unmoved.
 @Suite("Threshold hardening")
 struct ThresholdHardeningTests {
-    func refused(_ fixture: LedgerFixture, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation,
-                 _ attack: () throws -> Void) throws {
-        let before = try fixture.ledger().head()
-        do {
-            try attack()
-            Issue.record("the attack was not refused (expected: \(reason))", sourceLocation: sourceLocation)
-        } catch let error as LedgerError {
-            #expect(error.reason.contains(reason), "refused for another reason: \(error.reason)", sourceLocation: sourceLocation)
-        }
-        #expect(try fixture.ledger().head() == before, "the head moved", sourceLocation: sourceLocation)
-    }
 
     static let dropTriggers = "DROP TRIGGER IF EXISTS entries_append_only_update; DROP TRIGGER IF EXISTS entries_append_only_delete; "
 

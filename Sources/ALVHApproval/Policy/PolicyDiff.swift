@@ -40,6 +40,13 @@ public struct PolicyDiff: Sendable, Equatable, CustomStringConvertible, Encodabl
         /// Nil: no limit.
         case maxMarketAge(fromSeconds: Int?, toSeconds: Int?)
         /// `keyID` is the key's hex SPKI id.
+        case proposerRoles(from: [String]?, to: [String]?)
+        case maxClockSkew(fromSeconds: Int, toSeconds: Int)
+        case limitPriceTolerance(from: Policy.LimitPriceTolerance, to: Policy.LimitPriceTolerance)
+        /// A committer (a key that signs ledger entries) added, removed or re-keyed.
+        case committerAdded(id: String, keyID: String)
+        case committerRemoved(id: String)
+        case committerRekeyed(id: String, fromKeyID: String, toKeyID: String)
         case signerAdded(id: String, roles: [String], keyID: String, revoked: Bool)
         case signerRemoved(id: String, roles: [String])
         case signerRekeyed(id: String, fromKeyID: String, toKeyID: String)
@@ -60,6 +67,12 @@ public struct PolicyDiff: Sendable, Equatable, CustomStringConvertible, Encodabl
             case .vetoRoles: "veto-roles"
             case .maxProposalLifetime: "max-proposal-lifetime"
             case .maxMarketAge: "max-market-age"
+            case .proposerRoles: "proposer-roles"
+            case .maxClockSkew: "max-clock-skew"
+            case .limitPriceTolerance: "limit-price-tolerance"
+            case .committerAdded: "committer-added"
+            case .committerRemoved: "committer-removed"
+            case .committerRekeyed: "committer-rekeyed"
             case .signerAdded: "signer-added"
             case .signerRemoved: "signer-removed"
             case .signerRekeyed: "signer-rekeyed"
@@ -84,6 +97,14 @@ public struct PolicyDiff: Sendable, Equatable, CustomStringConvertible, Encodabl
                 "max-proposal-lifetime \(PolicyDiff.duration(from)) → \(PolicyDiff.duration(to))"
             case let .maxMarketAge(from, to):
                 "max-market-age \(from.map(PolicyDiff.duration) ?? "none") → \(to.map(PolicyDiff.duration) ?? "none")"
+            case let .proposerRoles(from, to):
+                "proposer-roles \(from.map { "[\($0.joined(separator: ","))]" } ?? "any signer") → \(to.map { "[\($0.joined(separator: ","))]" } ?? "any signer")"
+            case let .maxClockSkew(from, to): "max-clock-skew \(from)s → \(to)s"
+            case let .limitPriceTolerance(from, to):
+                "limit-price-tolerance \(from.points) pts / \(Int((from.fraction * 100).rounded())) % → \(to.points) pts / \(Int((to.fraction * 100).rounded())) %"
+            case let .committerAdded(id, keyID): "+ committer \(id) key \(keyID.prefix(16))…"
+            case let .committerRemoved(id): "− committer \(id)"
+            case let .committerRekeyed(id, from, to): "committer \(id): key \(from.prefix(16))… → \(to.prefix(16))…"
             case let .signerAdded(id, roles, keyID, revoked):
                 "+ signer \(id) [\(roles.joined(separator: ","))] key \(PolicyDiff.fingerprint(keyID))\(revoked ? " (revoked)" : "")"
             case let .signerRemoved(id, roles): "− signer \(id) [\(roles.joined(separator: ","))]"
@@ -130,6 +151,28 @@ public struct PolicyDiff: Sendable, Equatable, CustomStringConvertible, Encodabl
         if current.maxMarketAgeSeconds != proposed.maxMarketAgeSeconds {
             out.append(.maxMarketAge(fromSeconds: current.maxMarketAgeSeconds, toSeconds: proposed.maxMarketAgeSeconds))
         }
+
+        if current.proposerRoles != proposed.proposerRoles {
+            out.append(.proposerRoles(from: current.proposerRoles?.sorted(), to: proposed.proposerRoles?.sorted()))
+        }
+        if current.maxClockSkewSeconds != proposed.maxClockSkewSeconds {
+            out.append(.maxClockSkew(fromSeconds: current.maxClockSkewSeconds, toSeconds: proposed.maxClockSkewSeconds))
+        }
+        if current.limitPriceTolerance != proposed.limitPriceTolerance {
+            out.append(.limitPriceTolerance(from: current.limitPriceTolerance, to: proposed.limitPriceTolerance))
+        }
+        let oldCommitters = Dictionary(current.committers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for committer in proposed.committers {
+            if let before = oldCommitters[committer.id] {
+                if before.keyID != committer.keyID {
+                    out.append(.committerRekeyed(id: committer.id, fromKeyID: before.keyID.hex, toKeyID: committer.keyID.hex))
+                }
+            } else {
+                out.append(.committerAdded(id: committer.id, keyID: committer.keyID.hex))
+            }
+        }
+        let newCommitters = Set(proposed.committers.map(\.id))
+        for committer in current.committers where !newCommitters.contains(committer.id) { out.append(.committerRemoved(id: committer.id)) }
 
         let old = Dictionary(current.signers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let newIDs = Set(proposed.signers.map(\.id))
