@@ -163,4 +163,31 @@ struct SignerReviewTests {
         let other = try PrivateKey.generate()
         #expect { try SignerState.open(path: path, keyID: other.keyID) } throws: { ($0 as? SignerError)?.code == .invalidState }
     }
+
+    @Test("the cited snapshot against the signer's own market: a fabricated market is refused; without one of its own a cautious signer waits")
+    func ownMarket() throws {
+        let fixture = try SignerFixture()
+        let id = try fixture.queue() // cites the calm market
+        let ledger = try fixture.ledger()
+        let envelope = try ledger.envelope(id: id)
+        let verified = try ProposalReview.VerifiedLedger.verify(ledger)
+        let review = ProposalReview(verified: verified, me: fixture.keys["s1"]!.publicKey, limits: .none)
+        // The signer's own feed says the market is the spike one: the calm snapshot the trader cites is not the market.
+        let spike = try fixture.market("spike").snapshot
+        guard case .reject(let reason) = review.decide(envelope, in: ledger, ownMarket: spike, premiumToday: 0, at: Date()) else {
+            Issue.record("signed on a market its own feed contradicts"); return
+        }
+        #expect(reason.contains("differs from this signer's own"))
+        // Its own feed agrees: signed.
+        if case .sign = review.decide(envelope, in: ledger, ownMarket: try fixture.market("calm").snapshot, premiumToday: 0, at: Date()) {} else {
+            Issue.record("an agreeing market is signed")
+        }
+        var cautious = SignerLimits()
+        cautious.requireOwnMarket = true
+        if case .wait(let why) = ProposalReview(verified: verified, me: fixture.keys["s1"]!.publicKey, limits: cautious)
+            .decide(envelope, in: ledger, premiumToday: 0, at: Date()) {
+            #expect(why.contains("--market"))
+        } else { Issue.record("a signer requiring its own market signed without one") }
+        #expect(try SignerLimits.parse("require-own-market: true\nmarket-tolerance: { vix-points: 1.5 }\n").marketTolerance.vixPoints == 1.5)
+    }
 }

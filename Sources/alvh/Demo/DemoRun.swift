@@ -27,6 +27,9 @@ struct DemoRun {
             max-daily-premium-dollars: 25000
             allowed-kinds: [add-layer, roll-layer, resize-layer, close-layer]
             recompute-tolerance-dollars: 1.0
+            # The cited snapshot must agree with the bot's own market feed (limits/market/, --market).
+            require-own-market: true
+            market-tolerance: { spx-percent: 0.5, vix-points: 0.5, futures-points: 0.5, vol-points: 2 }
             """),
     ]
     static let steps = ["calm", "pre-fomc", "spike", "recovery"]
@@ -157,6 +160,9 @@ struct DemoRun {
         for step in Self.steps {
             let bytes = try SecureFile.read("\(examples)/market/\(step).json", limit: MarketSnapshot.maxBytes)
             try SecureFile.writeAtomically(bytes, to: "\(root)/market/\(step).json", mode: 0o644)
+            // The limits bot's own feed: it compares every cited snapshot with these.
+            try SecureFile.makeDirectory("\(root)/limits/market", mode: 0o755)
+            try SecureFile.writeAtomically(bytes, to: "\(root)/limits/market/\(step).json", mode: 0o644)
         }
         let c = book.condor
         say("   ledger id \(try ledger.ledgerID())")
@@ -168,7 +174,7 @@ struct DemoRun {
         try SecureFile.makeDirectory("\(root)/logs", mode: 0o755)
         for member in Self.signers {
             var arguments = ["signer", "run", "--key", keyPaths[member.id]!, "--poll", "100"]
-            if member.limits != nil { arguments += ["--limits", "\(root)/limits/\(member.id).yaml"] }
+            if member.limits != nil { arguments += ["--limits", "\(root)/limits/\(member.id).yaml", "--market", "\(root)/limits/market"] }
             children[member.id] = try spawn(member.id, arguments)
         }
         children["coordinator"] = try spawn("coordinator", ["coordinator", "run", "--poll", "100", "--committer-key", keyPaths["committer"]!,

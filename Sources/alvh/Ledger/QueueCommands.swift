@@ -166,6 +166,9 @@ enum QueueFile {
         if json {
             try Console.json(result.pending)
         } else if result.isNew {
+            if result.signaturesRefused > 0 {
+                Console.err("\(result.signaturesRefused) signature(s) not stored: they verify under no key of the policy over this proposal")
+            }
             Console.out(result.pending.id)
             Console.err("queued \(result.pending.kind) as entry \(result.pending.sequence) candidate, \(result.pending.signatureCount) signature(s); expires \(result.pending.expires)")
         } else {
