@@ -33,22 +33,37 @@ struct ThresholdHardeningTests {
         try refused(f, "limit-price-tolerance") { try f.commitLayer(doc) }
     }
 
-    @Test("rules match on the recomputed gross premium: a large buy needs the CRO whatever it claims")
+    @Test("rules match on the recomputed gross premium: a roll whose net premium is small still needs the CRO")
     func rulesOnRecomputedSize() throws {
         let f = try LedgerFixture(initialize: false)
+        // Roll the backstop's 20 × 35C down to 25C: the net premium is the difference of the two
+        // mids, the gross their sum. The rule's floor sits between the two.
+        let sold = try Ledger.modelMid(market: f.market, right: .call, expiry: "2027-03-17", strike: 35)
+        let bought = try Ledger.modelMid(market: f.market, right: .call, expiry: "2027-03-17", strike: 25)
+        let net = (bought - sold) * 20 * 100, gross = (bought + sold) * 20 * 100
+        let floor = ((net + gross) / 2).rounded()
         let rules = """
               - name: large
-                kinds: [add-layer, resize-layer]
-                min-premium-dollars: 5000
+                kinds: [roll-layer]
+                min-premium-dollars: \(floor)
                 threshold: 2
                 roles: { cro: 1 }
             """
         try f.write("Policies/desk.yaml", f.policyYAML(version: 1).replacingOccurrences(of: "rules:\n", with: "rules:\n" + rules + "\n"))
         _ = try Ledger.initialize(workspace: f.root, policyPath: "\(f.root)/Policies/desk.yaml", book: try Book.load(path: "\(f.root)/book.json"), at: f.start)
-        let doc = try f.layerProposal(quantity: 300)
         let ledger = try f.ledger()
+        let change = LayerChange(kind: .rollLayer, layer: "backstop", layerKind: .backstop, trades: [
+            Trade(expiry: "2027-03-17", strike: 35, quantity: -20, price: sold),
+            Trade(expiry: "2027-03-17", strike: 25, quantity: 20, price: bought)])
+        let proposal = try Engine.manual(book: try ledger.book(), change: change, market: f.market, note: "roll down")
+        let context = try ledger.context()
+        let doc = ProposalBuilder.document(for: proposal, binding: LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
+                                                                                   policyHash: try ledger.policyInForce().hash),
+                                           proposer: f.key("tom").keyID, market: f.market, snapshotBytes: f.snapshotBytes, created: f.start, lifetime: 3600)
+        #expect(abs(doc.costDollars) < floor) // the claim alone (net) would not reach the rule
         let id = try ledger.enqueue(try f.envelope(doc, signedBy: ["tom", "alice", "bob"]), at: f.start).pending.id
         let report = try ledger.evaluate(id: id, at: f.start)
+        #expect(report.assessedSize?.premiumDollars ?? 0 > floor)
         #expect(report.rules.contains("large"), "\(report.rules) at \(report.assessedSize?.premiumDollars ?? 0)")
         #expect(report.findings.contains(.roleMinimumUnmet(rule: "large", role: "cro", have: 0, need: 1)))
         try refused(f, "role minimum unmet") { try ledger.commit(id: id, at: f.start) }
