@@ -79,6 +79,25 @@ struct ThresholdHardeningTests {
         #expect(review.recomputed.map { abs($0.costDollars - review.document.costDollars) < 0.01 } == true)
     }
 
+    @Test("alvh sign FILE (the air-gapped path) recomputes too: false figures are refused, honest ones shown recomputed")
+    func signFileRecomputes() throws {
+        let f = try LedgerFixture()
+        var lying = try f.layerProposal(quantity: 300)
+        lying.costDollars = 150
+        let lyingFile = "\(f.root)/lying.json"
+        try f.envelope(lying, signedBy: ["tom"]).write(to: lyingFile)
+        let refused = try Tools.run(Tools.alvh, ["sign", lyingFile, "--yes", "--key", "\(f.root)/Keys/private/alice.key.pem", "--workspace", f.root])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("claimed costDollars 150"), "\(refused.stderr)")
+        #expect(try Envelope.load(path: lyingFile).signatures.count == 1) // nothing was written
+        let honestFile = "\(f.root)/honest.json"
+        try f.envelope(try f.layerProposal(at: Date()), signedBy: ["tom"]).write(to: honestFile)
+        let signed = try Tools.run(Tools.alvh, ["sign", honestFile, "--yes", "--key", "\(f.root)/Keys/private/alice.key.pem", "--workspace", f.root])
+        #expect(signed.status == 0, "\(signed.stderr)")
+        #expect(signed.stderr.contains("Recomputed from the signed legs"))
+        #expect(try Envelope.load(path: honestFile).signatures.count == 2)
+    }
+
     // MARK: - 3. Vetoes and unauthenticated queue writes
 
     @Test("unsigned junk rejections are not stored, so they cannot crowd out the CRO's real veto")

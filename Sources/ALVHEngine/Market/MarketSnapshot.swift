@@ -169,7 +169,7 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
 
     // MARK: - Lookups
 
-    public var asOfDate: Date? { ISO8601DateFormatter().date(from: asOf) }
+    public var asOfDate: Date? { EngineDate.parseInstant(asOf) }
 
     /// Years from asOf to the 20:00 UTC close of `expiry` (ACT/365); 0 if past.
     public func years(to expiry: String) -> Double {

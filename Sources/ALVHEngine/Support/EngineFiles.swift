@@ -40,25 +40,84 @@ enum EngineFiles {
     }
 }
 
-/// Calendar dates (YYYY-MM-DD, UTC) and day counts.
+/// Calendar dates (YYYY-MM-DD, UTC) and day counts, by arithmetic on the proleptic Gregorian
+/// calendar (no `Calendar` or formatter per call: the engine dates every option it values, and
+/// verification values every entry of a ledger).
 public enum EngineDate {
     /// Midnight UTC of a YYYY-MM-DD date; nil when the text is not a real date.
     public static func parse(_ text: String) -> Date? {
-        let parts = text.split(separator: "-")
-        guard text.count == 10, parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1900...2200).contains(y), (1...12).contains(m), (1...31).contains(d) else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        guard let date = calendar.date(from: DateComponents(year: y, month: m, day: d)),
-              calendar.component(.day, from: date) == d else { return nil }
-        return date
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              let y = digits(bytes, 0, 4), let m = digits(bytes, 5, 2), let d = digits(bytes, 8, 2),
+              (1900...2200).contains(y), (1...12).contains(m), (1...daysIn(month: m, year: y)).contains(d) else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(daysFromCivil(y, m, d)) * 86400)
     }
 
     /// YYYY-MM-DD of a date in UTC.
     public static func format(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+        let days = Int((date.timeIntervalSince1970 / 86400).rounded(.down))
+        let (y, m, d) = civilFromDays(days)
+        return String(format: "%04d-%02d-%02d", y, m, d)
+    }
+
+    /// An RFC 3339 time with a `Z` or `±HH:MM` offset and no fraction (what `ISO8601DateFormatter`
+    /// reads by default), by hand; anything else goes to the formatter.
+    public static func parseInstant(_ text: String) -> Date? {
+        let b = Array(text.utf8)
+        guard b.count >= 20, b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+              let day = parse(String(decoding: b[0..<10], as: UTF8.self)),
+              let hh = digits(b, 11, 2), let mm = digits(b, 14, 2), let ss = digits(b, 17, 2), hh < 24, mm < 60, ss < 60 else {
+            return ISO8601DateFormatter().date(from: text)
+        }
+        var seconds = TimeInterval(hh * 3600 + mm * 60 + ss)
+        if b.count == 20, b[19] == UInt8(ascii: "Z") || b[19] == UInt8(ascii: "z") {
+            return day.addingTimeInterval(seconds)
+        }
+        guard b.count == 25, b[19] == UInt8(ascii: "+") || b[19] == UInt8(ascii: "-"), b[22] == UInt8(ascii: ":"),
+              let oh = digits(b, 20, 2), let om = digits(b, 23, 2), oh < 24, om < 60 else {
+            return ISO8601DateFormatter().date(from: text)
+        }
+        let offset = TimeInterval(oh * 3600 + om * 60)
+        seconds += b[19] == UInt8(ascii: "+") ? -offset : offset
+        return day.addingTimeInterval(seconds)
+    }
+
+    static func digits(_ b: [UInt8], _ from: Int, _ count: Int) -> Int? {
+        var value = 0
+        for i in from..<(from + count) {
+            guard b[i] >= 48, b[i] <= 57 else { return nil }
+            value = value * 10 + Int(b[i] - 48)
+        }
+        return value
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
+    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp + (mp < 10 ? 3 : -9)
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 }

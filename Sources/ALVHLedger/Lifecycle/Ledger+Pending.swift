@@ -56,12 +56,25 @@ extension Ledger {
                 throw LedgerError(.invalidInput, "not queued: the proposal binds policy \(binding.policyHash.prefix(16))…, the policy in force is \(policy.hash.prefix(16))…")
             }
             let exists = try Bool.fetchOne(db.cachedStatement(sql: LedgerSQL.pendingExists), arguments: [id]) ?? false
+            if exists {
+                let status = try Ledger.pendingRow(id: id, db).status
+                guard status == "pending" else {
+                    throw LedgerError(.invalidInput, "proposal \(id.prefix(16))… is \(status); no signature is taken for it")
+                }
+            }
             if !exists {
                 let skew = TimeInterval(policy.maxClockSkewSeconds)
                 if abs(document.createdDate.timeIntervalSince(now)) > skew {
                     throw LedgerError(.invalidInput, "not queued: created \(document.created) is not now (\(RFC3339.format(now))) within the policy's \(policy.maxClockSkewSeconds) s clock skew; a proposal is queued when it is made — re-propose", path: "payload: created")
                 }
-                let refused = report.findings.filter { $0.isFalseClaim || $0.isTiming }
+                // What can never become true is refused now: false claims, an expired window, a
+                // stale snapshot. (A notBefore still ahead is queued: it becomes valid.)
+                let refused = report.findings.filter {
+                    switch $0 {
+                    case .expired, .staleMarket: return true
+                    default: return $0.isFalseClaim
+                    }
+                }
                 if !refused.isEmpty {
                     throw LedgerError(.invalidInput, "not queued: " + refused.map(\.description).joined(separator: "; "))
                 }

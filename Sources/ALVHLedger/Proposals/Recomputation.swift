@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ALVHSigning
 import ALVHApproval
 import ALVHEngine
@@ -40,7 +41,7 @@ public struct Recomputation: Sendable {
         guard SHA256.hexDigest(snapshotBytes) == reference.snapshotHash else {
             throw LedgerError(.invalidInput, "the snapshot given does not hash to the cited \(reference.snapshotHash.prefix(16))…", path: "market.snapshotHash")
         }
-        let market = try MarketSnapshot.decode(Data(snapshotBytes), path: "snapshot \(reference.snapshotHash.prefix(16))")
+        let market = try Recomputation.snapshot(snapshotBytes, hash: reference.snapshotHash)
         let change = try BookChange.layerChange(document)
         for (index, trade) in change.trades.enumerated() where trade.instrument != "VIX" {
             throw LedgerError(.invalidInput, "instrument '\(trade.instrument)' cannot be priced; hedge layers trade VIX options", path: "change.layer.legs[\(index)].instrument")
@@ -61,6 +62,20 @@ public struct Recomputation: Sendable {
         self.market = market
         legs = change.trades
         marketAsOf = RFC3339.parse(market.asOf)
+    }
+
+    /// Decoded snapshots by the hash of their bytes (content-addressed, so a hit is the same bytes):
+    /// a ledger's entries cite a few snapshots many times.
+    static let decodedSnapshots = Mutex<[String: MarketSnapshot]>([:])
+
+    static func snapshot(_ bytes: [UInt8], hash: String) throws -> MarketSnapshot {
+        if let hit = decodedSnapshots.withLock({ $0[hash] }) { return hit }
+        let market = try MarketSnapshot.decode(Data(bytes), path: "snapshot \(hash.prefix(16))")
+        decodedSnapshots.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[hash] = market
+        }
+        return market
     }
 
     /// The size the rules are matched on, and every claimed figure that is not the recomputed one.

@@ -11,8 +11,10 @@ struct SignCommand: AsyncParsableCommand {
         discussion: """
         Signs PAE(payloadType, payload) of the DSSE envelope. With a FILE, rewrites it atomically with the \
         signature appended; with the id of a pending proposal, adds the signature to the workspace's ledger queue. \
-        Refuses an expired proposal and one you already signed. Without --yes it asks on the terminal; \
-        with no terminal it refuses.
+        Refuses an expired proposal and one you already signed. The figures shown are recomputed from the signed \
+        legs, the verified book and the cited snapshot, and a proposal whose claims differ is refused (for a FILE: \
+        under the workspace's policy, on --book/--snapshot or the workspace ledger's). Without --yes it asks on \
+        the terminal; with no terminal it refuses.
         """
     )
 
@@ -25,6 +27,12 @@ struct SignCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Sign without asking for confirmation.")
     var yes = false
 
+    @Option(name: .long, help: "For a FILE: the market snapshot it cites (default: the workspace ledger's copy).", completion: .file())
+    var snapshot: String?
+
+    @Option(name: .long, help: "For a FILE: the book it applies to (default: the workspace ledger's verified book).", completion: .file())
+    var book: String?
+
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var workspace: WorkspaceOptions
     @OptionGroup var output: OutputOptions
@@ -34,7 +42,7 @@ struct SignCommand: AsyncParsableCommand {
             let now = Date() // the real clock: a chosen time would let a signer sign what has expired
             let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)
             let pending = PendingTarget(file, workspace: workspace)
-            let review = try pending.signable(by: privateKey, at: now)
+            let review = try pending.signable(by: privateKey, snapshot: snapshot, book: book, at: now)
             var envelope = review.envelope
             ProposalSummary.lines(review.document, envelope: envelope).forEach(Console.err)
             if let recomputed = review.recomputed { ProposalSummary.recomputedLines(recomputed, report: review.report).forEach(Console.err) }
@@ -96,15 +104,23 @@ struct PendingTarget {
         return try ledger.envelope(id: try ledger.resolvePendingID(argument))
     }
 
-    /// The envelope `key` may sign and its document: a file after the signing checks, or a pending
-    /// proposal after the ledger's (policy membership, verified envelope, then the same checks).
-    /// What is shown before signing: for a file, the document after the signing checks (no
-    /// recomputation: the file's snapshot and book are not known); for a pending proposal, the
-    /// ledger's review with every figure recomputed.
-    func signable(by key: PrivateKey, at now: Date) throws -> (envelope: Envelope, document: ProposalDocument, recomputed: Recomputation?, report: ApprovalReport?) {
+    /// The envelope `key` may sign, its document and the recomputed figures: a file verified under
+    /// the workspace's policy and recomputed on `book`/`snapshot` (or the workspace ledger's), or a
+    /// pending proposal after the ledger's review (policy membership, verified envelope, every figure
+    /// recomputed); then the usual signing checks.
+    func signable(by key: PrivateKey, snapshot: String? = nil, book: String? = nil, at now: Date) throws
+        -> (envelope: Envelope, document: ProposalDocument, recomputed: Recomputation?, report: ApprovalReport?) {
         if isFile {
             let envelope = try Envelope.load(path: argument)
-            return (envelope, try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: argument), nil, nil)
+            let policy = try PolicyLocator.load(nil, workspace: workspace)
+            let review = try FigureCheck.reviewFile(envelope, path: argument, policy: policy, snapshot: snapshot, book: book,
+                                                    workspace: workspace, at: now)
+            if review.document.kind != .policyChange, policy.signer(for: key.keyID).map({ !$0.revoked }) != true {
+                throw ApprovalError(.signingRefused, "key \(key.keyID.fingerprint) is not a signer of policy '\(policy.name)' v\(policy.version) (or is revoked); its signature would not count; nothing was written",
+                                    path: argument)
+            }
+            _ = try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: argument)
+            return (envelope, review.document, review.recomputed, review.report)
         }
         let ledger = try Ledger.open(workspace: workspace.path)
         let review = try ledger.signable(id: try ledger.resolvePendingID(argument), by: key, at: now)

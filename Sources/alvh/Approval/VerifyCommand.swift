@@ -1,5 +1,8 @@
 import ArgumentParser
 import ALVHApproval
+import ALVHEngine
+import ALVHLedger
+import ALVHSigning
 import Foundation
 
 struct VerifyCommand: AsyncParsableCommand {
@@ -10,7 +13,9 @@ struct VerifyCommand: AsyncParsableCommand {
         Each signature is checked against every key of the policy (the envelope's keyid is only a hint); \
         distinct keys count once; revoked signers, the proposer (unless allowed), unknown keys and invalid \
         signatures do not count. Rejections in FILE.rejection-*.json (and --rejection files) are checked; \
-        one from a veto role blocks.
+        one from a veto role blocks. A layer change's figures are recomputed from its signed legs on the book \
+        (--book, else the workspace ledger's verified book) and the snapshot it cites (--snapshot, else the \
+        ledger's copy or WORKSPACE/snapshots/HASH.json); without them it is not commit-ready, and the report says why.
         """
     )
 
@@ -26,6 +31,12 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Evaluation time (RFC 3339) instead of now.")
     var at: String?
 
+    @Option(name: .long, help: "The market snapshot the proposal cites (to recompute its figures).", completion: .file())
+    var snapshot: String?
+
+    @Option(name: .long, help: "The book the change applies to (default: the workspace ledger's verified book).", completion: .file())
+    var book: String?
+
     @OptionGroup var workspace: WorkspaceOptions
     @OptionGroup var output: OutputOptions
 
@@ -36,7 +47,12 @@ struct VerifyCommand: AsyncParsableCommand {
             let envelope = try Envelope.load(path: file)
             var rejections = try RejectionFiles.discover(beside: file).map(\.envelope)
             rejections += try rejection.map { try Envelope.load(path: $0) }
-            let (report, document) = ThresholdEvaluator(policy: loaded).evaluateDocument(envelope, at: now, rejections: rejections)
+            let evaluator = ThresholdEvaluator(policy: loaded)
+            var (report, document) = evaluator.evaluateDocument(envelope, at: now, rejections: rejections)
+            if let cited = document?.market?.snapshotHash,
+               let assessor = try FigureCheck.assessor(cited: cited, snapshot: snapshot, book: book, workspace: workspace) {
+                (report, document) = evaluator.evaluateDocument(envelope, at: now, rejections: rejections, assessor: assessor)
+            }
             let policyDiff = PolicyChangeDiff.make(document, current: loaded, workspace: workspace)
             if output.json {
                 try Console.json(WithPolicyDiff(report: report, policyDiff: policyDiff))
@@ -53,7 +69,10 @@ struct VerifyCommand: AsyncParsableCommand {
 enum ReportPrinter {
     static func print(_ report: ApprovalReport) {
         Console.out("proposal  \(report.proposalID)")
-        if let kind = report.changeKind { Console.out("change    \(kind)\(report.changeSize.map { String(format: "  premium $%.2f, |Δvega| %.2f, %d contracts", $0.premiumDollars, $0.absDeltaVega, $0.contracts) } ?? "")") }
+        if let kind = report.changeKind { Console.out("change    \(kind)\(report.changeSize.map { String(format: "  claimed: premium $%.2f, |Δvega| %.2f, %d contracts", $0.premiumDollars, $0.absDeltaVega, $0.contracts) } ?? "")") }
+        if let size = report.assessedSize, report.changeKind != "policy-change" {
+            Console.out(String(format: "sized on  recomputed gross premium $%.2f, |Δvega| %.2f, %d contracts", size.premiumDollars, size.absDeltaVega, size.contracts))
+        }
         if let proposer = report.proposer { Console.out("proposer  \(proposer) (signed: \(report.proposerSigned ? "yes" : "no"))") }
         Console.out("policy    \(report.policyName) v\(report.policyVersion) (\(report.policyHash.prefix(16))…)")
         Console.out("rule      \(report.rules.isEmpty ? "none matches" : report.rules.joined(separator: " + "))")
