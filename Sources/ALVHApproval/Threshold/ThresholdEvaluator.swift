@@ -79,15 +79,16 @@ public struct ThresholdEvaluator: Sendable {
     /// the signed rejections collected for it. Layer changes are sized by `assessor` (recomputed
     /// from the signed legs and the cited snapshot); without one they are never commit-ready.
     public func evaluate(_ envelope: Envelope, at now: Date, ledger: LedgerContext? = nil, rejections: [Envelope] = [],
-                         assessor: (any ChangeAssessor)? = nil, mode: Mode = Mode(), verifiers: [Policy.Signer?]? = nil) -> ApprovalReport {
-        evaluateDocument(envelope, at: now, ledger: ledger, rejections: rejections, assessor: assessor, mode: mode, verifiers: verifiers).report
+                         assessor: (any ChangeAssessor)? = nil, mode: Mode = Mode(), verifiers: [Policy.Signer?]? = nil,
+                         parsed: ProposalDocument? = nil) -> ApprovalReport {
+        evaluateDocument(envelope, at: now, ledger: ledger, rejections: rejections, assessor: assessor, mode: mode, verifiers: verifiers, parsed: parsed).report
     }
 
     /// As ``evaluate(_:at:ledger:rejections:assessor:mode:)``, also returning the parsed document
     /// (nil when no policy key verified the envelope or the payload is malformed).
     public func evaluateDocument(_ envelope: Envelope, at now: Date, ledger: LedgerContext? = nil, rejections: [Envelope] = [],
                                  assessor: (any ChangeAssessor)? = nil, mode: Mode = Mode(),
-                                 verifiers precomputed: [Policy.Signer?]? = nil) -> (report: ApprovalReport, document: ProposalDocument?) {
+                                 verifiers precomputed: [Policy.Signer?]? = nil, parsed preparsed: ProposalDocument? = nil) -> (report: ApprovalReport, document: ProposalDocument?) {
         let message = envelope.pae  // what every signature covers; its hash is the envelope id
         var report = ApprovalReport(proposalID: SHA256.hexDigest(message), payloadType: envelope.payloadType, policy: policy,
                                     evaluatedAt: RFC3339.format(now))
@@ -112,7 +113,8 @@ public struct ThresholdEvaluator: Sendable {
         // 3. Parse the verified bytes.
         let document: ProposalDocument
         do {
-            document = try ProposalDocument.decode(envelope.payload)
+            // A caller that verified the signatures ahead may hand over the payload it parsed then.
+            if let preparsed, precomputed != nil { document = preparsed } else { document = try ProposalDocument.decode(envelope.payload) }
         } catch {
             report.signatures = envelope.signatures.enumerated().map { unverifiedLine(index: $0, $1) }
             report.findings.append(.malformedPayload("\(error)"))

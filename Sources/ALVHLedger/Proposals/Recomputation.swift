@@ -34,7 +34,9 @@ public struct Recomputation: Sendable {
     public let marketAsOf: Date?
 
     /// Recomputes `document` (a verified, parsed layer change) on `book` with the snapshot bytes it cites.
-    public init(_ document: ProposalDocument, book: Book, snapshotBytes: [UInt8]) throws {
+    /// `before`, when given, is the engine's report of `book` on this very snapshot, computed earlier
+    /// (the previous entry's after-report): it is used instead of valuing the book again.
+    public init(_ document: ProposalDocument, book: Book, snapshotBytes: [UInt8], before knownBefore: RiskReport? = nil) throws {
         guard let reference = document.market else {
             throw LedgerError(.invalidInput, "a layer change names the market snapshot it was computed from", path: "market")
         }
@@ -47,8 +49,15 @@ public struct Recomputation: Sendable {
             throw LedgerError(.invalidInput, "instrument '\(trade.instrument)' cannot be priced; hedge layers trade VIX options", path: "change.layer.legs[\(index)].instrument")
         }
         let evaluated: (before: RiskReport, after: RiskReport, costDollars: Double)
-        do { evaluated = try Engine.evaluate(book: book, change: change, market: market) }
-        catch let error as EngineError { throw LedgerError(.invalidInput, error.reason, path: error.path) }
+        do {
+            if let knownBefore {
+                let afterBook = try book.applying(change)
+                let after = try BookValuer(book: afterBook, market: market).report(book: afterBook, scenarios: Engine.reportScenarios)
+                evaluated = (knownBefore, after, Engine.cost(of: change))
+            } else {
+                evaluated = try Engine.evaluate(book: book, change: change, market: market)
+            }
+        } catch let error as EngineError { throw LedgerError(.invalidInput, error.reason, path: error.path) }
         before = evaluated.before
         after = evaluated.after
         costDollars = evaluated.costDollars
@@ -144,6 +153,14 @@ enum FigureComparison {
             }
         }
         return out
+    }
+}
+
+/// An assessor over a recomputation already made (the verifier's, which reuses reports).
+struct RecomputedAssessor: ChangeAssessor {
+    let recomputation: Recomputation
+    func assess(_ document: ProposalDocument, policy: Policy) -> ChangeAssessment {
+        recomputation.assessment(of: document, policy: policy)
     }
 }
 

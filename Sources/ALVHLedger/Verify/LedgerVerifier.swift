@@ -314,14 +314,26 @@ public struct LedgerVerifier: Sendable {
             nonisolated(unsafe) let slots = out  // each index writes its own slot
             let indices = (0..<limit).filter { before[$0] != nil }
             let books = before
-            let run: @Sendable (Int) -> Void = { [self] position in
-                let index = indices[position]
-                slots[index] = LedgerVerifier.decide(work[index], results[index], book: books[index]!)
+            // Contiguous runs, one per thread: within a run an entry's book is the previous entry's
+            // book after its change, so when both cite one snapshot the previous after-report is
+            // this entry's before-report (the same computation, not redone).
+            let runs = max(1, min(jobs, indices.count))
+            let run: @Sendable (Int) -> Void = { [self] part in
+                let from = indices.count * part / runs, to = indices.count * (part + 1) / runs
+                var carried: (index: Int, snapshot: String, report: RiskReport)?
+                for position in from..<to {
+                    let index = indices[position]
+                    let hash = results[index].document?.market?.snapshotHash
+                    let reusable = carried.flatMap { $0.index == index - 1 && $0.snapshot == hash ? $0.report : nil }
+                    let (problem, after) = LedgerVerifier.decide(work[index], results[index], book: books[index]!, before: reusable)
+                    slots[index] = problem
+                    carried = after.flatMap { report in hash.map { (index, $0, report) } }
+                }
             }
-            if jobs > 1 && indices.count > 1 {
-                DispatchQueue.concurrentPerform(iterations: indices.count, execute: run)
+            if runs > 1 {
+                DispatchQueue.concurrentPerform(iterations: runs, execute: run)
             } else {
-                for position in indices.indices { run(position) }
+                run(0)
             }
             return Array(out.prefix(limit))
         }
@@ -431,16 +443,39 @@ public struct LedgerVerifier: Sendable {
 
     /// A layer change decided: its figures recomputed on `book` (the replayed book before it) and
     /// the snapshot it attaches, its signatures counted, at its signed commit time.
-    private static func decide(_ work: Work, _ result: Result, book: Book) -> String? {
-        guard let envelope = result.envelope else { return "the change could not be read" }
-        let snapshot = result.snapshot
-        let assessor = LedgerAssessor(book: book, snapshot: { hash in snapshot.flatMap { SHA256.hexDigest($0) == hash ? $0 : nil } })
+    /// A layer change decided: its figures recomputed on `book` (the replayed book before it) and
+    /// the snapshot it attaches (`before`: that book's report on that snapshot, when already made),
+    /// its signatures counted, at its signed commit time. Returns the problem (nil: approved) and the
+    /// after-report, for the next entry.
+    private static func decide(_ work: Work, _ result: Result, book: Book, before: RiskReport?) -> (String?, RiskReport?) {
+        guard let envelope = result.envelope, let document = result.document else { return ("the change could not be read", nil) }
+        let assessor: any ChangeAssessor
+        var after: RiskReport?
+        if let snapshot = result.snapshot, let hash = document.market?.snapshotHash, SHA256.hexDigest(snapshot) == hash {
+            do {
+                let recomputation = try Recomputation(document, book: book, snapshotBytes: snapshot, before: before)
+                after = recomputation.after
+                assessor = RecomputedAssessor(recomputation: recomputation)
+            } catch let error as LedgerError {
+                assessor = FailedAssessor(assessment: .failed((error.path.map { "\($0): " } ?? "") + error.reason))
+            } catch {
+                assessor = FailedAssessor(assessment: .failed("\(error)"))
+            }
+        } else {
+            assessor = FailedAssessor(assessment: .failed("the entry does not attach the snapshot it cites"))
+        }
         let context = LedgerContext(ledgerID: work.ledgerID, head: work.entry.previousHash, nextSequence: work.entry.sequence)
         let report = ThresholdEvaluator(policy: work.policy).evaluate(envelope, at: work.committedAt, ledger: context, rejections: result.rejections,
-                                                                      assessor: assessor, verifiers: result.verifiers)
+                                                                      assessor: assessor, verifiers: result.verifiers, parsed: document)
         guard report.commitReady else {
-            return "not approved under the policy in force (\(report.tally)): " + report.problems.joined(separator: "; ")
+            return ("not approved under the policy in force (\(report.tally)): " + report.problems.joined(separator: "; "), after)
         }
-        return nil
+        return (nil, after)
+    }
+
+    /// An assessment known in advance (the recomputation could not be made).
+    private struct FailedAssessor: ChangeAssessor {
+        let assessment: ChangeAssessment
+        func assess(_ document: ProposalDocument, policy: Policy) -> ChangeAssessment { assessment }
     }
 }
