@@ -157,7 +157,9 @@ def main():
     args = parser.parse_args()
     if args.render_only:
         with open(os.path.join(os.path.dirname(args.out), "BENCHMARKS.json")) as f:
-            write_markdown(json.load(f), args.out)
+            saved = json.load(f)
+        saved["ledger"]["verify"] = {int(k): v for k, v in saved["ledger"]["verify"].items()}  # JSON keys are text
+        write_markdown(saved, args.out)
         return
     WORK = tempfile.mkdtemp(prefix="alvh-bench-", dir=os.environ.get("ALVH_BENCH_DIR"))
     results = {"machine": machine(), "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
@@ -316,7 +318,7 @@ def write_markdown(r, path):
         f"| 2 | `ledger verify --jobs 1`, {v1['entries'] - 1:,} entries × 3 signatures | {v1['entriesPerSecond']:,.0f} entries/s, {v1['sigsPerSecond']:,.0f} sig/s | openssl's one-core limit for this mix {led['limitSigsPerSecond']:,.0f} sig/s | {led['ratioToLimitJobs1']:.2f} of the limit | — |",
         f"| 2 | `ledger verify --jobs 2` | {v2['entriesPerSecond']:,.0f} entries/s, {v2['sigsPerSecond']:,.0f} sig/s | `--jobs 1` | {led['scaling']:.2f}× ({led['ratioToLimitJobs2']:.2f} of 2 × limit) | ≥ 1.8× {ok(led['scaling'] >= 1.8)} |",
         f"| 3 | the same {py['signatures']:,} signatures | {v1['sigsPerSecond']:,.0f} sig/s (1 core), {v2['sigsPerSecond']:,.0f} (2) | Python `cryptography` loop {py['sigsPerSecond']:,.0f} sig/s | {py['speedupJobs1']:.2f}× (1 core), {py['speedupJobs2']:.2f}× (2; rounds {py['speedupJobs2Range'][0]:.2f}–{py['speedupJobs2Range'][1]:.2f}) | ≥ 2× {ok(py['speedupJobs2'] >= 2)} |",
-        f"| 4 | commit (verify 3 signatures + append + fsync, FULL), {c['commits']:,} commits | p50 {c['p50ms']:.3f} ms, p99 {c['p99ms']:.3f} ms | bare SQLite insert, WAL + FULL, one after each commit: p50 {c['bareP50ms']:.3f} ms, p99 {c['bareP99ms']:.3f} ms (alone, back to back: p50 {c['bareAloneP50ms']:.3f} ms) | p50 {c['ratioP50']:.2f}, p99 {c['ratioP99']:.2f} (vs alone: p50 {c['ratioAloneP50']:.2f}) | ≤ 1.5 {ok(c['ratioP50'] <= 1.5)} |",
+        f"| 4 | commit (verify 3 signatures, recompute the figures, sign the entry, append + fsync, FULL), {c['commits']:,} commits | p50 {c['p50ms']:.3f} ms, p99 {c['p99ms']:.3f} ms | bare SQLite insert, WAL + FULL, one after each commit: p50 {c['bareP50ms']:.3f} ms, p99 {c['bareP99ms']:.3f} ms (alone, back to back: p50 {c['bareAloneP50ms']:.3f} ms) | p50 {c['ratioP50']:.2f}, p99 {c['ratioP99']:.2f} (vs alone: p50 {c['ratioAloneP50']:.2f}) | ≤ 1.5 {ok(c['ratioP50'] <= 1.5)} |",
         f"| 5 | price + 5 Greeks, {p['options']:,} random BSM / Black-76 options | {p['alvhPerSecond']:,.0f}/s | QuantLib (PyPI, AnalyticEuropeanEngine) {p['quantlibPerSecond']:,.0f}/s | {p['ratio']:,.0f}× | — |",
         f"| 5 | max \\|alvh − QuantLib\\| / underlying | " + ", ".join(f"{n} {p['maxDiffOverUnderlying'][n]:.1e}" for n in ["price", "delta", "gamma", "vega", "theta", "rho"]) + " | | | ≤ 1e-9 " + ok(max(p['maxDiffOverUnderlying'].values()) <= 1e-9) + " |",
         f"| 6 | 101 × 101 SPX × VIX stress grid, demo book ({g['legs']} legs) | {g['msPerGrid']:.2f} ms per grid | | | — |",

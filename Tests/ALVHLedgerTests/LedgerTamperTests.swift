@@ -119,7 +119,8 @@ struct LedgerTamperTests {
         #expect(ok.signatureChecks == 9)
 
         var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        lines[2] = lines[2].replacingOccurrences(of: "\"committedAt\":\"2026-11-25T14", with: "\"committedAt\":\"2026-11-25T13")
+        #expect(lines[0].hasPrefix("{\"blob\":")) // the snapshot the entries cite, once, before them
+        lines[3] = lines[3].replacingOccurrences(of: "\"committedAt\":\"2026-11-25T14", with: "\"committedAt\":\"2026-11-25T13")
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         var tampered = try ExportEntrySource(path: path)
         let bad = try LedgerVerifier(jobs: 1).verify(&tampered)

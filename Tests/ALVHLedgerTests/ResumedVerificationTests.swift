@@ -18,6 +18,7 @@ struct ResumedVerificationTests {
             handedOut += batch.count
             return batch
         }
+        func blob(_ hash: String) throws -> [UInt8]? { try inner.blob(hash) }
     }
 
     func checkpoint(of fx: LedgerFixture) throws -> LedgerVerifier.Checkpoint {

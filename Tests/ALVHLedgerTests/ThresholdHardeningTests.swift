@@ -147,7 +147,7 @@ struct ThresholdHardeningTests {
         let envelope = try ledger.envelope(id: id)
         let book = try BookChange.apply(try ProposalDocument.decode(envelope.payload), to: verified.book)
         var entry = LedgerEntry(sequence: 1, previousHash: verified.hash, kind: .layerChange, envelope: try envelope.encoded(),
-                                attachments: try EntryAttachments(snapshot: f.snapshotBytes, rejections: [veto]).encoded(),
+                                attachments: try EntryAttachments(rejections: [veto]).encoded(),
                                 policyHash: verified.policy.hash, committedAt: RFC3339.format(f.start))
         entry.committerSignature = try f.key("committer").signature(for: entry.signingMessage)
         try ledger.store.queue.write { db in
@@ -170,7 +170,7 @@ struct ThresholdHardeningTests {
         let doc = try f.layerProposal(kind: .resizeLayer, quantity: 1)
         let envelope = try f.envelope(doc, signedBy: ["tom", "alice", "carol"])
         var entry = LedgerEntry(sequence: head.sequence + 1, previousHash: head.hash, kind: .layerChange, envelope: try envelope.encoded(),
-                                attachments: try EntryAttachments(snapshot: f.snapshotBytes).encoded(),
+                                attachments: try EntryAttachments().encoded(),
                                 policyHash: try ledger.policyInForce().hash, committedAt: RFC3339.format(f.start))
         entry.committerSignature = try f.key("mallory").signature(for: entry.signingMessage)
         try ledger.store.queue.write { try Ledger.insert(entry, $0) }
@@ -179,6 +179,23 @@ struct ThresholdHardeningTests {
         #expect(report.firstBad?.problem.contains("not signed by a committer") == true)
         // A process that verified before refuses to build on it.
         #expect(throws: LedgerError.self) { try ledger.verified() }
+    }
+
+    @Test("a snapshot is kept once, content-addressed; a database writer who swaps its bytes is named by verification")
+    func swappedSnapshot() throws {
+        let f = try LedgerFixture()
+        try f.commitLayer()
+        try f.commitLayer(try f.layerProposal(kind: .resizeLayer, quantity: 2, at: f.start.addingTimeInterval(10)), at: f.start.addingTimeInterval(10))
+        #expect(try Tools.sqlite("\(f.root)/alvh.sqlite", "SELECT COUNT(*) FROM blobs;").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        #expect(try f.verify().ok)
+        let hash = SHA256.hexDigest(f.snapshotBytes)
+        let swap = try Tools.sqlite("\(f.root)/alvh.sqlite",
+                                    "DROP TRIGGER blobs_append_only_update; UPDATE blobs SET bytes = CAST(replace(CAST(bytes AS TEXT), '13.6', '38.5') AS BLOB) WHERE hash = '\(hash)';")
+        try #require(swap.status == 0, "\(swap.stderr)")
+        let report = try f.verify()
+        #expect(!report.ok)
+        #expect(report.firstBad?.sequence == 1)
+        #expect(report.firstBad?.problem.contains("does not hash to its name") == true, "\(report.firstBad?.problem ?? "")")
     }
 
     // MARK: - 4. Validity windows

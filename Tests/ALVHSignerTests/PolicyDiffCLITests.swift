@@ -12,7 +12,7 @@ struct PolicyDiffCLITests {
         let root = fixture.root
         // v2: s4 leaves, "dave" (an id carrying an escape sequence) joins with mallory's key,
         // the layers rule needs 4, and a policy-change rule appears.
-        var yaml = "version: 2\nname: signer-test\nveto-roles: [limits-bot]\nmax-clock-skew: 1s\nsigners:\n"
+        var yaml = "version: 2\nname: signer-test\nveto-roles: [limits-bot]\nmax-clock-skew: 3s\nsigners:\n"
         for (name, role) in SignerFixture.members where name != "s4" {
             yaml += "  - id: \(name)\n    key: Keys/\(name).pub.pem\n    key-id: \(fixture.keys[name]!.keyID.hex)\n    roles: [\(role)]\n"
         }

@@ -22,8 +22,8 @@ final class SignerFixture: @unchecked Sendable {
             let made = try store.generate(name: name, type: name == "s2" || name == "lim" ? .p256 : .ed25519)
             keys[name] = try PrivateKey.load(from: made.privateKeyPath)
         }
-        // A 1 s clock skew: the tests use proposals that live a few seconds.
-        var yaml = "version: 1\nname: signer-test\nveto-roles: [limits-bot]\nmax-clock-skew: 1s\nsigners:\n"
+        // A 3 s clock skew (times are whole seconds): the tests use proposals that live a few seconds.
+        var yaml = "version: 1\nname: signer-test\nveto-roles: [limits-bot]\nmax-clock-skew: 3s\nsigners:\n"
         for (name, role) in Self.members {
             yaml += "  - id: \(name)\n    key: Keys/\(name).pub.pem\n    key-id: \(keys[name]!.keyID.hex)\n    roles: [\(role)]\n"
         }

@@ -29,7 +29,7 @@ struct SignerProcessTests {
         let fixture = try SignerFixture()
         for name in ["s1", "s2"] { try fixture.startSigner(name) }
         try fixture.startCoordinator()
-        let id = try fixture.queue(lifetime: 4)
+        let id = try fixture.queue(lifetime: 7)
         #expect(try TestProcess.waitUntil(seconds: 20) { try fixture.status(id) == "expired" })
         fixture.stopAll()
         #expect(try fixture.headSequence() == 0)

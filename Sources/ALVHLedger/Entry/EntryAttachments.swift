@@ -6,31 +6,24 @@ import ALVHApproval
 /// (JSON, sorted keys, hashed into the entry):
 ///
 /// - `keys`: the key files (PEM) of a policy the entry adopts (genesis, policy-change);
-/// - `snapshot`: the market snapshot a layer change cites (base64 of its exact bytes);
 /// - `rejections`: every valid signed rejection collected for the slot by commit time (base64
 ///   DSSE envelopes) — so verification proves the committed proposal was not vetoed.
 ///
-/// The format-1 attachments (`{"keys": …}` alone) read as this with no snapshot or rejections.
+/// The market snapshot a layer change cites is not copied into each entry: the signed payload names
+/// it by SHA-256, and the ledger keeps it once in its content-addressed `blobs` (exported with the
+/// entries), where a verifier reads it and checks the hash.
+///
+/// The format-1 attachments (`{"keys": …}` alone) read as this with no rejections.
 public struct EntryAttachments: Sendable, Codable, Equatable {
     public var keys: [String: String]?
-    public var snapshot: String?
     public var rejections: [String]?
 
-    public init(keys: KeyAttachments? = nil, snapshot: [UInt8]? = nil, rejections: [Envelope] = []) throws {
+    public init(keys: KeyAttachments? = nil, rejections: [Envelope] = []) throws {
         self.keys = keys?.keys
-        self.snapshot = snapshot.map { Base64.encode($0) }
         self.rejections = rejections.isEmpty ? nil : try rejections.map { Base64.encode(try $0.encoded()) }
     }
 
     public var keyAttachments: KeyAttachments { KeyAttachments(keys: keys ?? [:]) }
-
-    public func snapshotBytes() throws -> [UInt8]? {
-        guard let snapshot else { return nil }
-        guard let bytes = Base64.decode(snapshot) else {
-            throw LedgerError(.verificationFailed, "the attached snapshot is not base64", path: "attachments.snapshot")
-        }
-        return bytes
-    }
 
     public func rejectionEnvelopes() throws -> [Envelope] {
         try (rejections ?? []).enumerated().map { index, text in

@@ -13,7 +13,8 @@ extension Ledger {
     /// book and the snapshot it cites; base == head and sequence == head + 1, expiry (with the
     /// policy's clock skew), vetoes and thresholds are checked (for a policy change, under the current
     /// and the new policy, and the version must rise); the entry — with the cited snapshot, the
-    /// adopted policy's key files and every signed rejection for the slot attached — is signed and
+    /// adopted policy's key files and every signed rejection for the slot attached, the cited snapshot
+    /// kept in the ledger's blobs — is signed and
     /// appended; the book is updated; the proposal leaves the queue. No file is read inside the
     /// transaction. On any failure nothing is written.
     @discardableResult
@@ -68,10 +69,10 @@ extension Ledger {
             default:
                 kind = .layerChange
                 book = try BookChange.apply(document, to: book)
-                guard let hash = document.market?.snapshotHash, let snapshot = try Ledger.blob(hash, db) else {
+                guard let hash = document.market?.snapshotHash, try Ledger.blob(hash, db) != nil else {
                     throw LedgerError(.notApproved, "not committed: the cited snapshot is not in the ledger")
                 }
-                attachments = try EntryAttachments(snapshot: snapshot, rejections: slotRejections)
+                attachments = try EntryAttachments(rejections: slotRejections)
             }
 
             var entry = LedgerEntry(sequence: context.nextSequence, previousHash: context.head, kind: kind,

@@ -147,6 +147,19 @@ public final class Ledger: Sendable {
         try read { try Ledger.blob(hash, $0) }
     }
 
+    /// Every blob, by hash order (for the export), each checked against its hash.
+    public func blobs() throws -> [(String, [UInt8])] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT hash, bytes FROM blobs ORDER BY hash").map { row in
+                let hash: String = row["hash"], bytes = Array(row["bytes"] as Data)
+                guard SHA256.hexDigest(bytes) == hash else {
+                    throw LedgerError(.verificationFailed, "blob \(hash.prefix(16))… does not hash to its name (the database was altered)", path: "blobs")
+                }
+                return (hash, bytes)
+            }
+        }
+    }
+
     static func blob(_ hash: String, _ db: Database) throws -> [UInt8]? {
         guard let data = try Data.fetchOne(db.cachedStatement(sql: LedgerSQL.blob), arguments: [hash]) else { return nil }
         let bytes = Array(data)

@@ -7,6 +7,8 @@ import ALVHSigning
 public protocol EntrySource {
     /// The next batch of at most `max` entries; empty at the end.
     mutating func next(max: Int) throws -> [LedgerEntry]
+    /// A blob (a market snapshot an entry cites) by its hex SHA-256, checked against it; nil when absent.
+    func blob(_ hash: String) throws -> [UInt8]?
 }
 
 /// Entries from the SQLite file, `max` rows per query.
@@ -21,6 +23,8 @@ public struct DatabaseEntrySource: EntrySource {
         self.ledger = ledger
         nextSequence = Int64(sequence)
     }
+
+    public func blob(_ hash: String) throws -> [UInt8]? { try ledger.blob(hash) }
 
     public mutating func next(max: Int) throws -> [LedgerEntry] {
         let from = nextSequence
@@ -79,10 +83,24 @@ public struct ExportedEntry: Codable, Sendable {
     }
 }
 
-/// Entries from an export file, read line by line.
+/// One blob line of `alvh ledger export`: a snapshot the entries cite, written before them.
+public struct ExportedBlob: Codable, Sendable {
+    public var blob: String
+    public var bytes: String
+    public init(hash: String, bytes: [UInt8]) {
+        blob = hash
+        self.bytes = Base64.encode(bytes)
+    }
+}
+
+/// Entries (and the blob lines before them) from an export file, read line by line.
 public final class ExportEntrySource: EntrySource {
     private let handle: FileHandle
     private let path: String
+    private var blobs: [String: [UInt8]] = [:]
+    /// At most this many blob bytes are held (the snapshots of an export).
+    static let maxBlobBytes = 256 << 20
+    private var blobBytes = 0
     private var buffer = Data()
     private var atEnd = false
     private var lineNumber = 0
@@ -106,6 +124,24 @@ public final class ExportEntrySource: EntrySource {
         let decoder = JSONDecoder()
         while out.count < max, let line = try nextLine() {
             if line.isEmpty { continue }
+            if line.starts(with: Array(#"{"blob":"#.utf8)) {
+                do {
+                    let blob = try decoder.decode(ExportedBlob.self, from: line)
+                    guard let bytes = Base64.decode(blob.bytes), SHA256.hexDigest(bytes) == blob.blob else {
+                        throw LedgerError(.invalidInput, "the blob's bytes do not hash to its name", path: "\(path):\(lineNumber)")
+                    }
+                    blobBytes += bytes.count
+                    guard blobBytes <= Self.maxBlobBytes else {
+                        throw LedgerError(.invalidInput, "more than \(Self.maxBlobBytes) bytes of blobs", path: "\(path):\(lineNumber)")
+                    }
+                    blobs[blob.blob] = bytes
+                    continue
+                } catch let error as LedgerError {
+                    throw error
+                } catch {
+                    throw LedgerError(.invalidInput, "not an exported blob: \(error)", path: "\(path):\(lineNumber)")
+                }
+            }
             do {
                 out.append(try decoder.decode(ExportedEntry.self, from: line).entry(line: lineNumber))
             } catch let error as LedgerError {
@@ -116,6 +152,8 @@ public final class ExportEntrySource: EntrySource {
         }
         return out
     }
+
+    public func blob(_ hash: String) throws -> [UInt8]? { blobs[hash] }
 
     private func nextLine() throws -> Data? {
         while true {

@@ -18,6 +18,12 @@ public enum LedgerExporter {
         var source = DatabaseEntrySource(ledger: ledger)
         var count = 0
         do {
+            // The blobs (snapshots) first, so that a reader holds each before the entries citing it.
+            for (hash, bytes) in try ledger.blobs() {
+                var line = try encoder.encode(ExportedBlob(hash: hash, bytes: bytes))
+                line.append(UInt8(ascii: "\n"))
+                try handle.write(contentsOf: line)
+            }
             while true {
                 let batch = try source.next(max: 1000)
                 if batch.isEmpty { break }

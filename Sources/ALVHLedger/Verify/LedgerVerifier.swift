@@ -138,6 +138,7 @@ public struct LedgerVerifier: Sendable {
         // on `jobs` threads, this thread reads batch k+1 and checks its numbering, links, hashes and
         // policies. The first bad entry reported is the earliest one, whichever stage found it.
         var inFlight: Flight?
+        var snapshots: [String: [UInt8]] = [:]
         func land(_ flight: Flight) -> Report? {
             flight.finish()
             // The book before each layer change, in order (the replay is cheap); up to the first
@@ -150,6 +151,17 @@ public struct LedgerVerifier: Sendable {
                 if let problem = result.problem { stopped = (index, problem); break }
                 guard item.entry.kind == .layerChange else { continue }
                 guard let document = result.document, let current = book else { stopped = (index, "the change could not be read"); break }
+                // The cited snapshot, from the ledger's blobs (or the export's blob lines).
+                if let hash = document.market?.snapshotHash {
+                    do {
+                        if let cached = snapshots[hash] { flight.done[index].snapshot = cached }
+                        else if let bytes = try source.blob(hash) {
+                            if snapshots.count >= 16 { snapshots.removeAll() }
+                            snapshots[hash] = bytes
+                            flight.done[index].snapshot = bytes
+                        }
+                    } catch { stopped = (index, "the cited snapshot cannot be read: \(error)"); break }
+                }
                 before[index] = current
                 do { book = try BookChange.apply(document, to: current) }
                 catch { stopped = (index, "replaying the change on the book failed: \(error)"); break }
@@ -270,7 +282,7 @@ public struct LedgerVerifier: Sendable {
         /// Signatures the envelope carries (counted in the parallel stage, where it is decoded).
         var signatures = 0
         /// For a layer change, decided once the book before it is known: the envelope, who signed
-        /// it, and what the entry attaches (the cited snapshot, the slot's rejections).
+        /// it, what the entry attaches (the slot's rejections) and the snapshot it cites (from the blobs).
         var envelope: Envelope?
         var verifiers: [Policy.Signer?] = []
         var snapshot: [UInt8]?
@@ -432,10 +444,8 @@ public struct LedgerVerifier: Sendable {
             guard document.kind != .policyChange else {
                 return Result(problem: "entry kind layer-change does not match the proposal's change \(document.kind.rawValue)")
             }
-            let snapshot: [UInt8]?
-            do { snapshot = try attachments.snapshotBytes() } catch { return Result(problem: "\(error)") }
             return Result(problem: nil, document: document, signatures: signatures, envelope: envelope, verifiers: verifiers,
-                          snapshot: snapshot, rejections: rejections)
+                          snapshot: nil, rejections: rejections)
         case .genesis:
             return Result(problem: "a second genesis entry")
         }
@@ -462,7 +472,7 @@ public struct LedgerVerifier: Sendable {
                 assessor = FailedAssessor(assessment: .failed("\(error)"))
             }
         } else {
-            assessor = FailedAssessor(assessment: .failed("the entry does not attach the snapshot it cites"))
+            assessor = FailedAssessor(assessment: .failed("the snapshot it cites (\(document.market?.snapshotHash.prefix(16) ?? "none")…) is not in the ledger's blobs"))
         }
         let context = LedgerContext(ledgerID: work.ledgerID, head: work.entry.previousHash, nextSequence: work.entry.sequence)
         let report = ThresholdEvaluator(policy: work.policy).evaluate(envelope, at: work.committedAt, ledger: context, rejections: result.rejections,
