@@ -12,15 +12,13 @@ extension Ledger {
     /// envelope is re-verified against the verified policy, its figures recomputed on the verified
     /// book and the snapshot it cites; base == head and sequence == head + 1, expiry (with the
     /// policy's clock skew), vetoes and thresholds are checked (for a policy change, under the current
-    /// and the new policy, and the version must rise); the entry — with the cited snapshot, the
-    /// adopted policy's key files and every signed rejection for the slot attached, the cited snapshot
-    /// kept in the ledger's blobs — is signed and
-    /// appended; the book is updated; the proposal leaves the queue. No file is read inside the
-    /// transaction. On any failure nothing is written.
+    /// and the new policy, and the version must rise); the entry — with the adopted policy's key
+    /// files and every signed rejection for the slot attached (the cited snapshot stays in the
+    /// ledger's blobs) — is signed and appended; the book is updated; the proposal leaves the queue.
+    /// No file is read inside the transaction. On any failure nothing is written.
     @discardableResult
     public func commit(id: String, committer: PrivateKey, at now: Date) throws -> LedgerEntry {
         var advanced: LedgerVerifier.Checkpoint?
-        var storedBook: (Data, Book)?
         let entry = try writeVerified { db, verified in
             let policy = verified.policy
             guard policy.committer(for: committer.keyID) != nil else {
@@ -69,9 +67,7 @@ extension Ledger {
             default:
                 kind = .layerChange
                 book = try BookChange.apply(document, to: book)
-                guard let hash = document.market?.snapshotHash, try Ledger.blob(hash, db) != nil else {
-                    throw LedgerError(.notApproved, "not committed: the cited snapshot is not in the ledger")
-                }
+                // (Commit-ready means the figures were recomputed: the cited snapshot is in the blobs.)
                 attachments = try EntryAttachments(rejections: slotRejections)
             }
 
@@ -80,8 +76,7 @@ extension Ledger {
                                     policyHash: policy.hash, committedAt: RFC3339.format(now))
             entry.committerSignature = try committer.signature(for: entry.signingMessage)
             try Ledger.insert(entry, db)
-            let json = try Ledger.storeBook(book, seq: entry.sequence, db)
-            storedBook = (json, book)
+            try Ledger.storeBook(book, seq: entry.sequence, db)
             try db.cachedStatement(sql: LedgerSQL.deletePending).execute(arguments: [id])
             advanced = LedgerVerifier.Checkpoint(sequence: entry.sequence, hash: entry.hash, committedAt: RFC3339.parse(entry.committedAt) ?? now,
                                                  ledgerID: verified.ledgerID, policy: adopted ?? policy, book: book)
@@ -89,7 +84,6 @@ extension Ledger {
         }
         // Only once the transaction is durable: this object's verified head is the entry it wrote.
         verifiedHead.withLock { $0 = advanced }
-        if let storedBook { bookCache.withLock { $0 = (storedBook.0, storedBook.1) } }
         return entry
     }
 

@@ -26,11 +26,11 @@ extension Ledger {
     /// Only signatures that verify under a policy key are stored, one per key.
     @discardableResult
     public func enqueue(_ envelope: Envelope, snapshot: [UInt8]? = nil, keys: KeyAttachments? = nil, at now: Date) throws -> EnqueueResult {
-        // Key files of a proposed policy are read by the caller (or here, from the workspace) before
-        // the write lock is taken: no file is read inside the transaction.
-        let keyFiles = try keys ?? proposedPolicyKeys(envelope)
-        // The cited snapshot: given, or kept in the workspace (`snapshots/HASH.json`), read now too.
-        let snapshot = try snapshot ?? workspaceSnapshot(citedBy: envelope)
+        // The files it needs are read before the write lock is taken (no file is read inside the
+        // transaction): a proposed policy's key files and the cited snapshot, when not given.
+        let cited = keys == nil || snapshot == nil ? try workspaceFiles(citedBy: envelope) : (keys: nil, snapshot: nil)
+        let keyFiles = keys ?? cited.keys
+        let snapshot = snapshot ?? cited.snapshot
         return try writeVerified { db, verified in
             let policy = verified.policy
             let context = verified.context
@@ -105,14 +105,19 @@ extension Ledger {
         }
     }
 
-    /// The key files a policy-change envelope's new policy names, read from the workspace (nil for a layer change).
-    func proposedPolicyKeys(_ envelope: Envelope) throws -> KeyAttachments? {
-        // Verified first (under the stored policy: this only finds which files to read; the
-        // proposal is verified again and decided in the transaction).
-        guard let document = ThresholdEvaluator(policy: try policyInForce()).evaluateDocument(envelope, at: Date()).document,
-              let change = document.change.policy else { return nil }
-        let proposed = try Policy(bytes: try change.bytes(), workspace: workspace, path: "proposed policy v\(change.version)")
-        return try KeyAttachments(for: proposed, workspace: workspace)
+    /// The workspace files an envelope needs queued with it: a policy change's key files (as its new
+    /// policy names them) or a layer change's cited snapshot (`snapshots/HASH.json`, if there). The
+    /// envelope is verified first, under the stored policy: this only finds which files to read; the
+    /// proposal is verified again, and decided, in the transaction.
+    func workspaceFiles(citedBy envelope: Envelope) throws -> (keys: KeyAttachments?, snapshot: [UInt8]?) {
+        guard let document = ThresholdEvaluator(policy: try policyInForce()).evaluateDocument(envelope, at: Date()).document else { return (nil, nil) }
+        if let change = document.change.policy {
+            let proposed = try Policy(bytes: try change.bytes(), workspace: workspace, path: "proposed policy v\(change.version)")
+            return (try KeyAttachments(for: proposed, workspace: workspace), nil)
+        }
+        guard let hash = document.market?.snapshotHash, Hex.isLowercase(hash, count: 64),
+              SecureFile.exists(SnapshotStore.path(workspace: workspace, hash: hash)) else { return (nil, nil) }
+        return (nil, try SnapshotStore.load(hash: hash, workspace: workspace).bytes)
     }
 
     /// Adds a signature to a pending proposal after verifying it: stored only if a key of the policy
@@ -157,22 +162,20 @@ extension Ledger {
         let path = "pending \(id.prefix(16))"
         let verified = try self.verified()
         let policy = verified.policy
-        let (envelope, verifiedDocument, blobs) = try read { db -> (Envelope, ProposalDocument?, [String: [UInt8]]) in
+        // One evaluation, in one read: the cited snapshot is looked up for the hash the verified
+        // document names, and the recomputation the assessor makes is kept for the display.
+        var recomputed: Recomputation?
+        let (envelope, report, parsed, newPolicy) = try read { db -> (Envelope, ApprovalReport, ProposalDocument?, Policy?) in
             let envelope = try Ledger.envelope(id: id, db)
-            let document = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now).document
-            var blobs: [String: [UInt8]] = [:]
-            if let hash = document?.market?.snapshotHash, let bytes = try Ledger.blob(hash, db) { blobs[hash] = bytes }
-            return (envelope, document, blobs)
+            let assessor = LedgerAssessor(book: verified.book, snapshot: { try? Ledger.blob($0, db) }, recomputed: { recomputed = $0 })
+            let (report, document) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: verified.context, assessor: assessor)
+            return (envelope, report, document, try document.flatMap { try Ledger.queuedNewPolicy($0, id: id, db) })
         }
-        let snapshot = verifiedDocument?.market.flatMap { blobs[$0.snapshotHash] }
-        let newPolicy = try verifiedDocument.flatMap { doc in try read { try Ledger.queuedNewPolicy(doc, id: id, $0) } }
         let mine = policy.signer(for: key.keyID) ?? newPolicy?.signer(for: key.keyID)
         guard let mine, !mine.revoked else {
             throw ApprovalError(.signingRefused, "key \(key.keyID.fingerprint) is not a signer of policy '\(policy.name)' v\(policy.version) (or is revoked); its signature would not count; nothing was written",
                                 path: path)
         }
-        let assessor = LedgerAssessor(book: verified.book, snapshot: { hash in blobs[hash] })
-        let (report, parsed) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: verified.context, assessor: assessor)
         guard let document = parsed, report.proposerSigned else {
             throw ApprovalError(.signingRefused, "the proposal does not verify under policy '\(policy.name)' with its proposer's signature: "
                                 + report.problems.joined(separator: "; ") + "; nothing was written", path: path)
@@ -182,10 +185,6 @@ extension Ledger {
             throw ApprovalError(.signingRefused, "refused: " + falseClaims.map(\.description).joined(separator: "; ") + "; nothing was written", path: path)
         }
         _ = try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: path)
-        var recomputed: Recomputation?
-        if document.kind != .policyChange, let snapshot {
-            recomputed = try Recomputation(document, book: verified.book, snapshotBytes: snapshot)
-        }
         return SigningReview(envelope: envelope, document: document, report: report, recomputed: recomputed,
                              currentPolicy: policy, newPolicy: newPolicy)
     }
@@ -212,16 +211,14 @@ extension Ledger {
             let document = try? ProposalDocument.decode(try Ledger.envelope(id: id, db).payload)
             let newPolicy = try document.flatMap { try Ledger.queuedNewPolicy($0, id: id, db) }
             var line = ThresholdEvaluator(policy: verified.policy).rejectionLine(rejection, proposalID: id)
-            var keyID = line.keyID
             if line.signer == nil, let newPolicy {
                 line = ThresholdEvaluator(policy: newPolicy).rejectionLine(rejection, proposalID: id)
                 line.veto = false // a veto is the policy in force's
-                keyID = line.keyID
             }
             if let ignored = line.ignored {
                 throw LedgerError(.invalidInput, "rejection not stored: \(ignored)")
             }
-            guard let keyID else { throw LedgerError(.invalidInput, "rejection not stored: not signed by any key of the policy") }
+            guard let keyID = line.keyID else { throw LedgerError(.invalidInput, "rejection not stored: not signed by any key of the policy") }
             if try Bool.fetchOne(db.cachedStatement(sql: LedgerSQL.rejectionByKey), arguments: [id, keyID]) == true { return false }
             try db.cachedStatement(sql: "INSERT INTO rejections (pending_id, envelope, added_at, signer_key) VALUES (?, ?, ?, ?)")
                 .execute(arguments: [id, Data(try rejection.encoded()), RFC3339.format(now), keyID])
@@ -281,8 +278,6 @@ extension Ledger {
         }
     }
 
-
-
     /// Marks pending proposals that expired (at `now`) or whose base is no longer the head.
     /// Returns the ids newly marked. Nothing is deleted: the queue keeps them for the record.
     @discardableResult
@@ -339,8 +334,7 @@ extension Ledger {
                                         arguments: [key, Int64(document.ledger.sequence), pendingID]) {
                 let other: String = row["id"]
                 let expires = RFC3339.parse(row["expires"]) ?? .distantPast
-                let otherProposer = try String.fetchOne(db, sql: "SELECT proposer FROM pending WHERE id = ?", arguments: [other])
-                if otherProposer == key && !policy.proposerMayApprove { continue }
+                if (row["proposer"] as String) == key && !policy.proposerMayApprove { continue } // its uncounted proposer signature
                 if now < expires {
                     throw LedgerError(.duplicate,
                         "double-sign refused: \(signer.id)'s key already signed proposal \(other.prefix(16))… for entry \(document.ledger.sequence), live until \(row["expires"] as String); one key approves one proposal per entry")

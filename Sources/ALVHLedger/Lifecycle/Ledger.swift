@@ -16,9 +16,6 @@ public final class Ledger: Sendable {
     public let store: LedgerStore
     /// The workspace directory (key files for new policies are read from it).
     public let workspace: String
-    /// The last book this object stored or decoded, with its JSON: a commit whose stored book is
-    /// these bytes skips decoding it (compared byte for byte, so another process's commit misses).
-    let bookCache = Mutex<(json: Data, book: Book)?>(nil)
     /// What this object verified of the ledger (from genesis once, then from here): commits decide
     /// on this verified policy, book and head, never on the database's say-so.
     let verifiedHead = Mutex<LedgerVerifier.Checkpoint?>(nil)

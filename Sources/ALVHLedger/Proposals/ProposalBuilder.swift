@@ -119,19 +119,6 @@ extension Ledger {
 }
 
 extension Ledger {
-    /// The snapshot file in the workspace (`snapshots/HASH.json`) that a proposal envelope cites, if
-    /// there — read before any transaction. The envelope is verified first (under the stored policy:
-    /// this only finds the file; the proposal is decided when it is queued).
-    public func workspaceSnapshot(citedBy envelope: Envelope) throws -> [UInt8]? {
-        guard let document = ThresholdEvaluator(policy: try policyInForce()).evaluateDocument(envelope, at: Date()).document,
-              let hash = document.market?.snapshotHash, Hex.isLowercase(hash, count: 64) else { return nil }
-        let file = SnapshotStore.path(workspace: workspace, hash: hash)
-        guard SecureFile.exists(file) else { return nil }
-        return try SnapshotStore.load(hash: hash, workspace: workspace).bytes
-    }
-}
-
-extension Ledger {
     /// A trader's own change, as `alvh propose` would build it: `trades` priced at the cited
     /// snapshot's model mids (to the cent), evaluated by the engine on the verified book, bound to the
     /// verified head and policy, signed by `proposer` — what tools, tests and the benchmarks queue.

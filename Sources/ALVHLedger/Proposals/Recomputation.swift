@@ -22,8 +22,11 @@ public struct Recomputation: Sendable {
     public let grossPremiumDollars: Double
     /// Premium paid: Σ over the buying legs of quantity × limit price × multiplier (a sale's
     /// credit is not netted against it: limits and budgets apply to what is bought).
-    public var premiumPaidDollars: Double {
-        (legs.filter { $0.quantity > 0 }.reduce(0) { $0 + $1.price * Double($1.quantity) * VIXOption.multiplier } * 100).rounded() / 100
+    public var premiumPaidDollars: Double { Self.premiumPaidDollars(of: legs) }
+
+    /// Premium paid by `trades` at their limit prices (buys only), to the cent.
+    public static func premiumPaidDollars(of trades: [Trade]) -> Double {
+        (trades.filter { $0.quantity > 0 }.reduce(0) { $0 + $1.price * Double($1.quantity) * VIXOption.multiplier } * 100).rounded() / 100
     }
     /// The signed legs, as the engine's trades.
     public let legs: [Trade]
@@ -156,24 +159,24 @@ enum FigureComparison {
     }
 }
 
-/// An assessor over a recomputation already made (the verifier's, which reuses reports).
-struct RecomputedAssessor: ChangeAssessor {
-    let recomputation: Recomputation
-    func assess(_ document: ProposalDocument, policy: Policy) -> ChangeAssessment {
-        recomputation.assessment(of: document, policy: policy)
-    }
-}
-
 /// The ``ChangeAssessor`` of a ledger party: recomputes on a book it verified, with the snapshot
 /// bytes the ledger holds for the cited hash.
 public struct LedgerAssessor: ChangeAssessor {
     public let book: Book
     /// The snapshot bytes by hash (nil: not held).
     public let snapshot: (String) -> [UInt8]?
+    /// The book's report on the cited snapshot when it was already made (the verifier's previous
+    /// after-report): used instead of valuing the book again.
+    public var before: RiskReport?
+    /// Called with the recomputation made, for a caller that needs its figures too (limits, display).
+    public var recomputed: ((Recomputation) -> Void)?
 
-    public init(book: Book, snapshot: @escaping (String) -> [UInt8]?) {
+    public init(book: Book, before: RiskReport? = nil, snapshot: @escaping (String) -> [UInt8]?,
+                recomputed: ((Recomputation) -> Void)? = nil) {
         self.book = book
+        self.before = before
         self.snapshot = snapshot
+        self.recomputed = recomputed
     }
 
     public func assess(_ document: ProposalDocument, policy: Policy) -> ChangeAssessment {
@@ -181,7 +184,11 @@ public struct LedgerAssessor: ChangeAssessor {
         guard let bytes = snapshot(hash) else {
             return .failed("the cited snapshot \(hash.prefix(16))… is not in the ledger (queue it with the proposal: --snapshot FILE)")
         }
-        do { return try Recomputation(document, book: book, snapshotBytes: bytes).assessment(of: document, policy: policy) }
+        do {
+            let recomputation = try Recomputation(document, book: book, snapshotBytes: bytes, before: before)
+            recomputed?(recomputation)
+            return recomputation.assessment(of: document, policy: policy)
+        }
         catch let error as LedgerError { return .failed((error.path.map { "\($0): " } ?? "") + error.reason) }
         catch { return .failed("\(error)") }
     }

@@ -23,7 +23,7 @@ enum LedgerSQL {
     static let pendingSignatures = "SELECT keyid, sig FROM signatures WHERE pending_id = ? ORDER BY rowid"
     /// A key's live signature on another proposal for the same entry (the ledger's double-sign check).
     static let otherSignatureForSlot = """
-        SELECT p.id, p.expires FROM signatures s JOIN pending p ON p.id = s.pending_id
+        SELECT p.id, p.expires, p.proposer FROM signatures s JOIN pending p ON p.id = s.pending_id
         WHERE s.signer_key = ? AND p.sequence = ? AND p.id != ? AND p.status = 'pending'
         """
     static let signatureByKey = "SELECT EXISTS(SELECT 1 FROM signatures WHERE pending_id = ? AND signer_key = ?)"

@@ -459,21 +459,10 @@ public struct LedgerVerifier: Sendable {
     /// after-report, for the next entry.
     private static func decide(_ work: Work, _ result: Result, book: Book, before: RiskReport?) -> (String?, RiskReport?) {
         guard let envelope = result.envelope, let document = result.document else { return ("the change could not be read", nil) }
-        let assessor: any ChangeAssessor
+        let snapshot = result.snapshot
         var after: RiskReport?
-        if let snapshot = result.snapshot, let hash = document.market?.snapshotHash, SHA256.hexDigest(snapshot) == hash {
-            do {
-                let recomputation = try Recomputation(document, book: book, snapshotBytes: snapshot, before: before)
-                after = recomputation.after
-                assessor = RecomputedAssessor(recomputation: recomputation)
-            } catch let error as LedgerError {
-                assessor = FailedAssessor(assessment: .failed((error.path.map { "\($0): " } ?? "") + error.reason))
-            } catch {
-                assessor = FailedAssessor(assessment: .failed("\(error)"))
-            }
-        } else {
-            assessor = FailedAssessor(assessment: .failed("the snapshot it cites (\(document.market?.snapshotHash.prefix(16) ?? "none")…) is not in the ledger's blobs"))
-        }
+        let assessor = LedgerAssessor(book: book, before: before, snapshot: { hash in snapshot.flatMap { SHA256.hexDigest($0) == hash ? $0 : nil } },
+                                      recomputed: { after = $0.after })
         let context = LedgerContext(ledgerID: work.ledgerID, head: work.entry.previousHash, nextSequence: work.entry.sequence)
         let report = ThresholdEvaluator(policy: work.policy).evaluate(envelope, at: work.committedAt, ledger: context, rejections: result.rejections,
                                                                       assessor: assessor, verifiers: result.verifiers, parsed: document)
@@ -481,11 +470,5 @@ public struct LedgerVerifier: Sendable {
             return ("not approved under the policy in force (\(report.tally)): " + report.problems.joined(separator: "; "), after)
         }
         return (nil, after)
-    }
-
-    /// An assessment known in advance (the recomputation could not be made).
-    private struct FailedAssessor: ChangeAssessor {
-        let assessment: ChangeAssessment
-        func assess(_ document: ProposalDocument, policy: Policy) -> ChangeAssessment { assessment }
     }
 }

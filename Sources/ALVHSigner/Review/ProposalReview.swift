@@ -61,21 +61,27 @@ public struct ProposalReview: Sendable {
         self.limits = limits
     }
 
-    /// Decides on `envelope` at `now`, with the snapshot `ledger` holds for the hash it cites
-    /// (looked up once a policy key verified the envelope).
+    /// Decides on `envelope` at `now`, with the snapshot `ledger` holds for the hash it cites.
     public func decide(_ envelope: Envelope, in ledger: Ledger, ownMarket: MarketSnapshot? = nil, premiumToday: Double, at now: Date) -> Verdict {
-        let document = ThresholdEvaluator(policy: verified.policy).evaluateDocument(envelope, at: now).document
-        let snapshot = document?.market.flatMap { try? ledger.blob($0.snapshotHash) }
-        return decide(envelope, snapshot: snapshot, ownMarket: ownMarket, premiumToday: premiumToday, at: now)
+        decide(envelope, snapshots: { try? ledger.blob($0) }, ownMarket: { _ in ownMarket }, premiumToday: premiumToday, at: now)
     }
 
-    /// Decides on `envelope` at `now`, with `snapshot` (the bytes the ledger holds for the hash it
-    /// cites) and `ownMarket` (this signer's own market data, to which the cited snapshot is
-    /// compared). `premiumToday` is what this signer already signed today.
+    /// Decides on `envelope` at `now`, with `snapshot` (the bytes of the snapshot it cites, if held).
     public func decide(_ envelope: Envelope, snapshot: [UInt8]?, ownMarket: MarketSnapshot? = nil,
                        premiumToday: Double, at now: Date) -> Verdict {
+        decide(envelope, snapshots: { hash in snapshot.flatMap { SHA256.hexDigest($0) == hash ? $0 : nil } },
+               ownMarket: { _ in ownMarket }, premiumToday: premiumToday, at: now)
+    }
+
+    /// Decides on `envelope` at `now`. `snapshots` gives the bytes of the snapshot a verified
+    /// proposal cites (by hash); `ownMarket` this signer's own market data for the cited snapshot
+    /// (the one it is compared with; nil: none). `premiumToday` is what this signer already signed
+    /// today. The envelope is verified and its figures recomputed once.
+    public func decide(_ envelope: Envelope, snapshots: @escaping (String) -> [UInt8]?, ownMarket: (MarketSnapshot) -> MarketSnapshot?,
+                       premiumToday: Double, at now: Date) -> Verdict {
         let policy = verified.policy
-        let assessor = LedgerAssessor(book: verified.book, snapshot: { hash in snapshot.flatMap { SHA256.hexDigest($0) == hash ? $0 : nil } })
+        var recomputation: Recomputation?
+        let assessor = LedgerAssessor(book: verified.book, snapshot: snapshots, recomputed: { recomputation = $0 })
         let (report, parsed) = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: now, ledger: verified.context, assessor: assessor)
         guard let document = parsed else {
             return .reject("does not verify: " + report.problems.joined(separator: "; "))
@@ -128,17 +134,11 @@ public struct ProposalReview: Sendable {
             return .sign(document)
         }
 
-        // The figures, recomputed (the assessment above already proved the claims equal them).
-        let recomputed: Recomputation
-        do {
-            guard let snapshot else { return .reject("the cited snapshot is not in the ledger; the risk cannot be recomputed") }
-            recomputed = try Recomputation(document, book: verified.book, snapshotBytes: snapshot)
-        } catch {
-            return .reject("cannot recompute the risk: \(error)")
-        }
+        // The figures, as recomputed by the assessment above (which proved the claims equal them).
+        guard let recomputed = recomputation else { return .reject("the risk cannot be recomputed") }
 
         // The cited market against this signer's own.
-        if let ownMarket {
+        if let ownMarket = ownMarket(recomputed.market) {
             if let gap = MarketComparison.gap(cited: recomputed.market, own: ownMarket, tolerance: limits.marketTolerance) {
                 return .reject("the cited market differs from this signer's own: \(gap)")
             }

@@ -67,11 +67,12 @@ public final class SignerProcess: @unchecked Sendable {
         guard let me = verified.policy.signer(for: key.keyID), !me.revoked else {
             throw SignerError(.notASigner, "key \(key.keyID.fingerprint) is not a signer of policy '\(verified.policy.name)' v\(verified.policy.version) (or is revoked); it cannot approve anything")
         }
+        let feed = try ownFeed()
         var posted = 0
         for pending in queue {
             if stop?.requested == true { break }
             do {
-                posted += try handle(pending, verified: verified, at: clock())
+                posted += try handle(pending, verified: verified, feed: feed, at: clock())
             } catch let error as SignerError where error.code == .fileError || error.code == .invalidState {
                 throw error // the record that protects against double-signing could not be written: stop
             } catch {
@@ -84,7 +85,7 @@ public final class SignerProcess: @unchecked Sendable {
         return posted
     }
 
-    private func handle(_ pending: PendingProposal, verified: ProposalReview.VerifiedLedger, at now: Date) throws -> Int {
+    private func handle(_ pending: PendingProposal, verified: ProposalReview.VerifiedLedger, feed: [MarketSnapshot], at now: Date) throws -> Int {
         let envelope: Envelope
         do { envelope = try ledger.envelope(id: pending.id) }
         catch let error as LedgerError where error.code == .notFound { return 0 } // committed meanwhile
@@ -100,9 +101,15 @@ public final class SignerProcess: @unchecked Sendable {
         }
 
         let review = ProposalReview(verified: verified, me: key.publicKey, limits: limits)
-        let snapshot = try citedSnapshot(envelope, policy: verified.policy)
-        let own = try ownMarket(near: snapshot.flatMap { try? MarketSnapshot.decode(Data($0)) }?.asOf)
-        switch review.decide(envelope, snapshot: snapshot, ownMarket: own, premiumToday: state.premiumSigned(on: now), at: now) {
+        // A ledger that cannot be read now is no reason to reject: the proposal is skipped, not decided.
+        var lookupError: (any Error)?
+        let snapshots: (String) -> [UInt8]? = { hash in
+            do { return try self.ledger.blob(hash) } catch { lookupError = error; return nil }
+        }
+        let verdict = review.decide(envelope, snapshots: snapshots, ownMarket: { cited in MarketComparison.closest(to: cited.asOf, in: feed) },
+                                    premiumToday: state.premiumSigned(on: now), at: now)
+        if let lookupError { throw lookupError }
+        switch verdict {
         case .wait(let reason):
             if lastWaitReason[id] != reason {
                 log.info("waiting", metadata: ["decision": "wait", "reason": "\(reason)"])
@@ -131,35 +138,30 @@ public final class SignerProcess: @unchecked Sendable {
                 }
                 return 0
             }
-            let premium = (try? snapshot.map { try Recomputation(document, book: verified.book, snapshotBytes: $0).premiumPaidDollars }) ?? nil
+            let premium = document.kind == .policyChange ? 0 : Recomputation.premiumPaidDollars(of: try ProposalBuilder.layerChange(document).trades)
             let decision = SignerState.Decision(kind: .signed, reason: nil, at: RFC3339.format(now), ledgerID: document.ledger.ledgerID,
-                                                sequence: document.ledger.sequence, costDollars: premium ?? 0)
+                                                sequence: document.ledger.sequence, costDollars: premium)
             try state.record(decision, proposal: id, expires: document.expires, at: now)
             try postSignature(envelope, at: now, log: log)
             log.notice("signed", metadata: ["decision": "sign", "kind": "\(document.kind.rawValue)",
-                                            "premium": "\(money(premium ?? 0))"])
+                                            "premium": "\(money(premium))"])
             return 1
         }
     }
 
-    /// The snapshot bytes the ledger holds for the hash the (verified) proposal cites.
-    private func citedSnapshot(_ envelope: Envelope, policy: Policy) throws -> [UInt8]? {
-        guard let document = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: Date()).document,
-              let hash = document.market?.snapshotHash else { return nil }
-        return try ledger.blob(hash)
-    }
-
-    /// This signer's own snapshot closest in time to `asOf` (from `--market`: a file or a folder).
-    private func ownMarket(near asOf: String?) throws -> MarketSnapshot? {
-        guard let market else { return nil }
+    /// This signer's own market data (`--market`: a snapshot file, or a folder of them), read once
+    /// per pass; empty without `--market`.
+    private func ownFeed() throws -> [MarketSnapshot] {
+        guard let market else { return [] }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: market, isDirectory: &isDirectory) else {
             throw SignerError(.fileError, "no such file or folder (--market)", path: market)
         }
-        if !isDirectory.boolValue { return try MarketSnapshot.load(path: market) }
+        if !isDirectory.boolValue { return [try MarketSnapshot.load(path: market)] }
         let files = try FileManager.default.contentsOfDirectory(atPath: market).filter { $0.hasSuffix(".json") }.sorted()
-        let snapshots = files.compactMap { try? MarketSnapshot.load(path: "\(market)/\($0)") }
-        return asOf.flatMap { MarketComparison.closest(to: $0, in: snapshots) } ?? snapshots.last
+        let feed = files.compactMap { try? MarketSnapshot.load(path: "\(market)/\($0)") }
+        guard !feed.isEmpty else { throw SignerError(.fileError, "no readable market snapshot (*.json) in this folder (--market)", path: market) }
+        return feed
     }
 
     private func repost(_ decision: SignerState.Decision, envelope: Envelope, log: Logger, at now: Date) throws -> Int {

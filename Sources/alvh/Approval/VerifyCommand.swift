@@ -47,12 +47,8 @@ struct VerifyCommand: AsyncParsableCommand {
             let envelope = try Envelope.load(path: file)
             var rejections = try RejectionFiles.discover(beside: file).map(\.envelope)
             rejections += try rejection.map { try Envelope.load(path: $0) }
-            let evaluator = ThresholdEvaluator(policy: loaded)
-            var (report, document) = evaluator.evaluateDocument(envelope, at: now, rejections: rejections)
-            if let cited = document?.market?.snapshotHash,
-               let assessor = try FigureCheck.assessor(cited: cited, snapshot: snapshot, book: book, workspace: workspace) {
-                (report, document) = evaluator.evaluateDocument(envelope, at: now, rejections: rejections, assessor: assessor)
-            }
+            let (report, document, _) = try FigureCheck.evaluate(envelope, policy: loaded, rejections: rejections, snapshot: snapshot,
+                                                                  book: book, workspace: workspace, at: now)
             let policyDiff = PolicyChangeDiff.make(document, current: loaded, workspace: workspace)
             if output.json {
                 try Console.json(WithPolicyDiff(report: report, policyDiff: policyDiff))
