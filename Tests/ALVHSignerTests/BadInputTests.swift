@@ -57,6 +57,10 @@ struct BadInputTests {
         Row(name: "X25519 key", arguments: ["sign", "ID", "--yes", "--key", "WS/bad/x25519.key.pem"], expected: "X25519 keys are not supported"),
         Row(name: "a key outside the policy", arguments: ["sign", "ID", "--yes", "--key", "WS/Keys/private/mallory.key.pem"],
             expected: "is not a signer of policy"),
+        Row(name: "commit without a committer key", arguments: ["commit", "ID"],
+            expected: "every ledger entry is signed by a committer: give --committer-key FILE"),
+        Row(name: "a signer's --market that does not exist", arguments: ["signer", "run", "--once", "--key", "WS/Keys/private/s1.key.pem", "--market", "WS/bad/no-feed"],
+            expected: "bad/no-feed: no such file or folder (--market)"),
         Row(name: "policy keys without --workspace", arguments: ["verify", "WS/bad/envelope.json", "--policy", "WS/Policies/desk.yaml", "%NO-WORKSPACE%"],
             expected: "key paths are relative to the workspace"),
     ]

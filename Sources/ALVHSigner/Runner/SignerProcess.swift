@@ -43,6 +43,7 @@ public final class SignerProcess: @unchecked Sendable {
         if let pin = state.pin {
             ledger.pin(Ledger.Pins(ledgerID: pin.ledgerID, head: .init(sequence: pin.sequence, hash: pin.hash)))
         }
+        _ = try ownFeed() // a --market that cannot be read is said at start, not at the first proposal
     }
 
     /// Runs passes until stopped (or one pass with `once`). Returns the number of decisions posted.
@@ -151,7 +152,10 @@ public final class SignerProcess: @unchecked Sendable {
 
     /// This signer's own market data (`--market`: a snapshot file, or a folder of them), read once
     /// per pass; empty without `--market`.
-    private func ownFeed() throws -> [MarketSnapshot] {
+    private func ownFeed() throws -> [MarketSnapshot] { try Self.feed(at: market) }
+
+    /// The market snapshots at `market` (a snapshot file, or a folder of them); empty for nil.
+    public static func feed(at market: String?) throws -> [MarketSnapshot] {
         guard let market else { return [] }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: market, isDirectory: &isDirectory) else {

@@ -87,6 +87,7 @@ struct SignerRun: AsyncParsableCommand {
         try reportingErrors(json: output.json) {
             let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)
             let signerLimits = try limits.map(SignerLimits.load(path:)) ?? .none
+            _ = try SignerProcess.feed(at: market) // before the record is opened: a bad --market writes nothing
             let record = try SignerState.open(path: state ?? SignerState.defaultPath(forKey: key), keyID: privateKey.keyID)
             let stop = StopSignal.install()
             let signer = try SignerProcess(workspace: workspace.path, key: privateKey, limits: signerLimits, state: record,
