@@ -88,14 +88,14 @@ final class LedgerFixture: @unchecked Sendable {
     func ledger() throws -> Ledger { try Ledger.open(workspace: root) }
 
     /// A layer proposal bound to the current head, with its real figures: the legs priced at the
-    /// calm market's model mids and evaluated by the engine on the ledger's book.
+    /// calm market's limit prices (on the tick grid) and evaluated by the engine on the ledger's book.
     func layerProposal(kind: ChangeKind = .addLayer, layer: String = "short-term", quantity: Int = 10, strike: Double = 20,
                        at: Date? = nil, expiresIn: TimeInterval = 3600, context: LedgerContext? = nil, proposer: String = "tom") throws -> ProposalDocument {
         let ledger = try ledger()
         let ctx = try context ?? ledger.context()
         let created = at ?? start
         let engineKind: LayerChange.Kind = kind == .addLayer ? .addLayer : kind == .rollLayer ? .rollLayer : kind == .closeLayer ? .closeLayer : .resizeLayer
-        let price = try Ledger.modelMid(market: market, right: .call, expiry: "2026-12-16", strike: strike)
+        let price = try Engine.vixLimitPrice(market: market, expiry: "2026-12-16", strike: strike, buying: quantity > 0)
         let change = LayerChange(kind: engineKind, layer: layer, layerKind: HedgeLayer.Kind(rawValue: layer),
                                  trades: [Trade(expiry: "2026-12-16", strike: strike, quantity: quantity, price: price)])
         let proposal = try Engine.manual(book: try ledger.book(), change: change, market: market, note: "test")

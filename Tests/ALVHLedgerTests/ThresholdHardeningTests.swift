@@ -38,8 +38,8 @@ struct ThresholdHardeningTests {
         let f = try LedgerFixture(initialize: false)
         // Roll the backstop's 20 × 35C down to 25C: the net premium is the difference of the two
         // mids, the gross their sum. The rule's floor sits between the two.
-        let sold = try Ledger.modelMid(market: f.market, right: .call, expiry: "2027-03-17", strike: 35)
-        let bought = try Ledger.modelMid(market: f.market, right: .call, expiry: "2027-03-17", strike: 25)
+        let sold = try Engine.vixLimitPrice(market: f.market, expiry: "2027-03-17", strike: 35, buying: false)
+        let bought = try Engine.vixLimitPrice(market: f.market, expiry: "2027-03-17", strike: 25, buying: true)
         let net = (bought - sold) * 20 * 100, gross = (bought + sold) * 20 * 100
         let floor = ((net + gross) / 2).rounded()
         let rules = """

@@ -82,7 +82,7 @@ final class SignerFixture: @unchecked Sendable {
     func buyShortTerm(_ quantity: Int, add: Bool) throws -> LayerChange {
         let (snapshot, _) = try market()
         let expiry = snapshot.vix.futures[0].expiry
-        let price = try Engine.vixCallMid(market: snapshot, expiry: expiry, strike: 20)
+        let price = try Engine.vixLimitPrice(market: snapshot, expiry: expiry, strike: 20, buying: true)
         return LayerChange(kind: add ? .addLayer : .resizeLayer, layer: "short-term", layerKind: .shortTerm,
                            trades: [Trade(expiry: expiry, strike: 20, quantity: quantity, price: price)])
     }

@@ -39,6 +39,8 @@ public enum ApprovalProblem: Sendable, Equatable, Hashable, CustomStringConverti
     case figureMismatch(field: String, claimed: String, recomputed: String)
     /// A leg's limit price is too far from the cited snapshot's model mid.
     case limitPriceOffModel(leg: Int, limit: Double, mid: Double, tolerance: Double)
+    /// A leg's limit price is not on the exchange's tick grid: no exchange would take the order.
+    case limitPriceOffTick(leg: Int, limit: Double, tick: Double)
     /// The figures could not be recomputed (snapshot missing or invalid, legs not applicable).
     case notRecomputed(String)
 
@@ -64,6 +66,7 @@ public enum ApprovalProblem: Sendable, Equatable, Hashable, CustomStringConverti
         case .vetoed: return "vetoed"
         case .figureMismatch: return "figure-mismatch"
         case .limitPriceOffModel: return "limit-price-off-model"
+        case .limitPriceOffTick: return "limit-price-off-tick"
         case .notRecomputed: return "not-recomputed"
         }
     }
@@ -80,7 +83,7 @@ public enum ApprovalProblem: Sendable, Equatable, Hashable, CustomStringConverti
     /// the prices are off the model, the window or proposer is invalid.
     public var isFalseClaim: Bool {
         switch self {
-        case .figureMismatch, .limitPriceOffModel, .notRecomputed, .badValidityWindow, .proposerNotAllowed: return true
+        case .figureMismatch, .limitPriceOffModel, .limitPriceOffTick, .notRecomputed, .badValidityWindow, .proposerNotAllowed: return true
         default: return false
         }
     }
@@ -112,6 +115,8 @@ public enum ApprovalProblem: Sendable, Equatable, Hashable, CustomStringConverti
             return "claimed \(field) \(claimed) is not the recomputed \(recomputed) (from the signed legs and the cited snapshot)"
         case let .limitPriceOffModel(leg, limit, mid, tolerance):
             return "change.layer.legs[\(leg)].limitPrice \(limit) is more than \(tolerance) points from the snapshot's model mid \(mid); the policy's limit-price-tolerance refuses it"
+        case let .limitPriceOffTick(leg, limit, tick):
+            return "change.layer.legs[\(leg)].limitPrice \(limit) is not on the exchange's tick grid (\(tick)-point steps at that price); round it to a tick"
         case .notRecomputed(let why): return "the figures cannot be recomputed: \(why)"
         }
     }

@@ -18,10 +18,31 @@ import Foundation
 public struct Book: Sendable, Codable, Equatable {
     public var condor: IronCondor
     public var layers: [HedgeLayer]
+    /// Dollars realised by the layers' sales: Σ (sale limit − entry) × contracts × $100, replayed
+    /// from the signed legs. Its gains are credited back to the premium budget (take-profits pay
+    /// for later hedges). Absent from the JSON while 0.
+    public var realizedHedgeDollars: Double
 
-    public init(condor: IronCondor, layers: [HedgeLayer] = []) {
+    public init(condor: IronCondor, layers: [HedgeLayer] = [], realizedHedgeDollars: Double = 0) {
         self.condor = condor
         self.layers = layers
+        self.realizedHedgeDollars = realizedHedgeDollars
+    }
+
+    enum CodingKeys: String, CodingKey { case condor, layers, realizedHedgeDollars }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        condor = try c.decode(IronCondor.self, forKey: .condor)
+        layers = try c.decode([HedgeLayer].self, forKey: .layers)
+        realizedHedgeDollars = try c.decodeIfPresent(Double.self, forKey: .realizedHedgeDollars) ?? 0
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(condor, forKey: .condor)
+        try c.encode(layers, forKey: .layers)
+        if realizedHedgeDollars != 0 { try c.encode(realizedHedgeDollars, forKey: .realizedHedgeDollars) }
     }
 
     /// The layer named `name`, if any.
@@ -30,6 +51,9 @@ public struct Book: Sendable, Codable, Equatable {
     /// Checks the book's own consistency; errors name the field.
     public func validate(path: String = "book") throws {
         try condor.validate(path: "\(path).condor")
+        guard realizedHedgeDollars.isFinite, realizedHedgeDollars.magnitude <= 1e12 else {
+            throw EngineError(.invalidBook, "must be a finite dollar amount", path: "\(path).realizedHedgeDollars")
+        }
         var names = Set<String>()
         for (index, layer) in layers.enumerated() {
             let field = "\(path).layers[\(index)]"
@@ -82,6 +106,10 @@ public struct Book: Sendable, Codable, Equatable {
                 }
                 guard quantity >= 0 else {
                     throw EngineError(.invalidChange, "selling \(trade.quantity.magnitude) would leave \(quantity) contracts of \(position.label); hedge layers hold long options only", path: field)
+                }
+                if trade.quantity < 0 {
+                    next.realizedHedgeDollars = Money.cents(next.realizedHedgeDollars
+                        + (trade.price - position.entryPrice) * Double(trade.quantity.magnitude) * VIXOption.multiplier)
                 }
                 if trade.quantity > 0 {
                     // Both quantities are within ±maxAbsQuantity here, and quantity > 0: the

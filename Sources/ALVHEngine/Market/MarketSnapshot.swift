@@ -57,8 +57,11 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
     public struct VIX: Sendable, Codable, Equatable {
         public var spot: Double
         public var futures: [Future]
-        /// Black-76 implied vols (vol of vol) of VIX options per expiry.
+        /// Black-76 implied vols (vol of vol) of VIX options per expiry: `points` per strike (VIX
+        /// points, like SPX), or an at-the-money `vol` that ``VIXSkew`` turns into a smile.
         public var optionVols: [Smile]
+        /// The skew applied to an expiry given only its at-the-money vol (nil: ``VIXSkew/standard``).
+        public var skew: VIXSkew?
     }
 
     public struct Future: Sendable, Codable, Equatable {
@@ -72,12 +75,34 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
     }
 
     public struct Event: Sendable, Codable, Equatable {
-        /// YYYY-MM-DD.
+        /// YYYY-MM-DD, New York.
         public var date: String
         /// "FOMC" or "CPI".
         public var kind: String
         public var name: String?
+        /// The release instant, RFC 3339 (nil: the kind's standard time — FOMC 14:00, CPI 08:30 New York).
+        public var time: String?
+
+        public init(date: String, kind: String, name: String? = nil, time: String? = nil) {
+            self.date = date
+            self.kind = kind
+            self.name = name
+            self.time = time
+        }
+
+        /// When the number comes out.
+        public var releaseInstant: Date? {
+            if let time { return EngineDate.parseInstant(time) }
+            return CalendarDay(date).map { EventCalendar.releaseInstant(kind: kind, date: $0) }
+        }
     }
+
+    /// What a fill costs beyond the premium (nil: ``Execution/standard``). In the snapshot because a
+    /// signer recomputes a proposal's cost from the snapshot it cites.
+    public var execution: Execution?
+
+    /// The execution costs in force: the snapshot's, else the standard ones.
+    public var costs: Execution { execution ?? .standard }
 
     /// RFC 3339 UTC.
     public var asOf: String
@@ -88,8 +113,6 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
     /// The largest snapshot file alvh reads (4 MiB).
     public static let maxBytes = 4 << 20
 
-    /// Options expire at 20:00 UTC on their expiry date (the 4 pm New York close, roughly).
-    static let expiryHourUTC = 20.0
 
     // MARK: - Loading
 
@@ -123,33 +146,48 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
         guard spx.rate.isFinite, abs(spx.rate) < 1 else { throw fail("spx.rate", "must be a rate like 0.042") }
         guard spx.dividendYield.isFinite, abs(spx.dividendYield) < 1 else { throw fail("spx.dividendYield", "must be a yield like 0.013") }
         guard vix.spot.isFinite, vix.spot > 0 else { throw fail("vix.spot", "must be a positive VIX level") }
-        try validateSmiles(spx.smiles, field: "spx.smiles", asOf: asOfDate, path: path)
+        try validateSmiles(spx.smiles, field: "spx.smiles", asOf: asOfDate, path: path, vix: false)
         guard !spx.smiles.isEmpty else { throw fail("spx.smiles", "at least one expiry is needed") }
         guard !vix.futures.isEmpty else { throw fail("vix.futures", "the VIX futures curve needs at least one future") }
         var previous: Date?
         for (i, future) in vix.futures.enumerated() {
-            guard let date = EngineDate.parse(future.expiry) else { throw fail("vix.futures[\(i)].expiry", "must be a date YYYY-MM-DD") }
-            guard date.addingTimeInterval(Self.expiryHourUTC * 3600) > asOfDate else { throw fail("vix.futures[\(i)].expiry", "expired before asOf") }
+            guard let date = EngineDate.parse(future.expiry), let day = CalendarDay(future.expiry) else { throw fail("vix.futures[\(i)].expiry", "must be a date YYYY-MM-DD") }
+            if let wrong = ExchangeCalendar.classify(vixExpiry: day) { throw fail("vix.futures[\(i)].expiry", wrong) }
+            guard ExchangeCalendar.settlementInstant(.vixFuture, expiry: day) > asOfDate else { throw fail("vix.futures[\(i)].expiry", "settled before asOf (VIX futures settle at the opening of their expiry day)") }
             if let previous, date <= previous { throw fail("vix.futures[\(i)].expiry", "futures must be sorted by expiry, without duplicates") }
             guard future.price.isFinite, future.price > 0 else { throw fail("vix.futures[\(i)].price", "must be a positive price") }
             previous = date
         }
-        try validateSmiles(vix.optionVols, field: "vix.optionVols", asOf: asOfDate, path: path)
+        try validateSmiles(vix.optionVols, field: "vix.optionVols", asOf: asOfDate, path: path, vix: true)
+        if let skew = vix.skew { try skew.validate(path: "\(path): vix.skew") }
+        if let execution { try execution.validate(path: "\(path): execution") }
         for (i, smile) in vix.optionVols.enumerated() where (try? vixFuture(expiry: smile.expiry)) == nil {
             throw fail("vix.optionVols[\(i)].expiry", "no VIX future on or around \(smile.expiry) to price its options on; add it to vix.futures")
         }
         for (i, event) in events.enumerated() {
-            guard EngineDate.parse(event.date) != nil else { throw fail("events[\(i)].date", "must be a date YYYY-MM-DD") }
+            guard let day = CalendarDay(event.date) else { throw fail("events[\(i)].date", "must be a date YYYY-MM-DD") }
             guard ["FOMC", "CPI"].contains(event.kind) else { throw fail("events[\(i)].kind", "must be FOMC or CPI") }
+            if let time = event.time {
+                guard let instant = EngineDate.parseInstant(time) else { throw fail("events[\(i)].time", "must be an RFC 3339 time, e.g. 2026-12-09T19:00:00Z (14:00 New York)") }
+                guard NewYorkTime.day(of: instant) == day else {
+                    throw fail("events[\(i)].time", "\(time) falls on \(NewYorkTime.day(of: instant)) in New York, not on the event's date \(event.date)")
+                }
+            }
         }
     }
 
-    private func validateSmiles(_ smiles: [Smile], field: String, asOf: Date, path: String) throws {
+    private func validateSmiles(_ smiles: [Smile], field: String, asOf: Date, path: String, vix: Bool) throws {
         var seen = Set<String>()
         for (i, smile) in smiles.enumerated() {
             let f = "\(field)[\(i)]"
-            guard let date = EngineDate.parse(smile.expiry) else { throw EngineError(.invalidSnapshot, "must be a date YYYY-MM-DD", path: "\(path): \(f).expiry") }
-            guard date.addingTimeInterval(Self.expiryHourUTC * 3600) > asOf else { throw EngineError(.invalidSnapshot, "expired before asOf", path: "\(path): \(f).expiry") }
+            guard let day = CalendarDay(smile.expiry) else { throw EngineError(.invalidSnapshot, "must be a date YYYY-MM-DD", path: "\(path): \(f).expiry") }
+            if let wrong = vix ? ExchangeCalendar.classify(vixExpiry: day) : ExchangeCalendar.classify(spxExpiry: day) {
+                throw EngineError(.invalidSnapshot, wrong, path: "\(path): \(f).expiry")
+            }
+            let product = vix ? ExchangeCalendar.Product.vixOption : Self.spxProduct(day)
+            guard ExchangeCalendar.settlementInstant(product, expiry: day) > asOf else {
+                throw EngineError(.invalidSnapshot, "settled before asOf (\(vix ? "VIX options settle at the opening of their expiry day" : product == .spxMonthly ? "SPX monthlies are AM-settled at the opening" : "SPX weeklies settle at the 4 p.m. close"))", path: "\(path): \(f).expiry")
+            }
             guard seen.insert(smile.expiry).inserted else { throw EngineError(.invalidSnapshot, "expiry listed twice", path: "\(path): \(f).expiry") }
             switch (smile.vol, smile.points) {
             case (let vol?, nil):
@@ -171,27 +209,69 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
 
     public var asOfDate: Date? { EngineDate.parseInstant(asOf) }
 
-    /// Years from asOf to the 20:00 UTC close of `expiry` (ACT/365); 0 if past.
-    public func years(to expiry: String) -> Double {
-        guard let date = EngineDate.parse(expiry), let asOfDate else { return 0 }
-        return max(0, date.addingTimeInterval(Self.expiryHourUTC * 3600).timeIntervalSince(asOfDate) / (365 * 86400))
+    /// Which SPX product settles on `day`: the month's AM-settled monthly on its expiry (the third
+    /// Friday, or the trading day before it when that is a holiday), else a PM-settled weekly.
+    public static func spxProduct(_ day: CalendarDay) -> ExchangeCalendar.Product {
+        ExchangeCalendar.spxMonthlyExpiry(year: day.year, month: day.month) == day ? .spxMonthly : .spxWeekly
     }
 
-    /// Calendar days from asOf's date to `date`.
+    /// The settlement instant of `product` expiring on `expiry` (nil: not a date).
+    public static func settlement(_ product: ExchangeCalendar.Product, expiry: String) -> Date? {
+        CalendarDay(expiry).map { ExchangeCalendar.settlementInstant(product, expiry: $0) }
+    }
+
+    /// Years (ACT/365) from asOf to the settlement of a VIX option or future expiring on `expiry`:
+    /// the Special Opening Quotation on the morning of the expiry day; 0 if past.
+    public func years(to expiry: String) -> Double {
+        years(to: expiry, product: .vixOption)
+    }
+
+    /// Years (ACT/365) from asOf to the settlement instant of `product` expiring on `expiry`; 0 if past.
+    public func years(to expiry: String, product: ExchangeCalendar.Product) -> Double {
+        guard let settles = Self.settlement(product, expiry: expiry), let asOfDate else { return 0 }
+        return max(0, settles.timeIntervalSince(asOfDate) / (365 * 86400))
+    }
+
+    /// Years (ACT/365) from asOf to the settlement of the SPX option expiring on `expiry` (AM for the
+    /// monthly, PM for a weekly); 0 if past.
+    public func spxYears(to expiry: String) -> Double {
+        guard let day = CalendarDay(expiry) else { return 0 }
+        return years(to: expiry, product: Self.spxProduct(day))
+    }
+
+    /// asOf's calendar day in New York.
+    public var asOfDay: CalendarDay? { asOfDate.map(NewYorkTime.day(of:)) }
+
+    /// Calendar days from asOf's New York date to `date`.
     public func days(to date: String) -> Int {
-        guard let target = EngineDate.parse(date), let asOfDate, let today = EngineDate.parse(EngineDate.format(asOfDate)) else { return 0 }
-        return Int((target.timeIntervalSince(today) / 86400).rounded())
+        guard let target = CalendarDay(date), let today = asOfDay else { return 0 }
+        return target.daysSinceEpoch - today.daysSinceEpoch
     }
 
     /// The SPX implied vol for `expiry` at `strike`: the smile of that expiry, else linear in
     /// total variance between neighbouring expiries (flat beyond the ends).
     public func spxVol(expiry: String, strike: Double) -> Double {
-        Self.interpolateVol(spx.smiles, expiry: expiry, strike: strike, years: years(to:))
+        Self.interpolateVol(spx.smiles, expiry: expiry, strike: strike, years: spxYears(to:))
     }
 
-    /// The VIX option vol (vol of vol) for `expiry` at `strike`, interpolated the same way.
+    /// The VIX option vol (vol of vol) for `expiry` at `strike`: the expiry's `points` when the
+    /// snapshot gives a smile for it (sticky strike); otherwise the at-the-money vol (the listed `vol`,
+    /// or interpolated in total variance) shaped by the skew (``VIXSkew``) around the future.
     public func vixOptionVol(expiry: String, strike: Double) -> Double {
-        Self.interpolateVol(vix.optionVols, expiry: expiry, strike: strike, years: years(to:))
+        if let exact = vix.optionVols.first(where: { $0.expiry == expiry }), exact.points != nil { return exact.vol(at: strike) }
+        guard let future = try? vixFuture(expiry: expiry) else { return vixATMVol(expiry: expiry) }
+        return vixVol(atm: vixATMVol(expiry: expiry, future: future), strike: strike, future: future)
+    }
+
+    /// The at-the-money VIX option vol of `expiry` (at its future).
+    public func vixATMVol(expiry: String, future: Double? = nil) -> Double {
+        let f = future ?? (try? vixFuture(expiry: expiry)) ?? vix.spot
+        return Self.interpolateVol(vix.optionVols, expiry: expiry, strike: f, years: years(to:))
+    }
+
+    /// The skewed vol at `strike` for an at-the-money vol `atm` on a future `future`.
+    public func vixVol(atm: Double, strike: Double, future: Double) -> Double {
+        (vix.skew ?? .standard).vol(atm: atm, strike: strike, future: future)
     }
 
     static func interpolateVol(_ smiles: [Smile], expiry: String, strike: Double, years: (String) -> Double) -> Double {
@@ -230,8 +310,31 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
         return a.1 + (b.1 - a.1) * (t - a.0) / (b.0 - a.0)
     }
 
-    /// The next FOMC or CPI event on or after asOf's date.
-    public func nextEvent(kinds: Set<String> = ["FOMC", "CPI"]) -> Event? {
-        events.filter { kinds.contains($0.kind) && days(to: $0.date) >= 0 }.min { $0.date < $1.date }
+    /// Every known release: the shipped calendar (``EventCalendar``) and the snapshot's own events
+    /// (which override a shipped one of the same kind and date), by release instant.
+    public var releases: [ScheduledRelease] {
+        var byKey: [String: ScheduledRelease] = [:]
+        for release in EventCalendar.shipped {
+            byKey["\(release.kind) \(release.date.text)"] = ScheduledRelease(kind: release.kind, date: release.date.text, instant: release.instant,
+                                                                            name: release.name, projections: release.projections, source: .shipped)
+        }
+        for event in events {
+            guard let instant = event.releaseInstant else { continue }
+            let key = "\(event.kind) \(event.date)"
+            byKey[key] = ScheduledRelease(kind: event.kind, date: event.date, instant: instant, name: event.name ?? byKey[key]?.name ?? "\(event.kind) \(event.date)",
+                                          projections: byKey[key]?.projections ?? false, source: .snapshot)
+        }
+        return byKey.values.sorted { ($0.instant, $0.kind) < ($1.instant, $1.kind) }
+    }
+
+    /// The releases of `kinds` still to come: released after asOf.
+    public func upcomingReleases(kinds: Set<String> = ["FOMC", "CPI"]) -> [ScheduledRelease] {
+        guard let asOfDate else { return [] }
+        return releases.filter { kinds.contains($0.kind) && $0.instant > asOfDate }
+    }
+
+    /// The next FOMC or CPI release after asOf.
+    public func nextRelease(kinds: Set<String> = ["FOMC", "CPI"]) -> ScheduledRelease? {
+        upcomingReleases(kinds: kinds).first
     }
 }

@@ -14,8 +14,10 @@ public struct BookValuer: Sendable {
         var years: Double
         var vol: Double
         var underlying: Double     // SPX spot or the VIX future
-        var beta: Double           // VIX futures' response to a VIX move
+        var beta: Double           // VIX futures' response to an ordinary VIX move
         var entryPrice: Double
+        var expiry: String = ""
+        var spxVolResponse: Double = 1   // share of the 30-day SPX vol response (falls with tenor)
 
         func spec(underlying: Double, years: Double, vol: Double, rate: Double, dividend: Double) -> OptionSpec {
             OptionSpec(model: model, right: right, underlying: underlying, strike: strike, years: years, rate: rate, dividend: dividend, vol: vol)
@@ -36,11 +38,11 @@ public struct BookValuer: Sendable {
         dividend = market.spx.dividendYield
         var legs: [Leg] = []
         let c = book.condor
-        let t = market.years(to: c.expiry)
+        let t = market.spxYears(to: c.expiry)
         for (right, strike, quantity) in c.legs {
             legs.append(Leg(layer: "condor", model: .bsm, right: right, strike: strike, quantity: Double(quantity), multiplier: IronCondor.multiplier,
                             years: t, vol: market.spxVol(expiry: c.expiry, strike: strike), underlying: market.spx.spot, beta: 0,
-                            entryPrice: 0))
+                            entryPrice: 0, expiry: c.expiry, spxVolResponse: model.spxVolTenorFactor(days: t * 365)))
         }
         for layer in book.layers {
             for position in layer.positions {
@@ -56,7 +58,7 @@ public struct BookValuer: Sendable {
         let years = market.years(to: expiry)
         return Leg(layer: layer, model: .black76, right: right, strike: strike, quantity: Double(quantity), multiplier: VIXOption.multiplier,
                    years: years, vol: market.vixOptionVol(expiry: expiry, strike: strike), underlying: try market.vixFuture(expiry: expiry),
-                   beta: model.beta(days: years * 365), entryPrice: entryPrice)
+                   beta: model.beta(days: years * 365), entryPrice: entryPrice, expiry: expiry)
     }
 
     // MARK: - Valuation
@@ -69,9 +71,13 @@ public struct BookValuer: Sendable {
             switch leg.model {
             case .bsm:
                 underlying *= shock.spxFactor
-                vol = max(0.01, vol + shock.vixMove * model.spxVolPerVixPoint / 100)
+                if model.spxSmile == .stickyMoneyness, shock.spxFactor != 1 {
+                    vol = market.spxVol(expiry: leg.expiry, strike: leg.strike / shock.spxFactor)
+                }
+                vol = max(0.01, vol + shock.vixMove * model.spxVolPerVixPoint * leg.spxVolResponse / 100)
             case .black76:
-                underlying = max(0.5, underlying + shock.vixMove * leg.beta)
+                let beta = shock.vixMove == 0 ? leg.beta : model.futuresResponse(days: leg.years * 365, vixAfter: shock.vixAfter)
+                underlying = max(0.5, underlying + shock.vixMove * beta)
                 vol = max(model.minimumVIXOptionVol, vol + shock.vixMove * model.vixVolPerVixPoint)
             }
             if years <= 1e-9 {

@@ -41,12 +41,25 @@ public struct Strategy: Sendable, Codable, Equatable {
     public var rollOnMACDBearishCrossover: Bool
     /// The scenario model used for sizing and stress.
     public var scenarioModel: ScenarioModel
+    /// The releases an event layer is bought for: "FOMC", "CPI".
+    public var eventKinds: [String]
+    /// The most the hedge layers may make in any named stress, as a multiple of the condor's max
+    /// loss (0: no cap) — layers cover the condor instead of becoming a VIX bet.
+    public var maxHedgeStressMultiple: Double
+    /// VIX points: no call is bought below this limit price (no lottery tickets).
+    public var minLimitPrice: Double
+    /// VIX points: in backwardation a roll buys calls at least this far above the new expiry's future.
+    public var rollOTMPoints: Double
+    /// No new short-term layer while SPX's RSI(14) is under this (0: never held back; needs --spx-history).
+    public var shortTermMinSPXRSI: Double
 
     enum CodingKeys: String, CodingKey {
         case layers, budgetFractionOfCredit = "budget-fraction-of-credit", eventDaysAhead = "event-days-ahead"
         case takeProfitIntrinsicMultiple = "take-profit-intrinsic-multiple", takeProfitCloseFraction = "take-profit-close-fraction"
         case takeProfitRequiresBackwardation = "take-profit-requires-backwardation"
         case rollOnMACDBearishCrossover = "roll-on-macd-bearish-crossover", scenarioModel = "scenario-model"
+        case eventKinds = "event-kinds", maxHedgeStressMultiple = "max-hedge-stress-multiple", minLimitPrice = "min-limit-price"
+        case rollOTMPoints = "roll-otm-points", shortTermMinSPXRSI = "short-term-min-spx-rsi"
     }
 
     public static let standard = Strategy(
@@ -59,7 +72,8 @@ public struct Strategy: Sendable, Codable, Equatable {
                                     targetCoverageFraction: 0.5, minExpiryDays: 90, maxExpiryDays: 190, strikeOffsets: [10, 15, 20, 25], rollBelowDays: 45),
         ],
         budgetFractionOfCredit: 0.35, eventDaysAhead: 14, takeProfitIntrinsicMultiple: 3, takeProfitCloseFraction: 0.5,
-        takeProfitRequiresBackwardation: true, rollOnMACDBearishCrossover: true, scenarioModel: .standard)
+        takeProfitRequiresBackwardation: true, rollOnMACDBearishCrossover: true, scenarioModel: .standard,
+        eventKinds: ["FOMC", "CPI"], maxHedgeStressMultiple: 2, minLimitPrice: 0.10, rollOTMPoints: 2, shortTermMinSPXRSI: 30)
 
     /// Loads a strategy YAML file; missing fields take the defaults of ``standard``.
     public static func load(path: String) throws -> Strategy {
@@ -94,6 +108,11 @@ public struct Strategy: Sendable, Codable, Equatable {
         if let v = partial.takeProfitRequiresBackwardation { strategy.takeProfitRequiresBackwardation = v }
         if let v = partial.rollOnMACDBearishCrossover { strategy.rollOnMACDBearishCrossover = v }
         if let v = partial.scenarioModel { strategy.scenarioModel = v }
+        if let v = partial.eventKinds { strategy.eventKinds = v }
+        if let v = partial.maxHedgeStressMultiple { strategy.maxHedgeStressMultiple = v }
+        if let v = partial.minLimitPrice { strategy.minLimitPrice = v }
+        if let v = partial.rollOTMPoints { strategy.rollOTMPoints = v }
+        if let v = partial.shortTermMinSPXRSI { strategy.shortTermMinSPXRSI = v }
         for (name, layer) in partial.layers ?? [:] { strategy.layers[name] = layer }
         try strategy.validate(path: path)
         return strategy
@@ -105,7 +124,12 @@ public struct Strategy: Sendable, Codable, Equatable {
         guard eventDaysAhead >= 0 else { throw fail("event-days-ahead", "must be ≥ 0") }
         guard takeProfitIntrinsicMultiple > 0 else { throw fail("take-profit-intrinsic-multiple", "must be > 0") }
         guard takeProfitCloseFraction > 0, takeProfitCloseFraction <= 1 else { throw fail("take-profit-close-fraction", "must be in (0, 1]") }
-        guard scenarioModel.termBetaDays > 0 else { throw fail("scenario-model.termBetaDays", "must be > 0") }
+        try scenarioModel.validate(path: "\(path): scenario-model")
+        for (i, kind) in eventKinds.enumerated() where !["FOMC", "CPI"].contains(kind) { throw fail("event-kinds[\(i)]", "must be FOMC or CPI") }
+        guard maxHedgeStressMultiple.isFinite, (0...20).contains(maxHedgeStressMultiple) else { throw fail("max-hedge-stress-multiple", "must be between 0 (no cap) and 20 times the condor's max loss") }
+        guard minLimitPrice.isFinite, (0...100).contains(minLimitPrice) else { throw fail("min-limit-price", "must be between 0 and 100 VIX points") }
+        guard rollOTMPoints.isFinite, (0...50).contains(rollOTMPoints) else { throw fail("roll-otm-points", "must be between 0 and 50 VIX points") }
+        guard shortTermMinSPXRSI.isFinite, (0...100).contains(shortTermMinSPXRSI) else { throw fail("short-term-min-spx-rsi", "must be an RSI between 0 (off) and 100") }
         for (name, layer) in layers {
             guard layer.targetCoverageFraction >= 0 else { throw fail("layers.\(name).target-coverage-fraction", "must be ≥ 0") }
             guard layer.minExpiryDays >= 0, layer.maxExpiryDays >= layer.minExpiryDays else {
@@ -125,12 +149,12 @@ public struct Strategy: Sendable, Codable, Equatable {
         var takeProfitRequiresBackwardation: Bool?
         var rollOnMACDBearishCrossover: Bool?
         var scenarioModel: ScenarioModel?
+        var eventKinds: [String]?
+        var maxHedgeStressMultiple: Double?
+        var minLimitPrice: Double?
+        var rollOTMPoints: Double?
+        var shortTermMinSPXRSI: Double?
 
-        enum CodingKeys: String, CodingKey {
-            case layers, budgetFractionOfCredit = "budget-fraction-of-credit", eventDaysAhead = "event-days-ahead"
-            case takeProfitIntrinsicMultiple = "take-profit-intrinsic-multiple", takeProfitCloseFraction = "take-profit-close-fraction"
-            case takeProfitRequiresBackwardation = "take-profit-requires-backwardation"
-            case rollOnMACDBearishCrossover = "roll-on-macd-bearish-crossover", scenarioModel = "scenario-model"
-        }
+        typealias CodingKeys = Strategy.CodingKeys
     }
 }

@@ -60,6 +60,15 @@ public enum EngineDate {
         return String(format: "%04d-%02d-%02d", y, m, d)
     }
 
+    /// An instant as RFC 3339 UTC, whole seconds (`2026-12-15T21:15:00Z`).
+    public static func formatInstant(_ date: Date) -> String {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let rest = seconds - days * 86400
+        let (y, m, d) = civilFromDays(days)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, rest / 3600, rest % 3600 / 60, rest % 60)
+    }
+
     /// An RFC 3339 time with a `Z` or `±HH:MM` offset and no fraction (what `ISO8601DateFormatter`
     /// reads by default), by hand; anything else goes to the formatter.
     public static func parseInstant(_ text: String) -> Date? {

@@ -120,14 +120,14 @@ extension Ledger {
 
 extension Ledger {
     /// A trader's own change, as `alvh propose` would build it: `trades` priced at the cited
-    /// snapshot's model mids (to the cent), evaluated by the engine on the verified book, bound to the
+    /// snapshot's limit prices (model mid ± half-spread, on the VIX tick grid), evaluated by the engine on the verified book, bound to the
     /// verified head and policy, signed by `proposer` — what tools, tests and the benchmarks queue.
     public func manualProposal(kind: LayerChange.Kind, layer: String, trades: [Trade], market: MarketSnapshot, snapshotBytes: [UInt8],
                                proposer: PrivateKey, created: Date, lifetime: TimeInterval, note: String = "manual") throws -> Envelope {
         let verified = try self.verified()
         let priced = try trades.map { trade -> Trade in
             var priced = trade
-            priced.price = try Ledger.modelMid(market: market, right: trade.right, expiry: trade.expiry, strike: trade.strike)
+            priced.price = try Engine.vixLimitPrice(market: market, right: trade.right, expiry: trade.expiry, strike: trade.strike, buying: trade.quantity > 0)
             return priced
         }
         let change = LayerChange(kind: kind, layer: layer, layerKind: HedgeLayer.Kind(rawValue: layer), trades: priced)
@@ -139,9 +139,6 @@ extension Ledger {
 
     /// The model mid of a VIX option on `market` (Black-76 on its future), to the cent, at least 0.01.
     public static func modelMid(market: MarketSnapshot, right: OptionRight, expiry: String, strike: Double) throws -> Double {
-        let spec = OptionSpec(model: .black76, right: right, underlying: try market.vixFuture(expiry: expiry), strike: strike,
-                              years: max(market.years(to: expiry), 1e-6), rate: market.spx.rate,
-                              vol: market.vixOptionVol(expiry: expiry, strike: strike))
-        return max(0.01, (Pricer.price(spec) * 100).rounded() / 100)
+        max(0.01, (try Engine.vixMid(market: market, right: right, expiry: expiry, strike: strike) * 100).rounded() / 100)
     }
 }

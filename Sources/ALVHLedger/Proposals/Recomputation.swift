@@ -56,7 +56,8 @@ public struct Recomputation: Sendable {
             if let knownBefore {
                 let afterBook = try book.applying(change)
                 let after = try BookValuer(book: afterBook, market: market).report(book: afterBook, scenarios: Engine.reportScenarios)
-                evaluated = (knownBefore, after, Engine.cost(of: change))
+                try Engine.checkTradable(change, market: market)
+                evaluated = (knownBefore, after, Engine.cost(of: change, market: market))
             } else {
                 evaluated = try Engine.evaluate(book: book, change: change, market: market)
             }
@@ -65,12 +66,9 @@ public struct Recomputation: Sendable {
         after = evaluated.after
         costDollars = evaluated.costDollars
         grossPremiumDollars = (change.trades.reduce(0) { $0 + $1.price * Double($1.quantity.magnitude) * VIXOption.multiplier } * 100).rounded() / 100
-        modelMids = try change.trades.map { trade in
-            let spec = OptionSpec(model: .black76, right: trade.right, underlying: try market.vixFuture(expiry: trade.expiry), strike: trade.strike,
-                                  years: max(market.years(to: trade.expiry), 1e-6), rate: market.spx.rate,
-                                  vol: market.vixOptionVol(expiry: trade.expiry, strike: trade.strike))
-            return Pricer.price(spec)
-        }
+        do {
+            modelMids = try change.trades.map { try Engine.vixMid(market: market, right: $0.right, expiry: $0.expiry, strike: $0.strike) }
+        } catch let error as EngineError { throw LedgerError(.invalidInput, error.reason, path: error.path) }
         self.market = market
         legs = change.trades
         marketAsOf = RFC3339.parse(market.asOf)
@@ -98,6 +96,9 @@ public struct Recomputation: Sendable {
                               contracts: legs.reduce(0) { $0 + Int($1.quantity.magnitude) },
                               layer: document.change.layer?.layer)
         var problems: [ApprovalProblem] = []
+        for (index, leg) in legs.enumerated() where leg.instrument == "VIX" && !TickSchedule.isOnGrid(.vix, price: leg.limitPrice) {
+            problems.append(.limitPriceOffTick(leg: index, limit: leg.limitPrice, tick: TickSchedule.tick(.vix, price: leg.limitPrice)))
+        }
         for (index, leg) in legs.enumerated() where index < modelMids.count {
             let mid = modelMids[index], allowance = policy.limitPriceTolerance.allowance(mid: mid)
             if abs(leg.limitPrice - mid) > allowance {

@@ -249,7 +249,7 @@ struct DemoRun {
     func fatFinger(market: MarketSnapshot) throws -> EngineProposal {
         let expiry = market.vix.futures[1].expiry
         let strike = (try market.vixFuture(expiry: expiry) + 5).rounded()
-        let price = try Engine.vixCallMid(market: market, expiry: expiry, strike: strike)
+        let price = try Engine.vixLimitPrice(market: market, expiry: expiry, strike: strike, buying: true)
         let change = LayerChange(kind: .resizeLayer, layer: "short-term", layerKind: .shortTerm,
                                  trades: [Trade(expiry: expiry, strike: strike, quantity: 150, price: price)])
         return try Engine.manual(book: try ledger.book(), change: change, market: market, note: "trader: add protection into the spike")
