@@ -40,7 +40,8 @@ let package = Package(
         .target(
             name: "ALVHEngine",
             // ALVHSigning for SecureFile only: every file alvh reads is opened the one same way.
-            dependencies: ["ALVHSigning", "ALVHYAML", .product(name: "Yams", package: "Yams")]
+            dependencies: ["ALVHSigning", "ALVHYAML", .product(name: "Yams", package: "Yams")],
+            resources: [.embedInCode("Calendar/releases.csv")]
         ),
         .target(
             name: "ALVHApproval",
