@@ -24,7 +24,7 @@ struct StressAndBookTests {
         let market = try Fixtures.snapshot("calm")
         let model = ScenarioModel.standard
         let front = model.beta(days: market.years(to: "2026-12-16") * 365)
-        let back = model.beta(days: market.years(to: "2027-05-19") * 365)
+        let back = model.beta(days: market.years(to: "2027-05-18") * 365)
         #expect(front > back && front < 1 && back > 0)
         let book = try Fixtures.book()
         let valuer = try BookValuer(book: book, market: market)
