@@ -30,7 +30,7 @@ struct RuleTests {
         #expect(pnl >= target, "layer P&L \(pnl) below target \(target)")
         #expect(first.costDollars > 0 && first.costDollars <= Strategy.standard.budgetFractionOfCredit * book.condor.creditDollars)
         #expect(first.rationale.contains { $0.name == "short-term-coverage" && $0.threshold == target })
-        #expect(first.riskAfter.stressPnL["covid-2020-03-16"]! > first.riskBefore.stressPnL["covid-2020-03-16"]!)
+        #expect(first.riskAfter.stressPnL["covid-2020"]! > first.riskBefore.stressPnL["covid-2020"]!)
     }
 
     @Test("coverage: a layer that already meets its target is left alone")
@@ -59,7 +59,7 @@ struct RuleTests {
         let event = try #require(pre.first { $0.rule == "event" })
         #expect(event.change.kind == .addLayer && event.change.layer == "event")
         #expect(event.change.trades.allSatisfy { $0.expiry >= "2026-12-09" })
-        #expect(event.rationale.first?.name == "days-to-next-event" && event.rationale.first?.value == 8)
+        #expect(event.rationale.first?.name == "days-to-next-release" && event.rationale.first?.value == 8)
 
         let calm = try Engine.propose(book: try Self.book(adding: [shortTerm]), market: try Fixtures.snapshot("calm"))
         #expect(!calm.contains { $0.rule == "event" })
@@ -93,7 +93,13 @@ struct RuleTests {
         #expect(roll.change.kind == .rollLayer)
         #expect(roll.change.trades.count == 2)
         #expect(roll.change.trades[0] .quantity == -100 && roll.change.trades[0].expiry == "2026-12-16")
-        #expect(roll.change.trades[1].quantity == 100 && roll.change.trades[1].expiry == "2027-01-20")
+        // The new calls are charged in full against the budget (only the sold calls' $9,000 entry
+        // premium is freed, never their sale proceeds): $15,190 − $1,050 (backstop) buys 63, not 100.
+        #expect(roll.change.trades[1].expiry == "2027-01-20")
+        #expect(roll.change.trades[1].quantity == 63)
+        #expect(roll.rationale.contains { $0.name == "budget-limited" })
+        let bought = Double(roll.change.trades[1].quantity) * (roll.change.trades[1].price * 100 + 1)
+        #expect(bought <= 0.35 * 43_400 - 1050 && bought > 0.35 * 43_400 - 1050 - (roll.change.trades[1].price * 100 + 1))
         #expect(roll.rationale.first?.name == "days-to-expiry" && roll.rationale.first?.value == 2)
         #expect(!(try Engine.propose(book: book, market: try Fixtures.snapshot("calm"))).contains { $0.rule == "roll" })
     }

@@ -8,15 +8,18 @@ struct StressAndBookTests {
     func historicalNumbers() throws {
         let vix = try DailyHistory.load(path: Fixtures.shared.appendingPathComponent("vix-daily.csv").path)
         let spx = try DailyHistory.load(path: Fixtures.shared.appendingPathComponent("spx-daily.csv").path)
-        for episode in HistoricalStress.episodes {
+        for episode in HistoricalStress.episodes where !episode.hypothetical {
             #expect(spx.close(on: episode.from) == episode.spxFrom, "\(episode.name)")
             #expect(spx.close(on: episode.to) == episode.spxTo, "\(episode.name)")
+            #expect(vix.close(on: episode.from) == episode.vixFrom, "\(episode.name)")
             #expect(vix.close(on: episode.to) == episode.vixTo, "\(episode.name)")
         }
-        let covid = try #require(HistoricalStress.scenarios.first { $0.name == "covid-2020-03-16" })
-        #expect(covid.vixLevel == 82.69)
-        #expect(abs(covid.spxMovePercent - (-11.984)) < 0.001)
-        #expect(covid.days == 3)
+        // Stored as changes, applied from the snapshot's own level as an instantaneous shock.
+        let covid = try #require(HistoricalStress.scenarios.first { $0.name == "covid-2020" })
+        #expect(covid.vixLevel == nil)
+        #expect(abs(covid.vixLogChange! - log(82.69 / 14.38)) < 1e-12)
+        #expect(abs(covid.spxMovePercent - (2386.13 / 3386.15 - 1) * 100) < 1e-9)
+        #expect(covid.days == 0 && covid.horizonDays == 26)
     }
 
     @Test("the front VIX future moves most; a VIX call gains and the condor loses in a spike")
@@ -53,7 +56,7 @@ struct StressAndBookTests {
         #expect(abs(report.layers[1].shareOfCredit - 1050.0 / 43400) < 1e-4)
         #expect(report.layers[0].greeks.theta > 0)    // the short condor earns carry
         #expect(report.layers[1].carryPerDay < 0)      // the hedge costs carry
-        #expect(report.stressPnL.count == 4)
+        #expect(report.stressPnL.count == HistoricalStress.episodes.count)
     }
 
     @Test("book changes: add, resize, roll, close; refusals for an existing add, a missing layer, an oversell")
@@ -69,7 +72,11 @@ struct StressAndBookTests {
         #expect(rolled.layer(named: "short-term")?.positions.map(\.expiry) == ["2027-01-20"])
         let closed = try rolled.applying(LayerChange(kind: .closeLayer, layer: "short-term", trades: [Trade(expiry: "2027-01-20", strike: 21, quantity: -20, price: 2)]))
         #expect(closed.layer(named: "short-term") == nil)
-        #expect(closed == book)
+        // Sold 20 at 3 bought at 1.5 on average, then 20 at 2 bought at 2: $3,000 realised.
+        #expect(closed.realizedHedgeDollars == 3000)
+        var unrealised = closed
+        unrealised.realizedHedgeDollars = 0
+        #expect(unrealised == book)
 
         #expect { try added.applying(LayerChange(kind: .addLayer, layer: "short-term", trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: 1, price: 1)])) } throws: { ($0 as? EngineError)?.code == .invalidChange }
         #expect { try book.applying(LayerChange(kind: .resizeLayer, layer: "event", trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: 1, price: 1)])) } throws: { ($0 as? EngineError)?.code == .invalidChange }

@@ -46,13 +46,13 @@ struct EngineCLITests {
         let report = try #require(try json(risk) as? [String: Any])
         let layers = (report["layers"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
         #expect(layers.contains("condor") && layers.contains("backstop"))
-        #expect((report["stressPnL"] as? [String: Double])?.keys.sorted() == ["covid-2020-03-16", "oct-2008", "volmageddon-2018-02-05", "yen-carry-2024-08-05"])
+        #expect((report["stressPnL"] as? [String: Double])?.keys.sorted() == ["covid-2020", "oct-2008", "volmageddon-2018", "yen-carry-2024"])
         let stress = try alvh(["stress", "--market", "\(Self.examples)/market/spike.json", "--book", "\(Self.examples)/book/condor.json",
                                "--grid-spx", "5", "--grid-vix", "3", "--json"])
         let grid = try #require(try json(stress) as? [String: Any])
         #expect((grid["gridPnL"] as? [[Double]])?.count == 5 && (grid["gridPnL"] as? [[Double]])?.first?.count == 3)
         let text = try alvh(["risk", "--market", "\(Self.examples)/market/calm.json", "--book", "\(Self.examples)/book/condor.json"])
-        #expect(text.text.contains("covid-2020-03-16") && text.text.contains("backstop"))
+        #expect(text.text.contains("covid-2020") && text.text.contains("backstop"))
     }
 
     @Test("propose without a ledger writes a signed, unbound draft envelope that alvh verify reads")

@@ -15,14 +15,14 @@ struct SignerReviewTests {
             max-premium-per-change-dollars: 5000
             max-daily-premium-dollars: 12000
             max-abs-delta-vega: 20000
-            stress-must-not-worsen: [covid-2020-03-16]
+            stress-must-not-worsen: [covid-2020]
             min-stress-pnl-dollars: { oct-2008: -150000 }
             allowed-kinds: [add-layer, close-layer]
             allowed-hours-utc: "13:30-20:00"
             recompute-tolerance-dollars: 0.5
             """)
         #expect(limits.maxPremiumPerChangeDollars == 5000 && limits.maxDailyPremiumDollars == 12000 && limits.maxAbsDeltaVega == 20000)
-        #expect(limits.stressMustNotWorsen == ["covid-2020-03-16"] && limits.minStressPnLDollars == ["oct-2008": -150000])
+        #expect(limits.stressMustNotWorsen == ["covid-2020"] && limits.minStressPnLDollars == ["oct-2008": -150000])
         #expect(limits.allowedKinds == [.addLayer, .closeLayer] && limits.allowedMinutesUTC == 810...1199)
         #expect(limits.recomputeToleranceDollars == 0.5)
         #expect(try SignerLimits.parse("") == .none)
@@ -65,7 +65,7 @@ struct SignerReviewTests {
         #expect(rejected(decide(SignerLimits(maxAbsDeltaVega: 1)), "|Δ vega|"))
         #expect(rejected(decide(SignerLimits(allowedKinds: [.closeLayer])), "does not approve add-layer"))
         #expect(rejected(decide(SignerLimits(minStressPnLDollars: ["oct-2008": 1e9])), "below the floor"))
-        if case .sign = decide(SignerLimits(stressMustNotWorsen: ["covid-2020-03-16"])) {} else { Issue.record("buying calls improves the crash stress") }
+        if case .sign = decide(SignerLimits(stressMustNotWorsen: ["covid-2020"])) {} else { Issue.record("buying calls improves the crash stress") }
 
         // The proposer's own key waits (its approval never counts).
         if case .wait = ProposalReview(verified: verified, me: fixture.keys["trader"]!.publicKey, limits: .none)

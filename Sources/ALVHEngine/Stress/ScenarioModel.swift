@@ -86,7 +86,7 @@ public struct ScenarioModel: Sendable, Codable, Equatable {
         let ordinary = beta(days: days)
         let weight = min(1, max(0, (vixAfter - calmStateVIX) / max(1e-9, crashStateVIX - calmStateVIX)))
         guard weight > 0 else { return ordinary }
-        return (1 - weight) * ordinary + weight * StressCalibration.crashPersistence(days: days)
+        return (1 - weight) * ordinary + weight * StressCalibration.persistence(days: days, vixAfterShock: StressCalibration.crashThreshold + 1)
     }
 
     /// The share of the 30-day SPX vol response an SPX option `days` from expiry takes.
@@ -124,11 +124,15 @@ public struct Scenario: Sendable, Codable, Equatable {
     public var days: Double
     /// The calendar days the episode took, for the caps on its VIX move (nil: `days`).
     public var horizonDays: Double?
+    /// A stylised episode beyond the shared history (Oct 1987): its VIX move is capped only at the
+    /// record close, not at the history's largest rise over its horizon.
+    public var hypothetical: Bool?
     /// Where the numbers come from.
     public var source: String?
 
     public init(name: String, spxMovePercent: Double, vixLevel: Double? = nil, vixShockPoints: Double? = nil, vixLogChange: Double? = nil,
-                days: Double = 0, horizonDays: Double? = nil, source: String? = nil) {
+                days: Double = 0, horizonDays: Double? = nil, hypothetical: Bool? = nil, source: String? = nil) {
+        self.hypothetical = hypothetical
         self.name = name
         self.spxMovePercent = spxMovePercent
         self.vixLevel = vixLevel
@@ -140,8 +144,9 @@ public struct Scenario: Sendable, Codable, Equatable {
     }
 
     /// VIX after the shock, from spot `vix`: the level; else the log change from `vix`, capped at
-    /// the largest rise in the history over the horizon (in log and in points) and at the record
-    /// close (never below `vix` for a rise); else `vix` + points; else the model's response to the
+    /// the largest rise in the history over the horizon (in log and in points; not for a
+    /// hypothetical episode) and at the record close (never below `vix` for a rise), a fall at the
+    /// record low close; else `vix` + points; else the model's response to the
     /// SPX move. At least 1.
     public func vixAfter(spot vix: Double, model: ScenarioModel) -> Double {
         if let vixLevel { return vixLevel }
@@ -149,10 +154,12 @@ public struct Scenario: Sendable, Codable, Equatable {
             let horizon = horizonDays ?? days
             var after = vix * exp(vixLogChange)
             if vixLogChange > 0 {
-                after = min(after, vix * exp(StressCalibration.maxLogRise(days: horizon)), vix + StressCalibration.maxPointsRise(days: horizon),
-                            max(vix, StressCalibration.maxVIXClose))
+                after = min(after, max(vix, StressCalibration.maxVIXClose.value))
+                if hypothetical != true {
+                    after = min(after, vix * exp(StressCalibration.maxLogRise(days: horizon)), vix + StressCalibration.maxPointsRise(days: horizon))
+                }
             } else {
-                after = max(after, StressCalibration.minVIXClose)
+                after = max(after, min(vix, StressCalibration.minVIXClose.value))
             }
             return max(1, after)
         }
@@ -161,16 +168,17 @@ public struct Scenario: Sendable, Codable, Equatable {
     }
 }
 
-/// The named historical stresses every risk report carries: each episode of ``StressEpisode/catalog``
+/// The named historical stresses every risk report carries: each episode of ``StressEpisode/all``
 /// applied from the snapshot's own levels as an instantaneous shock — SPX by the episode's
 /// percentage move, VIX by its log change (capped at the history's extremes over the episode's
 /// length), the futures by the crash-state response when VIX ends high.
 public enum HistoricalStress {
-    public static var episodes: [StressEpisode] { StressEpisode.catalog }
+    public static var episodes: [StressEpisode] { StressEpisode.all }
 
     public static var scenarios: [Scenario] {
         episodes.map { e in
             Scenario(name: e.name, spxMovePercent: e.spxMovePercent, vixLogChange: e.vixLogChange, days: 0, horizonDays: e.days,
+                     hypothetical: e.hypothetical ? true : nil,
                      source: "\(e.hypothetical ? "hypothetical; " : "")S&P 500 \(e.from) \(e.spxFrom) → \(e.to) \(e.spxTo); VIX \(e.vixFrom) → \(e.vixTo)")
         }
     }

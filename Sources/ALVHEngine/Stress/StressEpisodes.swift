@@ -109,6 +109,8 @@ public enum StressCalibration {
 
     /// The highest VIX close in the file.
     public static let maxVIXClose = DatedValue(value: 82.69, date: "2020-03-16")
+    /// The lowest VIX close in the shared file: a falling VIX in a stress stops there.
+    public static let minVIXClose = DatedValue(value: 9.14, date: "2017-11-03")
 
     /// The horizons (calendar days) of `maxLogRise` and `maxPointsRise`.
     public static let riseHorizons: [Double] = [1, 2, 3, 5, 7, 10, 15, 21, 30, 45, 60, 90]

@@ -14,7 +14,7 @@ import ALVHEngine
 /// max-premium-per-change-dollars: 5000      # premium paid in one change (sales are not limited)
 /// max-daily-premium-dollars: 12000          # premium paid in the changes it signed per UTC day
 /// max-abs-delta-vega: 20000                 # |Δ vega| of the book total, $ per vol point
-/// stress-must-not-worsen: [covid-2020-03-16]
+/// stress-must-not-worsen: [covid-2020]
 /// min-stress-pnl-dollars: { oct-2008: -150000 }
 /// allowed-kinds: [add-layer, roll-layer, resize-layer, close-layer]
 /// allowed-hours-utc: "13:30-20:00"
