@@ -16,3 +16,12 @@ import Testing
         }
     }
 }
+extension ZZDebug {
+    @Test func headroom() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let bookPath = env["DBG_BOOK"], let market = env["DBG_MARKET"] else { return }
+        let book = try Book.load(path: bookPath)
+        let rules = try RuleSet(book: book, market: try MarketSnapshot.load(path: market), strategy: .standard, spxHistory: nil)
+        for (s, room) in try rules.stressHeadroom(on: book) { print("ROOM", s.name, Int(room), "vixAfter", s.vixAfter(spot: rules.market.vix.spot, model: .standard)) }
+    }
+}

@@ -39,14 +39,14 @@ struct EngineCLITests {
         #expect(badRow.status == 1 && badRow.stderr.contains("vol"))
     }
 
-    @Test("risk and stress: per-layer Greeks, the four named stresses, a grid")
+    @Test("risk and stress: per-layer Greeks, the named stresses, a grid")
     func riskAndStress() throws {
         let risk = try alvh(["risk", "--market", "\(Self.examples)/market/calm.json", "--book", "\(Self.examples)/book/condor.json", "--json"])
         #expect(risk.status == 0)
         let report = try #require(try json(risk) as? [String: Any])
         let layers = (report["layers"] as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? []
         #expect(layers.contains("condor") && layers.contains("backstop"))
-        #expect((report["stressPnL"] as? [String: Double])?.keys.sorted() == ["covid-2020", "oct-2008", "volmageddon-2018", "yen-carry-2024"])
+        #expect((report["stressPnL"] as? [String: Double])?.keys.sorted() == ["covid-2020", "oct-1987-style", "oct-2008", "tariff-2025", "us-downgrade-2011", "volmageddon-2018", "yen-carry-2024"])
         let stress = try alvh(["stress", "--market", "\(Self.examples)/market/spike.json", "--book", "\(Self.examples)/book/condor.json",
                                "--grid-spx", "5", "--grid-vix", "3", "--json"])
         let grid = try #require(try json(stress) as? [String: Any])

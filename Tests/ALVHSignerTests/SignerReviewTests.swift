@@ -60,8 +60,12 @@ struct SignerReviewTests {
             if case .reject(let reason) = verdict { return reason.contains(text) }
             return false
         }
-        #expect(rejected(decide(SignerLimits(maxPremiumPerChangeDollars: doc.costDollars - 1)), "per-change limit"))
-        #expect(rejected(decide(SignerLimits(maxDailyPremiumDollars: doc.costDollars + 10), today: 20), "daily limit"))
+        // The limits apply to the premium paid on the buys (the cost less commissions).
+        let premium = (doc.change.layer?.legs ?? []).filter { $0.quantity > 0 }.reduce(0.0) { $0 + $1.limitPrice * Double($1.quantity) * 100 }
+        #expect(premium > 0 && premium < doc.costDollars)
+        #expect(rejected(decide(SignerLimits(maxPremiumPerChangeDollars: premium - 1)), "per-change limit"))
+        #expect(!rejected(decide(SignerLimits(maxPremiumPerChangeDollars: premium + 1)), "per-change limit"))
+        #expect(rejected(decide(SignerLimits(maxDailyPremiumDollars: premium + 10), today: 20), "daily limit"))
         #expect(rejected(decide(SignerLimits(maxAbsDeltaVega: 1)), "|Δ vega|"))
         #expect(rejected(decide(SignerLimits(allowedKinds: [.closeLayer])), "does not approve add-layer"))
         #expect(rejected(decide(SignerLimits(minStressPnLDollars: ["oct-2008": 1e9])), "below the floor"))

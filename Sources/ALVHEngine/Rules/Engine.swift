@@ -73,7 +73,7 @@ public enum Engine {
         market.costs.limitPrice(mid: try vixMid(market: market, right: right, expiry: expiry, strike: strike), buying: buying)
     }
 
-    /// Runs the rules in priority order — take-profit, close, roll, event, coverage — and returns
+    /// Runs the rules in priority order — take-profit, close, trim, roll, event, coverage — and returns
     /// every proposal that fires, the most urgent first. Each is computed on the current book.
     ///
     /// `vixHistory` (CBOE's VIX daily file) adds the VIX percentile over a year to every rationale and
@@ -81,6 +81,12 @@ public enum Engine {
     /// SPX, and its RSI(14) holds back a new short-term layer bought into an oversold sell-off.
     public static func propose(book: Book, market: MarketSnapshot, strategy: Strategy = .standard,
                                spxHistory: DailyHistory? = nil, vixHistory: DailyHistory? = nil) throws -> [EngineProposal] {
+        try run(book: book, market: market, strategy: strategy, spxHistory: spxHistory, vixHistory: vixHistory).proposals
+    }
+
+    /// The rules' proposals and the rules held back (``HeldRule``), from one run.
+    public static func run(book: Book, market: MarketSnapshot, strategy: Strategy = .standard,
+                           spxHistory: DailyHistory? = nil, vixHistory: DailyHistory? = nil) throws -> RuleRun {
         let rules = try RuleSet(book: book, market: market, strategy: strategy, spxHistory: spxHistory, vixHistory: vixHistory)
         var context: [SignalReading] = []
         if let closes = vixHistory?.upTo(rules.asOfDay).closes, let percentile = Indicators.percentile(closes, lookback: 252) {
@@ -88,13 +94,13 @@ public enum Engine {
         }
         var out: [EngineProposal] = []
         var allowance = RuleSet.Allowance()
-        let fired = try rules.takeProfit() + rules.closeSpent() + rules.roll(&allowance) + rules.event(&allowance) + rules.coverage(&allowance)
+        let fired = try rules.takeProfit() + rules.closeSpent() + rules.trim() + rules.roll(&allowance) + rules.event(&allowance) + rules.coverage(&allowance)
         for (rule, change, signals, summary) in fired {
             let evaluated = try evaluate(book: book, change: change, market: market)
             out.append(EngineProposal(rule: rule, change: change, rationale: signals + context, riskBefore: evaluated.before,
                                       riskAfter: evaluated.after, costDollars: evaluated.costDollars, summary: summary))
         }
-        return out
+        return RuleRun(proposals: out, held: allowance.held)
     }
 }
 

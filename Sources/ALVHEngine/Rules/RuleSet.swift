@@ -88,16 +88,25 @@ struct RuleSet {
     /// together without breaking the budget or the stress cap.
     struct Allowance {
         var spentDollars = 0.0
+        /// Scenario name → stress P&L the run's buys add, in total and per layer.
         var stressUsed: [String: Double] = [:]
+        var stressUsedByLayer: [String: [String: Double]] = [:]
+        /// Why rules that had a reason to act did not.
+        var held: [HeldRule] = []
 
-        mutating func take(_ trade: Trade, cost: Double, pnl: (Scenario) throws -> Double, scenarios: [Scenario]) rethrows {
+        mutating func take(_ trade: Trade, layer: String, cost: Double, pnl: (Scenario) throws -> Double, scenarios: [Scenario]) rethrows {
             spentDollars += Double(trade.quantity) * cost
-            for scenario in scenarios { stressUsed[scenario.name, default: 0] += Double(trade.quantity) * max(0, try pnl(scenario)) }
+            for scenario in scenarios {
+                let added = Double(trade.quantity) * max(0, try pnl(scenario))
+                stressUsed[scenario.name, default: 0] += added
+                stressUsedByLayer[layer, default: [:]][scenario.name, default: 0] += added
+            }
         }
     }
 
-    func take(_ trade: Trade, into allowance: inout Allowance) throws {
-        try allowance.take(trade, cost: contractCost(trade.price), pnl: { try contractPnL(expiry: trade.expiry, strike: trade.strike, price: trade.price, scenario: $0) },
+    func take(_ trade: Trade, layer: String, into allowance: inout Allowance) throws {
+        try allowance.take(trade, layer: layer, cost: contractCost(trade.price),
+                           pnl: { try contractPnL(expiry: trade.expiry, strike: trade.strike, price: trade.price, scenario: $0) },
                            scenarios: stressCapDollars == nil ? [] : Engine.reportScenarios)
     }
 
@@ -109,25 +118,58 @@ struct RuleSet {
         strategy.maxHedgeStressMultiple > 0 ? strategy.maxHedgeStressMultiple * book.condor.maxLossDollars : nil
     }
 
-    /// Per named stress, what the hedge layers of `book` may still add before the cap.
-    func stressHeadroom(on book: Book, less allowance: Allowance = Allowance()) throws -> [(scenario: Scenario, room: Double)] {
-        guard let cap = stressCapDollars else { return [] }
+    /// A layer's share of the stress cap: the cap × its target-coverage-fraction over the sum of
+    /// every layer design's — so that no layer crowds out the others (the shares add up to the cap).
+    func stressShare(layer: String) -> Double? {
+        guard let cap = stressCapDollars else { return nil }
+        let total = strategy.layers.values.reduce(0) { $0 + $1.targetCoverageFraction }
+        guard total > 0, let design = strategy.layers[layer] ?? book.layer(named: layer)?.kind.flatMap({ strategy.layers[$0.rawValue] }) else { return cap }
+        return cap * design.targetCoverageFraction / total
+    }
+
+    /// One named stress's headroom for a layer: how much more the layer may make in it before it
+    /// reaches its share of the cap, or the hedge as a whole reaches the cap.
+    struct Room {
+        var scenario: Scenario
+        var room: Double
+        /// The binding figures, for the reason a rule is held.
+        var hedgeDollars: Double
+        var capDollars: Double
+    }
+
+    /// Per named stress, what `layer` of `book` may still add (less what the run's earlier buys use).
+    func stressHeadroom(on book: Book, layer: String, less allowance: Allowance = Allowance()) throws -> [Room] {
+        guard let cap = stressCapDollars, let share = stressShare(layer: layer) else { return [] }
         let valuer = try BookValuer(book: book, market: market, model: strategy.scenarioModel)
         return Engine.reportScenarios.map { scenario in
-            let hedge = valuer.pnl(scenario).byLayer.filter { $0.key != "condor" }.values.reduce(0, +)
-            return (scenario, cap - hedge - allowance.stressUsed[scenario.name, default: 0])
+            let byLayer = valuer.pnl(scenario).byLayer
+            let hedge = byLayer.filter { $0.key != "condor" }.values.reduce(0, +) + allowance.stressUsed[scenario.name, default: 0]
+            let mine = (byLayer[layer] ?? 0) + (allowance.stressUsedByLayer[layer]?[scenario.name] ?? 0)
+            let total = cap - hedge, own = share - mine
+            return own < total ? Room(scenario: scenario, room: own, hedgeDollars: mine, capDollars: share)
+                               : Room(scenario: scenario, room: total, hedgeDollars: hedge, capDollars: cap)
         }
     }
 
-    /// The most contracts of a candidate the stress cap allows, given the headroom.
-    func contractsUnderCap(expiry: String, strike: Double, price: Double, headroom: [(scenario: Scenario, room: Double)]) throws -> Int {
+    /// The most contracts of a candidate the stress cap allows, given the headroom. The candidate is
+    /// judged as it will be when its layer is next rolled (`agedDays` to expiry, when sooner): a
+    /// shorter VIX call takes more of a crash, so a layer that fits today still fits then.
+    func contractsUnderCap(expiry: String, strike: Double, price: Double, headroom: [Room], agedDays: Double? = nil) throws -> (contracts: Int, binding: Room?) {
         var most = Trade.maxAbsQuantity
-        for (scenario, room) in headroom {
-            let perContract = try contractPnL(expiry: expiry, strike: strike, price: price, scenario: scenario)
-            guard perContract > 0 else { continue }
-            most = min(most, room <= 0 ? 0 : Trade.contracts((room / perContract).rounded(.down)))
+        var binding: Room?
+        var leg = try BookValuer.vixLeg(layer: "candidate", right: .call, expiry: expiry, strike: strike, quantity: 1, entryPrice: price,
+                                        market: market, model: strategy.scenarioModel)
+        if let agedDays, agedDays / 365 < leg.years {
+            leg.years = max(1.0 / 365, agedDays / 365)
+            leg.beta = strategy.scenarioModel.beta(days: agedDays)
         }
-        return most
+        for room in headroom {
+            let perContract = valuer.value(leg, valuer.shock(room.scenario)).price - contractCost(price)
+            guard perContract > 0 else { continue }
+            let allowed = room.room <= 0 ? 0 : Trade.contracts((room.room / perContract).rounded(.down))
+            if allowed < most { most = allowed; binding = room }
+        }
+        return (most, binding)
     }
 
     // MARK: - Sizing
@@ -139,6 +181,12 @@ struct RuleSet {
         var capLimited: Bool
     }
 
+    /// A sizing's outcome: a trade, or why none.
+    enum Sizing {
+        case sized(Sized)
+        case held(HeldRule.Reason)
+    }
+
     /// VIX expiries still trading within the design's day range.
     func expiries(_ design: Strategy.LayerDesign) -> [String] {
         market.vix.futures.map(\.expiry).filter { expiry in
@@ -147,12 +195,15 @@ struct RuleSet {
         }
     }
 
-    /// The candidate (expiry × strike on the VIX strike grid) that covers `shortfall` dollars in the
-    /// design scenario at the least cost — premium at the ask plus commission — among those priced at
-    /// least `min-limit-price`; cut to the budget and to the stress cap.
-    func size(design: Strategy.LayerDesign, shortfall: Double, budget: Double, headroom: [(scenario: Scenario, room: Double)],
-              expiries: [String]) throws -> Sized? {
-        var best: (trade: Trade, cost: Double, pnl: Double, perContract: Double, capMax: Int)?
+    /// The candidate (expiry × strike on the VIX strike grid, priced at least `min-limit-price`)
+    /// that covers the most of `shortfall` dollars in the design scenario within the budget and the
+    /// layer's share of the stress cap, and among those that cover it all, the cheapest — premium
+    /// at the ask plus commission.
+    func size(design: Strategy.LayerDesign, layer: String, shortfall: Double, budget: Double, headroom: [Room], expiries: [String]) throws -> Sizing {
+        var best: (trade: Trade, covered: Double, cost: Double, pnl: Double, budgetLimited: Bool, capLimited: Bool)?
+        var capBinding: Room?
+        var sawCandidate = false
+        let aged = design.rollBelowDays > 0 ? Double(design.rollBelowDays) : nil
         for expiry in expiries {
             let future = try market.vixFuture(expiry: expiry)
             for offset in design.strikeOffsets {
@@ -161,24 +212,28 @@ struct RuleSet {
                 guard price >= strategy.minLimitPrice else { continue }
                 let pnl = try contractPnL(expiry: expiry, strike: strike, price: price, scenario: design.designScenario)
                 guard pnl > 0 else { continue }
-                let contracts = Trade.contracts((shortfall / pnl).rounded(.up))
-                guard contracts > 0 else { continue }
+                sawCandidate = true
+                let needed = Trade.contracts((shortfall / pnl).rounded(.up))
                 let perContract = contractCost(price)
-                let cost = Double(contracts) * perContract
-                if best == nil || cost < best!.cost {
-                    let capMax = try contractsUnderCap(expiry: expiry, strike: strike, price: price, headroom: headroom)
-                    best = (Trade(expiry: expiry, strike: strike, quantity: contracts, price: price), cost, pnl, perContract, capMax)
+                let affordable = Trade.contracts((max(0, budget) / perContract).rounded(.down))
+                let cap = try contractsUnderCap(expiry: expiry, strike: strike, price: price, headroom: headroom, agedDays: aged)
+                let quantity = min(needed, affordable, cap.contracts)
+                if cap.contracts < needed, capBinding == nil { capBinding = cap.binding }
+                guard quantity > 0 else { continue }
+                let covered = min(shortfall, Double(quantity) * pnl), cost = Double(quantity) * perContract
+                if best == nil || covered > best!.covered + 1 || (abs(covered - best!.covered) <= 1 && cost < best!.cost) {
+                    best = (Trade(expiry: expiry, strike: strike, quantity: quantity, price: price), covered, cost, pnl,
+                            affordable < needed && affordable <= cap.contracts, cap.contracts < needed && cap.contracts < affordable)
                 }
             }
         }
-        guard var chosen = best else { return nil }
-        let affordable = Trade.contracts((budget / chosen.perContract).rounded(.down))
-        let quantity = min(chosen.trade.quantity, affordable, chosen.capMax)
-        guard quantity > 0 else { return nil }
-        let budgetLimited = affordable < chosen.trade.quantity && affordable <= chosen.capMax
-        let capLimited = chosen.capMax < chosen.trade.quantity && chosen.capMax < affordable
-        chosen.trade.quantity = quantity
-        return Sized(trade: chosen.trade, pnlPerContract: chosen.pnl, budgetLimited: budgetLimited, capLimited: capLimited)
+        if let best { return .sized(Sized(trade: best.trade, pnlPerContract: best.pnl, budgetLimited: best.budgetLimited, capLimited: best.capLimited)) }
+        if expiries.isEmpty { return .held(.noExpiry("no VIX expiry still trading within \(design.minExpiryDays)–\(design.maxExpiryDays) days")) }
+        if !sawCandidate { return .held(.noCandidate(minLimitPrice: strategy.minLimitPrice)) }
+        if let capBinding {
+            return .held(.stressCap(scenario: capBinding.scenario.name, hedgeDollars: Money.cents(capBinding.hedgeDollars), capDollars: Money.cents(capBinding.capDollars)))
+        }
+        return .held(.budgetSpent(availableDollars: Money.cents(max(0, budget))))
     }
 
     func limitSignals(_ sized: Sized, budget: Double) -> [SignalReading] {
@@ -216,6 +271,53 @@ struct RuleSet {
             let proceeds = trades.reduce(0.0) { $0 + $1.price * Double(-$1.quantity) * VIXOption.multiplier }
             fired.append(("take-profit", LayerChange(kind: .closeLayer, layer: layer.name, trades: trades), signals,
                           "take profit: sell \(sold) deep-in-the-money \(layer.name) calls into the spike for \(dollars(proceeds))"))
+        }
+        return fired
+    }
+
+    /// The P&L in dollars of one contract of a held `position` in `scenario`, against its value now.
+    func positionPnL(_ position: Position, scenario: Scenario) throws -> Double {
+        let leg = try BookValuer.vixLeg(layer: "held", right: position.right, expiry: position.expiry, strike: position.strike, quantity: 1,
+                                        entryPrice: position.entryPrice, market: market, model: strategy.scenarioModel)
+        return valuer.value(leg, valuer.shock(scenario)).price - valuer.value(leg, nil).price
+    }
+
+    /// A hedge that makes more than the stress cap (by over `trimToleranceFraction`) in a named
+    /// stress — the market moved, or a layer's calls came closer to expiry — is trimmed: each layer
+    /// over its share sells its calls that make the most in that stress, enough to come back to its
+    /// share.
+    func trim() throws -> [Fired] {
+        guard let cap = stressCapDollars else { return [] }
+        var worst: (scenario: Scenario, byLayer: [String: Double], hedge: Double)?
+        for scenario in Engine.reportScenarios {
+            let byLayer = valuer.pnl(scenario).byLayer
+            let hedge = byLayer.filter { $0.key != "condor" }.values.reduce(0, +)
+            if hedge > cap * (1 + strategy.trimToleranceFraction), worst == nil || hedge - cap > worst!.hedge - cap { worst = (scenario, byLayer, hedge) }
+        }
+        guard let worst else { return [] }
+        var fired: [Fired] = []
+        for layer in book.layers {
+            guard let share = stressShare(layer: layer.name), let mine = worst.byLayer[layer.name], mine > share else { continue }
+            var excess = mine - share
+            var sells: [Trade] = []
+            let ranked = try layer.positions.filter { tradable($0.expiry) }
+                .map { ($0, try positionPnL($0, scenario: worst.scenario)) }
+                .filter { $0.1 > 0 }
+                .sorted { $0.1 > $1.1 }
+            for (position, perContract) in ranked where excess > 0 {
+                let quantity = min(position.quantity, Trade.contracts((excess / perContract).rounded(.up)))
+                guard quantity > 0 else { continue }
+                sells.append(Trade(expiry: position.expiry, strike: position.strike, quantity: -quantity,
+                                   price: try limit(expiry: position.expiry, strike: position.strike, buying: false)))
+                excess -= Double(quantity) * perContract
+            }
+            guard !sells.isEmpty else { continue }
+            let all = sells.reduce(0) { $0 - $1.quantity } == layer.contracts
+            let sold = sells.map { "\(-$0.quantity) × \($0.expiry) \(whole($0.strike))C @ \($0.price)" }.joined(separator: ", ")
+            fired.append(("trim", LayerChange(kind: all ? .closeLayer : .resizeLayer, layer: layer.name, trades: sells),
+                          [SignalReading(name: "hedge-stress-pnl", value: worst.hedge, threshold: cap, note: "\(worst.scenario.name): the hedge makes more than max-hedge-stress-multiple × the condor's max loss, dollars"),
+                           SignalReading(name: "\(layer.name)-stress-pnl", value: mine, threshold: share, note: "the layer's share of the cap, dollars")],
+                          "trim \(layer.name): sell \(sold) — the hedge makes \(dollars(worst.hedge)) in \(worst.scenario.name), over its \(dollars(cap)) cap"))
         }
         return fired
     }
@@ -278,7 +380,7 @@ struct RuleSet {
             }
             let afterSells = try book.applying(LayerChange(kind: .resizeLayer, layer: layer.name, trades: sells))
             var budget = availableBudget(after: sells) - allowance.spentDollars
-            var headroom = try stressHeadroom(on: afterSells, less: allowance)
+            var headroom = try stressHeadroom(on: afterSells, layer: layer.name, less: allowance)
             var buys: [Trade] = []
             var limited: [String] = []
             for sale in sells {
@@ -286,13 +388,14 @@ struct RuleSet {
                 if backwardation { strike = max(strike, (newFuture + strategy.rollOTMPoints).rounded(.up)) }
                 let price = try limit(expiry: target, strike: strike, buying: true)
                 let affordable = Trade.contracts((budget / contractCost(price)).rounded(.down))
-                let underCap = try contractsUnderCap(expiry: target, strike: strike, price: price, headroom: headroom)
+                let underCap = try contractsUnderCap(expiry: target, strike: strike, price: price, headroom: headroom,
+                                                     agedDays: design.rollBelowDays > 0 ? Double(design.rollBelowDays) : nil).contracts
                 let quantity = min(-sale.quantity, affordable, underCap)
                 if quantity < -sale.quantity { limited.append(affordable <= underCap ? "budget" : "stress cap") }
                 guard quantity > 0, price >= strategy.minLimitPrice else { continue }
                 let buy = Trade(expiry: target, strike: strike, quantity: quantity, price: price)
                 buys.append(buy)
-                try take(buy, into: &allowance)
+                try take(buy, layer: layer.name, into: &allowance)
                 budget -= Double(quantity) * contractCost(price)
                 for i in headroom.indices {
                     headroom[i].room -= Double(quantity) * max(0, try contractPnL(expiry: target, strike: strike, price: price, scenario: headroom[i].scenario))
@@ -332,9 +435,16 @@ struct RuleSet {
         let candidates = expiries(design).filter(settlesAfter).prefix(1)
         let target = targetDollars(layerName: "event", design: design)
         let budget = availableBudget() - allowance.spentDollars
-        guard let sized = try size(design: design, shortfall: target, budget: budget, headroom: try stressHeadroom(on: book, less: allowance),
-                                   expiries: Array(candidates)) else { return [] }
-        try take(sized.trade, into: &allowance)
+        let sizing = try size(design: design, layer: "event", shortfall: target, budget: budget,
+                              headroom: try stressHeadroom(on: book, layer: "event", less: allowance), expiries: Array(candidates))
+        guard case .sized(let sized) = sizing else {
+            if case .held(var reason) = sizing {
+                if candidates.isEmpty { reason = .noExpiry("no VIX expiry in \(design.minExpiryDays)–\(design.maxExpiryDays) days settles after \(next.name) at \(EngineDate.formatInstant(next.instant))") }
+                allowance.held.append(HeldRule(rule: "event", layer: "event", reason: reason))
+            }
+            return []
+        }
+        try take(sized.trade, layer: "event", into: &allowance)
         var signals = [SignalReading(name: "days-to-next-release", value: Double(daysAhead), threshold: Double(strategy.eventDaysAhead),
                                      note: "\(next.name) at \(EngineDate.formatInstant(next.instant))\(next.projections ? " (with projections)" : "")")]
         signals.append(SignalReading(name: "event-coverage-target", value: target, note: design.designScenario.name))
@@ -361,13 +471,20 @@ struct RuleSet {
                                          note: "layer P&L in its design scenario (\(design.designScenario.name)), dollars")]
             if name == "short-term", strategy.shortTermMinSPXRSI > 0, let closes = spxHistory?.upTo(asOfDay).closes,
                let rsi = Indicators.rsi(closes).last ?? nil {
-                guard rsi >= strategy.shortTermMinSPXRSI else { continue }
+                guard rsi >= strategy.shortTermMinSPXRSI else {
+                    allowance.held.append(HeldRule(rule: "coverage", layer: name, reason: .oversoldSPX(rsi: (rsi * 100).rounded() / 100, threshold: strategy.shortTermMinSPXRSI)))
+                    continue
+                }
                 signals.append(SignalReading(name: "spx-rsi-14", value: rsi, threshold: strategy.shortTermMinSPXRSI,
                                              note: "SPX not oversold: a short-term layer is not bought into a sell-off"))
             }
-            guard let sized = try size(design: design, shortfall: target - current, budget: budget, headroom: try stressHeadroom(on: book, less: allowance),
-                                       expiries: expiries(design)) else { continue }
-            try take(sized.trade, into: &allowance)
+            let sizing = try size(design: design, layer: name, shortfall: target - current, budget: budget,
+                                  headroom: try stressHeadroom(on: book, layer: name, less: allowance), expiries: expiries(design))
+            guard case .sized(let sized) = sizing else {
+                if case .held(let reason) = sizing { allowance.held.append(HeldRule(rule: "coverage", layer: name, reason: reason)) }
+                continue
+            }
+            try take(sized.trade, layer: name, into: &allowance)
             let exists = book.layer(named: name) != nil
             signals += limitSignals(sized, budget: budget)
             let change = LayerChange(kind: exists ? .resizeLayer : .addLayer, layer: name, layerKind: HedgeLayer.Kind(rawValue: name), trades: [sized.trade])

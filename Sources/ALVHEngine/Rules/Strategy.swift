@@ -46,6 +46,8 @@ public struct Strategy: Sendable, Codable, Equatable {
     /// The most the hedge layers may make in any named stress, as a multiple of the condor's max
     /// loss (0: no cap) — layers cover the condor instead of becoming a VIX bet.
     public var maxHedgeStressMultiple: Double
+    /// Trim the layers when the hedge makes more than the cap by over this fraction in a named stress.
+    public var trimToleranceFraction: Double
     /// VIX points: no call is bought below this limit price (no lottery tickets).
     public var minLimitPrice: Double
     /// VIX points: in backwardation a roll buys calls at least this far above the new expiry's future.
@@ -59,7 +61,7 @@ public struct Strategy: Sendable, Codable, Equatable {
         case takeProfitRequiresBackwardation = "take-profit-requires-backwardation"
         case rollOnMACDBearishCrossover = "roll-on-macd-bearish-crossover", scenarioModel = "scenario-model"
         case eventKinds = "event-kinds", maxHedgeStressMultiple = "max-hedge-stress-multiple", minLimitPrice = "min-limit-price"
-        case rollOTMPoints = "roll-otm-points", shortTermMinSPXRSI = "short-term-min-spx-rsi"
+        case rollOTMPoints = "roll-otm-points", shortTermMinSPXRSI = "short-term-min-spx-rsi", trimToleranceFraction = "trim-tolerance-fraction"
     }
 
     public static let standard = Strategy(
@@ -73,7 +75,7 @@ public struct Strategy: Sendable, Codable, Equatable {
         ],
         budgetFractionOfCredit: 0.35, eventDaysAhead: 14, takeProfitIntrinsicMultiple: 3, takeProfitCloseFraction: 0.5,
         takeProfitRequiresBackwardation: true, rollOnMACDBearishCrossover: true, scenarioModel: .standard,
-        eventKinds: ["FOMC", "CPI"], maxHedgeStressMultiple: 2, minLimitPrice: 0.10, rollOTMPoints: 2, shortTermMinSPXRSI: 30)
+        eventKinds: ["FOMC", "CPI"], maxHedgeStressMultiple: 2, trimToleranceFraction: 0.1, minLimitPrice: 0.10, rollOTMPoints: 2, shortTermMinSPXRSI: 30)
 
     /// Loads a strategy YAML file; missing fields take the defaults of ``standard``.
     public static func load(path: String) throws -> Strategy {
@@ -111,6 +113,7 @@ public struct Strategy: Sendable, Codable, Equatable {
         if let v = partial.eventKinds { strategy.eventKinds = v }
         if let v = partial.maxHedgeStressMultiple { strategy.maxHedgeStressMultiple = v }
         if let v = partial.minLimitPrice { strategy.minLimitPrice = v }
+        if let v = partial.trimToleranceFraction { strategy.trimToleranceFraction = v }
         if let v = partial.rollOTMPoints { strategy.rollOTMPoints = v }
         if let v = partial.shortTermMinSPXRSI { strategy.shortTermMinSPXRSI = v }
         for (name, layer) in partial.layers ?? [:] { strategy.layers[name] = layer }
@@ -127,6 +130,7 @@ public struct Strategy: Sendable, Codable, Equatable {
         try scenarioModel.validate(path: "\(path): scenario-model")
         for (i, kind) in eventKinds.enumerated() where !["FOMC", "CPI"].contains(kind) { throw fail("event-kinds[\(i)]", "must be FOMC or CPI") }
         guard maxHedgeStressMultiple.isFinite, (0...20).contains(maxHedgeStressMultiple) else { throw fail("max-hedge-stress-multiple", "must be between 0 (no cap) and 20 times the condor's max loss") }
+        guard trimToleranceFraction.isFinite, (0...10).contains(trimToleranceFraction) else { throw fail("trim-tolerance-fraction", "must be a fraction between 0 and 10") }
         guard minLimitPrice.isFinite, (0...100).contains(minLimitPrice) else { throw fail("min-limit-price", "must be between 0 and 100 VIX points") }
         guard rollOTMPoints.isFinite, (0...50).contains(rollOTMPoints) else { throw fail("roll-otm-points", "must be between 0 and 50 VIX points") }
         guard shortTermMinSPXRSI.isFinite, (0...100).contains(shortTermMinSPXRSI) else { throw fail("short-term-min-spx-rsi", "must be an RSI between 0 (off) and 100") }
@@ -152,6 +156,7 @@ public struct Strategy: Sendable, Codable, Equatable {
         var eventKinds: [String]?
         var maxHedgeStressMultiple: Double?
         var minLimitPrice: Double?
+        var trimToleranceFraction: Double?
         var rollOTMPoints: Double?
         var shortTermMinSPXRSI: Double?
 
