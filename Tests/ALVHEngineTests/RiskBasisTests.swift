@@ -210,4 +210,3 @@ struct RiskBasisTests {
         #expect(rungs[0].byLayer["backstop"]! > 0 && rungs[0].byLayer["condor"]! < 0)
     }
 }
-

@@ -68,7 +68,8 @@ extension BookValuer {
     }
 
     /// The parts from the unrounded Greeks, each rounded to cents; the residual is the rounded
-    /// actual minus the rounded parts, so every row adds up.
+    /// actual minus the rounded parts (a whole number of cents), so every row adds up to the cent;
+    /// the total row is the layers' rows summed.
     func attribution(name: String, spxMovePoints dS: Double, vixMovePoints dVIX: Double, days: Double, actual: [String: Double]) -> Attribution {
         let greeks = layerGreeks()
         let surprise = dVIX + dS / market.spx.spot * 100 * model.vixPointsPerSPXPercent
@@ -77,15 +78,15 @@ extension BookValuer {
             let vega = Money.cents(g.vega * surprise), theta = Money.cents(g.theta * days)
             let actual = Money.cents(actual)
             return .init(name: name, delta: delta, gamma: gamma, vega: vega, theta: theta,
-                         residual: actual - (delta + gamma + vega + theta), actual: actual)
+                         residual: Money.cents(actual - (delta + gamma + vega + theta)), actual: actual)
         }
         var names = layerNames
         for extra in actual.keys.sorted() where !names.contains(extra) { names.append(extra) }
         let rows = names.map { row($0, greeks[$0] ?? .zero, actual[$0] ?? 0) }
-        func sum(_ part: KeyPath<Attribution.Row, Double>) -> Double { rows.reduce(0) { $0 + $1[keyPath: part] } }
-        let totalActual = sum(\.actual)
-        let total = Attribution.Row(name: "total", delta: sum(\.delta), gamma: sum(\.gamma), vega: sum(\.vega), theta: sum(\.theta),
-                                    residual: totalActual - (sum(\.delta) + sum(\.gamma) + sum(\.vega) + sum(\.theta)), actual: totalActual)
+        func sum(_ part: KeyPath<Attribution.Row, Double>) -> Double { Money.cents(rows.reduce(0) { $0 + $1[keyPath: part] }) }
+        let (delta, gamma, vega, theta, totalActual) = (sum(\.delta), sum(\.gamma), sum(\.vega), sum(\.theta), sum(\.actual))
+        let total = Attribution.Row(name: "total", delta: delta, gamma: gamma, vega: vega, theta: theta,
+                                    residual: Money.cents(totalActual - (delta + gamma + vega + theta)), actual: totalActual)
         return Attribution(scenario: name, spxMovePoints: dS, vixMovePoints: dVIX, vixSurprisePoints: surprise, days: days, layers: rows, total: total)
     }
 }

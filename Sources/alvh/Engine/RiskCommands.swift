@@ -46,19 +46,19 @@ enum RiskPrinter {
                     + "THETA".leftPad(10) + "COST $".leftPad(11) + "CREDIT%".leftPad(9))
         for layer in report.layers {
             let g = layer.greeks
-            Console.out(layer.name.padding(14) + f(layer.valueDollars).leftPad(13) + f(g.delta).leftPad(10) + f(g.gamma).leftPad(9) + f(g.vega).leftPad(10)
+            Console.out(layer.name.padding(14) + f(layer.valueDollars).leftPad(13) + f(g.delta).leftPad(10) + g4(g.gamma).leftPad(9) + f(g.vega).leftPad(10)
                         + f(g.volOfVolVega).leftPad(10) + f(g.theta).leftPad(10) + f(layer.costDollars).leftPad(11)
                         + (layer.name == "condor" ? "" : String(format: "%.1f", layer.shareOfCredit * 100)).leftPad(9))
         }
         let t = report.total
-        Console.out("total".padding(14) + "".leftPad(13) + f(t.delta).leftPad(10) + f(t.gamma).leftPad(9) + f(t.vega).leftPad(10)
+        Console.out("total".padding(14) + "".leftPad(13) + f(t.delta).leftPad(10) + g4(t.gamma).leftPad(9) + f(t.vega).leftPad(10)
                     + f(t.volOfVolVega).leftPad(10) + f(t.theta).leftPad(10))
         if !report.contributions.isEmpty {
             Console.out("")
             Console.out("contribution".padding(14) + "DELTA".leftPad(10) + "GAMMA".leftPad(9) + "VEGA".leftPad(10) + "VOLVEGA".leftPad(10) + "THETA".leftPad(10)
                         + "Δ OFFSET%".leftPad(11) + "Γ OFFSET%".leftPad(11))
             for c in report.contributions {
-                Console.out(c.name.padding(14) + f(c.delta).leftPad(10) + f(c.gamma).leftPad(9) + f(c.vega).leftPad(10) + f(c.volOfVolVega).leftPad(10)
+                Console.out(c.name.padding(14) + f(c.delta).leftPad(10) + g4(c.gamma).leftPad(9) + f(c.vega).leftPad(10) + f(c.volOfVolVega).leftPad(10)
                             + f(c.theta).leftPad(10) + percent(c.deltaOffsetShare).leftPad(11) + percent(c.gammaOffsetShare).leftPad(11))
             }
             Console.out("  (offset: the share of the condor's delta / gamma the layer cancels, −layer ÷ condor; — when the condor's is ~0)")
@@ -70,6 +70,9 @@ enum RiskPrinter {
             Console.out(name.padding(28) + ([report.stressPnL[name] ?? 0] + report.layers.map { byLayer[$0.name] ?? 0 }).map { f($0).leftPad(12) }.joined())
         }
     }
+
+    /// Gamma at its report precision (4 decimals).
+    static func g4(_ v: Double) -> String { String(format: "%.4f", v) }
 
     static func percent(_ share: Double?) -> String { share.map { String(format: "%.1f", $0 * 100) } ?? "—" }
 
