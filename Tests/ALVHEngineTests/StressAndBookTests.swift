@@ -57,6 +57,11 @@ struct StressAndBookTests {
         #expect(report.layers[0].greeks.theta > 0)    // the short condor earns carry
         #expect(report.layers[1].carryPerDay < 0)      // the hedge costs carry
         #expect(report.stressPnL.count == HistoricalStress.episodes.count)
+        // One basis: the VIX layer has its SPX-equivalent gamma (no longer forced to 0) and a vol-of-vol vega.
+        #expect(report.layers[1].greeks.gamma != 0)
+        #expect(report.layers[1].greeks.volOfVolVega > 0)
+        #expect(abs(report.layers.map(\.greeks.gamma).reduce(0, +) - report.total.gamma) < 0.0005)
+        #expect(abs(report.layers.map(\.greeks.delta).reduce(0, +) - report.total.delta) < 0.05)
     }
 
     @Test("book changes: add, resize, roll, close; refusals for an existing add, a missing layer, an oversell")

@@ -1,11 +1,13 @@
 import Foundation
 
-/// Greeks in dollars for a position, a layer or the book.
+/// Greeks in dollars for a position, a layer or the book, all in the one ``RiskBasis``:
 ///
-/// - delta: $ per +1 SPX point (for VIX layers: the SPX-equivalent delta under the scenario model);
-/// - gamma: $ per SPX point² (condor only);
-/// - vega: $ per +1 vol point — SPX implied vol for the condor; for VIX layers, +1 point of VIX
-///   (futures moving by their β);
+/// - delta: $ per +1 SPX point along the scenario model's joint path (VIX −`vixPointsPerSPXPercent`
+///   points per +1 % SPX), every leg — condor and VIX layers alike;
+/// - gamma: $ per SPX point², second difference along the same path, every leg;
+/// - vega: $ per +1 VIX point, SPX fixed (SPX vols by `spxVolPerVixPoint`, VIX futures by β);
+/// - volOfVolVega: $ per +1 vol point of the VIX options' implied vol (0 for the condor; engine
+///   only — the signed proposal carries the other five);
 /// - theta: $ per calendar day; rho: $ per +1 % rate.
 public struct DollarGreeks: Sendable, Codable, Equatable {
     public var delta: Double
@@ -13,25 +15,28 @@ public struct DollarGreeks: Sendable, Codable, Equatable {
     public var vega: Double
     public var theta: Double
     public var rho: Double
+    public var volOfVolVega: Double
 
-    public init(delta: Double = 0, gamma: Double = 0, vega: Double = 0, theta: Double = 0, rho: Double = 0) {
+    public init(delta: Double = 0, gamma: Double = 0, vega: Double = 0, theta: Double = 0, rho: Double = 0, volOfVolVega: Double = 0) {
         self.delta = delta
         self.gamma = gamma
         self.vega = vega
         self.theta = theta
         self.rho = rho
+        self.volOfVolVega = volOfVolVega
     }
 
     public static let zero = DollarGreeks()
 
     static func + (a: DollarGreeks, b: DollarGreeks) -> DollarGreeks {
-        DollarGreeks(delta: a.delta + b.delta, gamma: a.gamma + b.gamma, vega: a.vega + b.vega, theta: a.theta + b.theta, rho: a.rho + b.rho)
+        DollarGreeks(delta: a.delta + b.delta, gamma: a.gamma + b.gamma, vega: a.vega + b.vega, theta: a.theta + b.theta, rho: a.rho + b.rho,
+                     volOfVolVega: a.volOfVolVega + b.volOfVolVega)
     }
 
     /// Rounded to cents (and gamma to 4 decimals) for stable, readable documents.
     var rounded: DollarGreeks {
         DollarGreeks(delta: Money.cents(delta), gamma: (gamma * 10_000).rounded() / 10_000, vega: Money.cents(vega),
-                     theta: Money.cents(theta), rho: Money.cents(rho))
+                     theta: Money.cents(theta), rho: Money.cents(rho), volOfVolVega: Money.cents(volOfVolVega))
     }
 }
 
@@ -51,12 +56,16 @@ public struct RiskReport: Sendable, Codable, Equatable {
     }
 
     public var asOf: String
+    /// The ``RiskBasis`` the Greeks are stated in, in one line.
+    public var basis: String
     public var layers: [Layer]
     public var total: DollarGreeks
     /// Scenario name → total P&L in dollars.
     public var stressPnL: [String: Double]
     /// Scenario name → layer name → P&L in dollars.
     public var stressByLayer: [String: [String: Double]]
+    /// Each hedge layer's Greeks and its share of the condor's delta and gamma it offsets.
+    public var contributions: [LayerContribution]
 }
 
 /// Dollar rounding.
@@ -67,20 +76,9 @@ enum Money {
 extension BookValuer {
     /// Greeks per layer and total, and the stress P&L for `scenarios`.
     public func report(book: Book, scenarios: [Scenario]) -> RiskReport {
-        var greeks: [String: DollarGreeks] = [:]
+        let greeks = layerGreeks()
         var values: [String: Double] = [:]
-        for leg in legs {
-            let v = value(leg, nil)
-            values[leg.layer, default: 0] += v.price
-            var g = DollarGreeks(delta: v.delta, gamma: v.gamma, vega: v.vega, theta: v.theta, rho: v.rho)
-            if leg.model == .black76 {
-                // Re-express in SPX terms: vega = $ per VIX point (through β); delta = SPX-equivalent.
-                g.vega = v.delta * leg.beta
-                g.gamma = 0
-                g.delta = spxEquivalentDelta(leg)
-            }
-            greeks[leg.layer, default: .zero] = greeks[leg.layer, default: .zero] + g
-        }
+        for leg in legs { values[leg.layer, default: 0] += value(leg, nil).price }
         let credit = book.condor.creditDollars
         var layers: [RiskReport.Layer] = []
         let names = ["condor"] + book.layers.map(\.name)
@@ -100,13 +98,7 @@ extension BookValuer {
             stress[scenario.name] = Money.cents(result.total)
             byLayer[scenario.name] = result.byLayer.mapValues(Money.cents)
         }
-        return RiskReport(asOf: market.asOf, layers: layers, total: total.rounded, stressPnL: stress, stressByLayer: byLayer)
-    }
-
-    /// The VIX leg's P&L for SPX −1 % (VIX up by the model's points per %), as $ per SPX point.
-    func spxEquivalentDelta(_ leg: Leg) -> Double {
-        let down = Shock(spxFactor: 0.99, vixMove: model.vixPointsPerSPXPercent, vixAfter: market.vix.spot + model.vixPointsPerSPXPercent, days: 0)
-        let change = value(leg, down).price - value(leg, nil).price
-        return change / (-0.01 * market.spx.spot)
+        return RiskReport(asOf: market.asOf, basis: RiskBasis.description(model: model), layers: layers, total: total.rounded, stressPnL: stress,
+                          stressByLayer: byLayer, contributions: LayerContribution.table(layers))
     }
 }

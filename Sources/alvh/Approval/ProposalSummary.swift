@@ -18,7 +18,7 @@ enum ProposalSummary {
         }
         out.append("  cost:      $\(fmt(doc.costDollars)) (negative = credit)")
         if let before = doc.riskBefore, let after = doc.riskAfter {
-            out.append("  vega:      \(fmt(before.total.vega)) → \(fmt(after.total.vega)) $/vol pt")
+            out.append("  vega:      \(fmt(before.total.vega)) → \(fmt(after.total.vega)) $/VIX pt")
             out.append("  delta:     \(fmt(before.total.delta)) → \(fmt(after.total.delta))")
             out.append("  theta:     \(fmt(before.total.theta)) → \(fmt(after.total.theta)) $/day")
             for (name, pnl) in after.stressPnL.sorted(by: { $0.key < $1.key }) {
@@ -47,7 +47,7 @@ enum ProposalSummary {
         for (index, mid) in recomputed.modelMids.enumerated() where index < recomputed.legs.count {
             out.append("    leg \(index): limit \(fmt(recomputed.legs[index].price)) vs model mid \(fmt(mid))")
         }
-        out.append("  vega:      \(fmt(recomputed.before.total.vega)) → \(fmt(recomputed.after.total.vega)) $/vol pt")
+        out.append("  vega:      \(fmt(recomputed.before.total.vega)) → \(fmt(recomputed.after.total.vega)) $/VIX pt")
         out.append("  delta:     \(fmt(recomputed.before.total.delta)) → \(fmt(recomputed.after.total.delta))")
         for (name, pnl) in recomputed.after.stressPnL.sorted(by: { $0.key < $1.key }) {
             out.append("  stress \(name): \(fmt(recomputed.before.stressPnL[name] ?? .nan)) → \(fmt(pnl)) $")
