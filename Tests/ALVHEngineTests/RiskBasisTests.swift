@@ -79,7 +79,7 @@ struct RiskBasisTests {
         #expect(abs((up - down) / (2 * dS) - g.delta) <= 0.01 * abs(g.delta) + 0.01)
     }
 
-    @Test("vega is $ per VIX point: the condor's is its BSM vega × spxVolPerVixPoint; a VIX layer's is Black-76 delta × β plus vol-of-vol response")
+    @Test("vega is $ per VIX point: the condor's is its BSM vega × spxVolPerVixPoint × its tenor factor; a VIX layer's is Black-76 delta × β plus vol-of-vol response")
     func vega() throws {
         let market = try Fixtures.snapshot("calm")
         let model = ScenarioModel.standard
@@ -88,7 +88,7 @@ struct RiskBasisTests {
         var condor = 0.0, layer = 0.0
         for leg in valuer.legs {
             let v = valuer.value(leg, nil)
-            if leg.model == .bsm { condor += v.vega * model.spxVolPerVixPoint }
+            if leg.model == .bsm { condor += v.vega * model.spxVolPerVixPoint * leg.spxVolResponse }
             else { layer += v.delta * leg.beta + v.vega * model.vixVolPerVixPoint * 100 }
         }
         #expect(abs(greeks["condor"]!.vega - condor) <= 0.005 * abs(condor) + 0.01)
@@ -172,7 +172,9 @@ struct RiskBasisTests {
                          Scenario(name: "mixed", spxMovePercent: -0.3, vixShockPoints: 0.8, days: 1)] {
             let a = valuer.attribution(to: scenario)
             let scale = abs(a.total.delta) + abs(a.total.gamma) + abs(a.total.vega) + abs(a.total.theta)
-            #expect(abs(a.total.residual) <= 0.05 * scale + 1, "\(scenario.name): residual \(a.total.residual) of \(a.total.actual)")
+            // The futures' response changes with the VIX level reached (calm → crash blend): a little
+            // curvature beyond the second-order path expansion, largest in the spike.
+            #expect(abs(a.total.residual) <= 0.08 * scale + 1, "\(scenario.name): residual \(a.total.residual) of \(a.total.actual)")
             for row in a.layers { #expect(abs(row.residual) <= 0.05 * (abs(row.explained) + abs(row.delta)) + 1, "\(scenario.name) \(row.name)") }
         }
         let path = valuer.attribution(to: Scenario(name: "path", spxMovePercent: -1))

@@ -18,7 +18,9 @@ struct RuleTests {
     func coverageAdds() throws {
         let market = try Fixtures.snapshot("calm")
         let book = try Self.book()
-        let proposals = try Engine.propose(book: book, market: market)
+        var uncapped = Strategy.standard
+        uncapped.maxHedgeStressMultiple = 0  // the stress cap binds first with the standard strategy (below)
+        let proposals = try Engine.propose(book: book, market: market, strategy: uncapped)
         let first = try #require(proposals.first)
         #expect(first.rule == "coverage")
         #expect(first.change.kind == .addLayer && first.change.layer == "short-term")
@@ -31,6 +33,11 @@ struct RuleTests {
         #expect(first.costDollars > 0 && first.costDollars <= Strategy.standard.budgetFractionOfCredit * book.condor.creditDollars)
         #expect(first.rationale.contains { $0.name == "short-term-coverage" && $0.threshold == target })
         #expect(first.riskAfter.stressPnL["covid-2020"]! > first.riskBefore.stressPnL["covid-2020"]!)
+
+        // With the standard cap the layer is cut to its share of it and says so.
+        let capped = try #require(try Engine.propose(book: book, market: market).first { $0.change.layer == "short-term" })
+        #expect(capped.rationale.contains { $0.name == "stress-cap-limited" })
+        #expect(capped.change.trades[0].quantity < first.change.trades[0].quantity)
     }
 
     @Test("coverage: a layer that already meets its target is left alone")
@@ -88,7 +95,9 @@ struct RuleTests {
     @Test("roll: a short-term layer 2 days from expiry rolls out to the next expiry in range; at 28 days it does not")
     func rollOnExpiry() throws {
         let book = try Self.book(adding: [Self.layer("short-term", .shortTerm, expiry: "2026-12-16", strike: 20, quantity: 100, entry: 0.9, target: 1)])
-        let recovery = try Engine.propose(book: book, market: try Fixtures.snapshot("recovery"))
+        var uncapped = Strategy.standard
+        uncapped.maxHedgeStressMultiple = 0  // the budget alone binds here
+        let recovery = try Engine.propose(book: book, market: try Fixtures.snapshot("recovery"), strategy: uncapped)
         let roll = try #require(recovery.first { $0.rule == "roll" })
         #expect(roll.change.kind == .rollLayer)
         #expect(roll.change.trades.count == 2)

@@ -94,7 +94,9 @@ public enum Engine {
         }
         var out: [EngineProposal] = []
         var allowance = RuleSet.Allowance()
-        let fired = try rules.takeProfit() + rules.closeSpent() + rules.trim() + rules.roll(&allowance) + rules.event(&allowance) + rules.coverage(&allowance)
+        let closes = try rules.closeSpent()
+        let fired = try rules.takeProfit(closing: Set(closes.map(\.change.layer))) + closes + rules.trim() + rules.roll(&allowance)
+            + rules.event(&allowance) + rules.coverage(&allowance)
         for (rule, change, signals, summary) in fired {
             let evaluated = try evaluate(book: book, change: change, market: market)
             out.append(EngineProposal(rule: rule, change: change, rationale: signals + context, riskBefore: evaluated.before,

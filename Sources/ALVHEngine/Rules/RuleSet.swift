@@ -247,12 +247,13 @@ struct RuleSet {
 
     // MARK: - Rules
 
-    /// Partial close of positions deep in the money after a spike, with the curve in backwardation.
-    func takeProfit() throws -> [Fired] {
+    /// Partial close of positions deep in the money after a spike, with the curve in backwardation —
+    /// except in a layer being closed whole (`closing`): its sale takes the profit anyway.
+    func takeProfit(closing: Set<String> = []) throws -> [Fired] {
         guard let curve = TermStructure(market) else { return [] }
         if strategy.takeProfitRequiresBackwardation && !curve.isBackwardation { return [] }
         var fired: [Fired] = []
-        for layer in book.layers {
+        for layer in book.layers where !closing.contains(layer.name) {
             var trades: [Trade] = []
             var signals = [SignalReading(name: "vix-term-slope", value: curve.slopePoints, threshold: 0,
                                          note: "third minus front future, VIX points; negative = backwardation")]

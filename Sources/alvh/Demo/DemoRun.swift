@@ -220,14 +220,16 @@ struct DemoRun {
         var done = Set<String>()
         var details: [String] = []
         var manual = step == Self.fatFingerStep ? try fatFinger(market: market) : nil
-        for _ in 0..<5 {
+        var held: [String] = []
+        for _ in 0..<6 {
             let proposal: EngineProposal
             if let first = manual {
                 proposal = first
                 manual = nil
             } else {
-                let proposals = try Engine.propose(book: try ledger.book(), market: market)
-                    .filter { !done.contains("\($0.rule)/\($0.change.layer)") }
+                let run = try Engine.run(book: try ledger.book(), market: market)
+                held = run.held.map(\.description)
+                let proposals = run.proposals.filter { !done.contains("\($0.rule)/\($0.change.layer)") }
                 guard let next = proposals.first else { break }
                 proposal = next
             }
@@ -240,6 +242,7 @@ struct DemoRun {
         }
         if done.isEmpty { say("   (no rule fires: the book meets the strategy in this market)") }
         for line in details { say(line) }
+        for line in held { say("     \(line)") }
     }
 
     /// In the spike the trader, not the engine, proposes buying 150 more short-term calls at spike
