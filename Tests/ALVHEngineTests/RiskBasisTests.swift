@@ -196,15 +196,18 @@ struct RiskBasisTests {
         #expect(throws: EngineError.self) { try BookValuer(book: book, market: spike).attribution(to: calm, book: book) }
     }
 
-    @Test("ladder: SPX −30 % … +10 % by 5 %, VIX by the model's response, equal to pnl per rung")
+    @Test("ladder: SPX −30 % … +10 % by 5 %, VIX by the response fitted on the history from the snapshot's own level, equal to pnl per rung")
     func ladder() throws {
         let market = try Fixtures.snapshot("calm")
         let valuer = try BookValuer(book: try Fixtures.book(), market: market)
         let rungs = valuer.ladder()
         #expect(rungs.map(\.spxMovePercent) == [-30, -25, -20, -15, -10, -5, 0, 5, 10])
         for rung in rungs {
-            #expect(rung.vixAfter == max(1, market.vix.spot - rung.spxMovePercent * valuer.model.vixPointsPerSPXPercent))
-            let result = valuer.pnl(Scenario(name: "x", spxMovePercent: rung.spxMovePercent))
+            let response = StressCalibration.vixLogResponse(spxMovePercent: rung.spxMovePercent, horizonTradingDays: 21)
+            #expect(abs(rung.vixAfter - Scenario(name: "x", spxMovePercent: rung.spxMovePercent, vixLogChange: response, horizonDays: 30)
+                .vixAfter(spot: market.vix.spot, model: valuer.model)) < 1e-12)
+            #expect((rung.spxMovePercent < 0) == (rung.vixAfter > market.vix.spot) || rung.spxMovePercent == 0)
+            let result = valuer.pnl(BookValuer.ladderScenario(spxMovePercent: rung.spxMovePercent))
             #expect(abs(rung.total - result.total) <= 0.005 + 1e-9)
             #expect(abs(rung.byLayer.values.reduce(0, +) - rung.total) <= 0.02)
         }

@@ -65,7 +65,7 @@ public struct Policy: Sendable {
         public let kinds: Set<ChangeKind>
         /// Matches only when the premium (|cost| in dollars) is at least this.
         public let minPremiumDollars: Double?
-        /// Matches only when |Δ vega| (dollars per vol point, book total) is at least this.
+        /// Matches only when |Δ vega| (dollars per VIX point in the one risk basis, book total) is at least this.
         public let minAbsDeltaVega: Double?
         /// Matches only when the legs' total |quantity| (contracts) is at least this.
         public let minContracts: Int?
@@ -441,7 +441,7 @@ public struct Policy: Sendable {
 public struct ChangeSize: Sendable, Codable, Equatable {
     /// |cost| in dollars.
     public var premiumDollars: Double
-    /// |Δ vega| of the book total, dollars per vol point.
+    /// |Δ vega| of the book total, dollars per VIX point (the one risk basis).
     public var absDeltaVega: Double
     /// Sum of |quantity| over the legs, contracts.
     public var contracts: Int

@@ -58,7 +58,7 @@ extension ProposalDocument {
         }
     }
 
-    /// Greeks in dollars: delta ($ per 1 index point), gamma, vega ($ per vol point), theta ($ per day), rho ($ per 1 %).
+    /// Greeks in dollars, in the engine's one risk basis (docs/engine.md): delta ($ per SPX point along the model's joint path), gamma ($ per SPX point²), vega ($ per VIX point), theta ($ per day), rho ($ per 1 %).
     public struct Greeks: Sendable, Codable, Equatable {
         public var delta: Double
         public var gamma: Double

@@ -91,10 +91,12 @@ extension BookValuer {
     }
 }
 
-/// One rung of the SPX ladder: SPX moves by a percentage and VIX by the model's response.
+/// One rung of the SPX ladder: SPX moves by a percentage and VIX by the response measured in the
+/// shared history (``StressCalibration/vixLogResponse(spxMovePercent:horizonTradingDays:)``).
 public struct LadderRung: Sendable, Codable, Equatable {
     public var spxMovePercent: Double
-    /// VIX after the move: spot − move × `vixPointsPerSPXPercent` (floored at 1).
+    /// VIX after the move: spot × exp(the fitted ln-VIX response to that SPX move over a month), capped
+    /// as a named stress is.
     public var vixAfter: Double
     /// P&L in dollars, whole book.
     public var total: Double
@@ -106,11 +108,19 @@ extension BookValuer {
     /// SPX −30 % … +10 % in 5 % steps.
     public static let ladderMoves: [Double] = Array(stride(from: -30.0, through: 10.0, by: 5.0))
 
-    /// The P&L ladder (``pnl(_:)``, rounded to cents) along the model's joint path: no VIX given,
-    /// so VIX moves by −`vixPointsPerSPXPercent` points per +1 % of SPX; no time passes.
+    /// The ladder's scenario for an SPX move: VIX by the ln response fitted on a month of the shared
+    /// history (21 closes: VIX rises about 3.8 % per −1 % of SPX, falls about 3.0 % per +1 %) from the
+    /// snapshot's own level — regime-relative, like the named stresses — applied at once.
+    public static func ladderScenario(spxMovePercent move: Double) -> Scenario {
+        Scenario(name: String(format: "spx %+.1f%%", move), spxMovePercent: move,
+                 vixLogChange: StressCalibration.vixLogResponse(spxMovePercent: move, horizonTradingDays: 21), days: 0, horizonDays: 30)
+    }
+
+    /// The P&L ladder (``pnl(_:)``, rounded to cents): SPX −30 % … +10 % with VIX by the response
+    /// measured in the history (``ladderScenario(spxMovePercent:)``); no time passes.
     public func ladder(spxMoves: [Double] = BookValuer.ladderMoves) -> [LadderRung] {
         spxMoves.map { move in
-            let scenario = Scenario(name: String(format: "spx %+.1f%%", move), spxMovePercent: move)
+            let scenario = Self.ladderScenario(spxMovePercent: move)
             let result = pnl(scenario)
             return LadderRung(spxMovePercent: move, vixAfter: scenario.vixAfter(spot: market.vix.spot, model: model),
                               total: Money.cents(result.total), byLayer: result.byLayer.mapValues(Money.cents))

@@ -111,5 +111,14 @@ func whole(_ value: Double) -> String {
     value.isFinite && value.magnitude < 1e15 ? String(Int(value)) : String(value)
 }
 
-/// Dollars for a summary line.
-func dollars(_ value: Double) -> String { "$" + whole(value.rounded()) }
+/// Whole dollars with thousands separators for a summary line: `$107,275`, `-$2,318`.
+func dollars(_ value: Double) -> String {
+    guard value.isFinite, value.magnitude < 1e15 else { return "$\(value)" }
+    let digits = String(Int(value.magnitude.rounded()))
+    var grouped = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0, (digits.count - i) % 3 == 0 { grouped.append(",") }
+        grouped.append(c)
+    }
+    return (value < 0 && digits != "0" ? "-$" : "$") + grouped
+}

@@ -30,9 +30,9 @@ public struct HeldRule: Sendable, Codable, Equatable, CustomStringConvertible {
         let why: String
         switch reason {
         case .budgetSpent(let available):
-            why = "the premium budget is spent ($\(whole(available.rounded())) left); a take-profit or a close frees it"
+            why = "the premium budget is spent (\(dollars(available)) left); a take-profit or a close frees it"
         case let .stressCap(scenario, hedge, cap):
-            why = "it already makes $\(whole(hedge.rounded())) in \(scenario), its cap is $\(whole(cap.rounded())) (max-hedge-stress-multiple)"
+            why = "it already makes \(dollars(hedge)) in \(scenario), its cap is \(dollars(cap)) (max-hedge-stress-multiple)"
         case let .oversoldSPX(rsi, threshold):
             why = "SPX RSI(14) is \(rsi), under \(whole(threshold)): not bought into an oversold sell-off"
         case .noExpiry(let text):

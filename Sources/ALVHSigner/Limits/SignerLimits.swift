@@ -13,7 +13,7 @@ import ALVHEngine
 /// # Keys/limits/limits-bot.yaml
 /// max-premium-per-change-dollars: 5000      # premium paid in one change (sales are not limited)
 /// max-daily-premium-dollars: 12000          # premium paid in the changes it signed per UTC day
-/// max-abs-delta-vega: 20000                 # |Δ vega| of the book total, $ per vol point
+/// max-abs-delta-vega: 20000                 # |Δ vega| of the book total, $ per VIX point
 /// stress-must-not-worsen: [covid-2020]
 /// min-stress-pnl-dollars: { oct-2008: -150000 }
 /// allowed-kinds: [add-layer, roll-layer, resize-layer, close-layer]
@@ -49,7 +49,7 @@ public struct SignerLimits: Sendable, Equatable {
     public var maxPremiumPerChangeDollars: Double?
     /// Largest premium paid in the changes this signer signs in one UTC day, dollars.
     public var maxDailyPremiumDollars: Double?
-    /// Largest |Δ vega| of the book total, dollars per vol point.
+    /// Largest |Δ vega| of the book total, dollars per VIX point (the one risk basis).
     public var maxAbsDeltaVega: Double?
     /// Scenarios whose book P&L must not get worse (after ≥ before − tolerance).
     public var stressMustNotWorsen: [String]

@@ -156,7 +156,7 @@ public struct ProposalReview: Sendable {
         }
         let deltaVega = abs(recomputed.after.total.vega - recomputed.before.total.vega)
         if let max = limits.maxAbsDeltaVega, deltaVega > max {
-            return .reject("limits: |Δ vega| \(money(deltaVega)) per vol point is over the limit \(money(max))")
+            return .reject("limits: |Δ vega| \(money(deltaVega)) per VIX point is over the limit \(money(max))")
         }
         let tolerance = limits.recomputeToleranceDollars
         for name in limits.stressMustNotWorsen {

@@ -94,7 +94,7 @@ extension String {
 struct StressCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stress",
-        abstract: "Named historical stresses (Oct 2008, Feb 5 2018, Mar 16 2020, Aug 5 2024) with their P&L attribution, the SPX ladder along the model path, and an SPX × VIX grid."
+        abstract: "Named historical stresses (1987-style, 2008, 2011, 2018, 2020, 2024, 2025) applied from this market's own levels, with their P&L attribution, the SPX ladder with the VIX response measured in the history, and an SPX × VIX grid."
     )
 
     @Option(name: .long, help: "The market snapshot JSON.", completion: .file())
@@ -158,7 +158,7 @@ struct StressCommand: AsyncParsableCommand {
             attribution.forEach(RiskPrinter.print)
             Console.out("")
             let layers = ["condor"] + book.layers.map(\.name)
-            Console.out("ladder: P&L $ with VIX moving \(RiskBasis.number(-valuer.model.vixPointsPerSPXPercent)) pt per +1 % SPX (no time passing)")
+            Console.out("ladder: P&L $ with VIX by its response measured in the history (ln VIX per SPX %, a month; from this market's VIX; no time passing)")
             Console.out("SPX %".leftPad(8) + "VIX".leftPad(8) + (["total"] + layers).map { $0.leftPad(12) }.joined())
             for rung in ladder {
                 Console.out(String(format: "%+.0f", rung.spxMovePercent).leftPad(8) + String(format: "%.1f", rung.vixAfter).leftPad(8)
