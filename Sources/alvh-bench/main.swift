@@ -130,10 +130,11 @@ struct BenchWorkspace {
                                                    policyHash: verified.policy.hash), book: verified.book, at: time)
     }
 
-    /// The trade of entry `sequence` (+1 / −1 contract, alternating) at the model mid.
+    /// The trade of entry `sequence` (+1 / −1 contract, alternating) at the engine's limit price (on the tick grid).
     func trade(_ sequence: UInt64) throws -> Trade {
-        Trade(expiry: "2026-12-16", strike: 20, quantity: Self.quantity(sequence),
-              price: try Ledger.modelMid(market: market, right: .call, expiry: "2026-12-16", strike: 20))
+        let quantity = Self.quantity(sequence)
+        return Trade(expiry: "2026-12-16", strike: 20, quantity: quantity,
+                     price: try Engine.vixLimitPrice(market: market, expiry: "2026-12-16", strike: 20, buying: quantity > 0))
     }
 
     /// The resize for entry `binding.sequence` on `book`, with its real figures, signed by all three keys.

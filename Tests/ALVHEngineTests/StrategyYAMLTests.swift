@@ -38,4 +38,22 @@ struct StrategyYAMLTests {
         #expect(strategy.eventDaysAhead == 10)
         #expect(strategy.layers["event"]?.designScenario.name == "it's & *x*")
     }
+
+    @Test("a misspelt field is refused naming it and the known ones, at the top, in a layer and in the scenario model — never silently defaulted")
+    func unknownFields() throws {
+        func failure(_ text: String) -> EngineError? {
+            do { _ = try Strategy.parse(text, path: "s.yaml"); return nil } catch { return error as? EngineError }
+        }
+        let top = try #require(failure("budget-fraction-of-credt: 0.2\n"))
+        #expect(top.path == "s.yaml: budget-fraction-of-credt" && top.reason.contains("unknown field") && top.reason.contains("budget-fraction-of-credit"))
+        let layer = try #require(failure("layers:\n  event:\n    design-scenario: { name: e, spxMovePercent: -3, vixShockPoints: 8, days: 1 }\n    target-coverage-fraction: 0.2\n    min-expiry-days: 1\n    max-expiry-days: 40\n    strike-offsets: [0, 2]\n    roll-below-days: 0\n    roll-below: 3\n"))
+        #expect(layer.path == "s.yaml: layers.event.roll-below" && layer.reason.contains("unknown field"))
+        let model = try #require(failure("scenario-model: { termBetaDays: 100, spxSmile: sticky-moneyness, crashVIX: 40 }\n"))
+        #expect(model.path == "s.yaml: scenario-model.crashVIX" && model.reason.contains("unknown field"))
+        // Known fields alone still merge over the defaults.
+        let partial = try Strategy.parse("scenario-model: { termBetaDays: 100, spxSmile: sticky-moneyness }\n")
+        #expect(partial.scenarioModel.termBetaDays == 100 && partial.scenarioModel.spxSmile == .stickyMoneyness
+                && partial.scenarioModel.vixVolPerVixPoint == ScenarioModel.standard.vixVolPerVixPoint)
+        #expect(partial.layers == Strategy.standard.layers)
+    }
 }

@@ -97,6 +97,8 @@ struct StressEpisodeTests {
         let (vix, _) = try Self.histories()
         let top = try #require(vix.days.max { $0.close < $1.close })
         #expect(top.close == StressCalibration.maxVIXClose.value && top.date == StressCalibration.maxVIXClose.date)
+        let bottom = try #require(vix.days.min { $0.close < $1.close })
+        #expect(bottom.close == StressCalibration.minVIXClose.value && bottom.date == StressCalibration.minVIXClose.date)
 
         let horizons = StressCalibration.riseHorizons
         #expect(StressCalibration.maxLogRise.map(\.days) == horizons && StressCalibration.maxPointsRise.map(\.days) == horizons)

@@ -19,7 +19,7 @@ public struct Strategy: Sendable, Codable, Equatable {
         /// Roll when the layer's nearest expiry is fewer days away than this.
         public var rollBelowDays: Int
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case designScenario = "design-scenario", targetCoverageFraction = "target-coverage-fraction"
             case minExpiryDays = "min-expiry-days", maxExpiryDays = "max-expiry-days"
             case strikeOffsets = "strike-offsets", rollBelowDays = "roll-below-days"
@@ -55,7 +55,7 @@ public struct Strategy: Sendable, Codable, Equatable {
     /// No new short-term layer while SPX's RSI(14) is under this (0: never held back; needs --spx-history).
     public var shortTermMinSPXRSI: Double
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case layers, budgetFractionOfCredit = "budget-fraction-of-credit", eventDaysAhead = "event-days-ahead"
         case takeProfitIntrinsicMultiple = "take-profit-intrinsic-multiple", takeProfitCloseFraction = "take-profit-close-fraction"
         case takeProfitRequiresBackwardation = "take-profit-requires-backwardation"
@@ -93,30 +93,15 @@ public struct Strategy: Sendable, Codable, Equatable {
         // Size, syntax, nesting, and no anchors or aliases: checked before composing, as for policies.
         do { try YAMLGuard.check(text, maxBytes: maxBytes, what: "strategy") }
         catch let refusal as YAMLGuard.Refusal { throw EngineError(.invalidStrategy, refusal.reason, path: path) }
-        let partial: Partial
+        let strategy: Strategy
         do {
-            partial = try YAMLDecoder().decode(Partial.self, from: text.isEmpty ? "{}" : text)
+            strategy = try YAMLDecoder().decode(Strategy.self, from: text.isEmpty ? "{}" : text)
         } catch let error as DecodingError {
             throw EngineError(.invalidStrategy, YAMLGuard.excerpt(EngineFiles.describe(error)),
                               path: "\(path): \(YAMLGuard.excerpt(EngineFiles.codingPath(error)))")
         } catch {
             throw EngineError(.invalidStrategy, "not valid YAML: \(YAMLGuard.excerpt("\(error)"))", path: path)
         }
-        var strategy = standard
-        if let v = partial.budgetFractionOfCredit { strategy.budgetFractionOfCredit = v }
-        if let v = partial.eventDaysAhead { strategy.eventDaysAhead = v }
-        if let v = partial.takeProfitIntrinsicMultiple { strategy.takeProfitIntrinsicMultiple = v }
-        if let v = partial.takeProfitCloseFraction { strategy.takeProfitCloseFraction = v }
-        if let v = partial.takeProfitRequiresBackwardation { strategy.takeProfitRequiresBackwardation = v }
-        if let v = partial.rollOnMACDBearishCrossover { strategy.rollOnMACDBearishCrossover = v }
-        if let v = partial.scenarioModel { strategy.scenarioModel = v }
-        if let v = partial.eventKinds { strategy.eventKinds = v }
-        if let v = partial.maxHedgeStressMultiple { strategy.maxHedgeStressMultiple = v }
-        if let v = partial.minLimitPrice { strategy.minLimitPrice = v }
-        if let v = partial.trimToleranceFraction { strategy.trimToleranceFraction = v }
-        if let v = partial.rollOTMPoints { strategy.rollOTMPoints = v }
-        if let v = partial.shortTermMinSPXRSI { strategy.shortTermMinSPXRSI = v }
-        for (name, layer) in partial.layers ?? [:] { strategy.layers[name] = layer }
         try strategy.validate(path: path)
         return strategy
     }
@@ -142,24 +127,40 @@ public struct Strategy: Sendable, Codable, Equatable {
             guard !layer.strikeOffsets.isEmpty else { throw fail("layers.\(name).strike-offsets", "needs at least one offset") }
         }
     }
+}
 
-    /// Every field optional, for merging over the defaults.
-    struct Partial: Decodable {
-        var layers: [String: LayerDesign]?
-        var budgetFractionOfCredit: Double?
-        var eventDaysAhead: Int?
-        var takeProfitIntrinsicMultiple: Double?
-        var takeProfitCloseFraction: Double?
-        var takeProfitRequiresBackwardation: Bool?
-        var rollOnMACDBearishCrossover: Bool?
-        var scenarioModel: ScenarioModel?
-        var eventKinds: [String]?
-        var maxHedgeStressMultiple: Double?
-        var minLimitPrice: Double?
-        var trimToleranceFraction: Double?
-        var rollOTMPoints: Double?
-        var shortTermMinSPXRSI: Double?
+extension Strategy {
+    /// Every field optional: a missing one takes ``standard``'s value; `layers` are merged over the
+    /// standard layers by name.
+    public init(from decoder: any Decoder) throws {
+        try EngineFiles.refuseUnknownFields(decoder, CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Strategy.standard
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        var layers = d.layers
+        for (name, layer) in try c.decodeIfPresent([String: LayerDesign].self, forKey: .layers) ?? [:] { layers[name] = layer }
+        self.init(layers: layers, budgetFractionOfCredit: try value(.budgetFractionOfCredit, d.budgetFractionOfCredit),
+                  eventDaysAhead: try value(.eventDaysAhead, d.eventDaysAhead),
+                  takeProfitIntrinsicMultiple: try value(.takeProfitIntrinsicMultiple, d.takeProfitIntrinsicMultiple),
+                  takeProfitCloseFraction: try value(.takeProfitCloseFraction, d.takeProfitCloseFraction),
+                  takeProfitRequiresBackwardation: try value(.takeProfitRequiresBackwardation, d.takeProfitRequiresBackwardation),
+                  rollOnMACDBearishCrossover: try value(.rollOnMACDBearishCrossover, d.rollOnMACDBearishCrossover),
+                  scenarioModel: try value(.scenarioModel, d.scenarioModel), eventKinds: try value(.eventKinds, d.eventKinds),
+                  maxHedgeStressMultiple: try value(.maxHedgeStressMultiple, d.maxHedgeStressMultiple),
+                  trimToleranceFraction: try value(.trimToleranceFraction, d.trimToleranceFraction),
+                  minLimitPrice: try value(.minLimitPrice, d.minLimitPrice), rollOTMPoints: try value(.rollOTMPoints, d.rollOTMPoints),
+                  shortTermMinSPXRSI: try value(.shortTermMinSPXRSI, d.shortTermMinSPXRSI))
+    }
+}
 
-        typealias CodingKeys = Strategy.CodingKeys
+extension Strategy.LayerDesign {
+    /// Every field required, none unknown.
+    public init(from decoder: any Decoder) throws {
+        try EngineFiles.refuseUnknownFields(decoder, CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(designScenario: try c.decode(Scenario.self, forKey: .designScenario),
+                  targetCoverageFraction: try c.decode(Double.self, forKey: .targetCoverageFraction),
+                  minExpiryDays: try c.decode(Int.self, forKey: .minExpiryDays), maxExpiryDays: try c.decode(Int.self, forKey: .maxExpiryDays),
+                  strikeOffsets: try c.decode([Double].self, forKey: .strikeOffsets), rollBelowDays: try c.decode(Int.self, forKey: .rollBelowDays))
     }
 }

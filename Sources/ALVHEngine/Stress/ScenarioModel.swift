@@ -57,13 +57,14 @@ public struct ScenarioModel: Sendable, Codable, Equatable {
 
     public static let standard = ScenarioModel()
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case termBetaDays, spxVolPerVixPoint, spxVolTenorDays, vixVolPerVixPoint, minimumVIXOptionVol, vixPointsPerSPXPercent, spxSmile
         case calmStateVIX, crashStateVIX
     }
 
     /// Every field optional: a strategy file names only what it changes.
     public init(from decoder: any Decoder) throws {
+        try EngineFiles.refuseUnknownFields(decoder, CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = ScenarioModel.standard
         termBetaDays = try c.decodeIfPresent(Double.self, forKey: .termBetaDays) ?? d.termBetaDays

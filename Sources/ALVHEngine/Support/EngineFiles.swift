@@ -29,6 +29,24 @@ enum EngineFiles {
         return text.isEmpty ? "(top level)" : text
     }
 
+    /// Refuses a field `Keys` does not name (a typo in a strategy file must not fall back to a
+    /// default without a word): a `dataCorrupted` error at the unknown key, naming the known ones.
+    static func refuseUnknownFields<Keys: CodingKey & CaseIterable>(_ decoder: any Decoder, _ keys: Keys.Type) throws {
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        let known = Keys.allCases.map(\.stringValue)
+        if let unknown = container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }).first(where: { !known.contains($0.stringValue) }) {
+            throw DecodingError.dataCorruptedError(forKey: unknown, in: container,
+                                                   debugDescription: "unknown field; the known ones are \(known.joined(separator: ", "))")
+        }
+    }
+
+    struct AnyCodingKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
     static func describe(_ error: DecodingError) -> String {
         switch error {
         case .keyNotFound: return "is required"
