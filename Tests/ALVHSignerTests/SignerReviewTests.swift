@@ -194,4 +194,20 @@ struct SignerReviewTests {
         } else { Issue.record("a signer requiring its own market signed without one") }
         #expect(try SignerLimits.parse("require-own-market: true\nmarket-tolerance: { vix-points: 1.5 }\n").marketTolerance.vixPoints == 1.5)
     }
+
+    @Test("the signer's own market also checks the VIX skew across strikes and the execution costs a snapshot charges")
+    func ownMarketSkewAndCosts() throws {
+        let fixture = try SignerFixture()
+        let own = try fixture.market("calm").snapshot
+        #expect(MarketComparison.gap(cited: own, own: own, tolerance: SignerLimits.MarketTolerance()) == nil)
+        // A flat skew leaves every at-the-money vol alone but makes out-of-the-money calls cheap.
+        var flat = own
+        flat.vix.skew = VIXSkew(callSlope: 0, putSlope: 0)
+        let skewGap = try #require(MarketComparison.gap(cited: flat, own: own, tolerance: SignerLimits.MarketTolerance()))
+        #expect(skewGap.contains("VIX option vol") && !skewGap.contains("at 15:"))
+        // No commission understates every cost.
+        var free = own
+        free.execution = Execution(commissionPerContract: 0, halfSpreadPoints: 0.025, halfSpreadFraction: 0.03)
+        #expect(MarketComparison.gap(cited: free, own: own, tolerance: SignerLimits.MarketTolerance())?.contains("execution costs") == true)
+    }
 }

@@ -31,7 +31,8 @@ public struct SignerLimits: Sendable, Equatable {
         public var vixPoints: Double
         /// Each VIX future both list, VIX points.
         public var futuresPoints: Double
-        /// Implied vols (VIX options at their future, SPX at the money), vol points.
+        /// Implied vols (VIX options at 0.8, 1, 1.25, 1.5 and 2 × their future, skew included; SPX at
+        /// the money), vol points. Execution costs (commission, half-spread) must match exactly.
         public var volPoints: Double
         public init(spxPercent: Double = 0.5, vixPoints: Double = 0.5, futuresPoints: Double = 0.5, volPoints: Double = 2) {
             self.spxPercent = spxPercent

@@ -192,13 +192,23 @@ enum MarketComparison {
                 return "VIX future \(future.expiry) \(future.price) vs \(mine.price) (more than \(tolerance.futuresPoints) points)"
             }
         }
-        for smile in cited.vix.optionVols {
-            guard let mine = own.vix.optionVols.first(where: { $0.expiry == smile.expiry }) else { continue }
-            let strike = (try? cited.vixFuture(expiry: smile.expiry)) ?? cited.vix.spot
-            let a = smile.vol(at: strike) * 100, b = mine.vol(at: strike) * 100
-            if abs(a - b) > tolerance.volPoints {
-                return "VIX option vol \(smile.expiry) at \(strike): \(String(format: "%.1f", a)) vs \(String(format: "%.1f", b)) vol points (more than \(tolerance.volPoints))"
+        // The VIX smile across strikes — the skew a snapshot applies to an at-the-money vol prices the
+        // out-of-the-money calls the rules buy, so a flattened one would make them look cheap.
+        for smile in cited.vix.optionVols where own.vix.optionVols.contains(where: { $0.expiry == smile.expiry }) {
+            let future = (try? cited.vixFuture(expiry: smile.expiry)) ?? cited.vix.spot
+            for moneyness in [0.8, 1.0, 1.25, 1.5, 2.0] {
+                let strike = (future * moneyness).rounded()
+                let a = cited.vixOptionVol(expiry: smile.expiry, strike: strike) * 100, b = own.vixOptionVol(expiry: smile.expiry, strike: strike) * 100
+                if abs(a - b) > tolerance.volPoints {
+                    return "VIX option vol \(smile.expiry) at \(whole(strike)): \(String(format: "%.1f", a)) vs \(String(format: "%.1f", b)) vol points (more than \(tolerance.volPoints))"
+                }
             }
+        }
+        // What a fill costs: the commission and half-spread the cited snapshot charges.
+        let (c, o) = (cited.costs, own.costs)
+        if abs(c.commissionPerContract - o.commissionPerContract) > 0.005 || abs(c.halfSpreadPoints - o.halfSpreadPoints) > 0.0005
+            || abs(c.halfSpreadFraction - o.halfSpreadFraction) > 0.0005 {
+            return "execution costs: commission $\(c.commissionPerContract)/contract, half-spread max(\(c.halfSpreadPoints), \(c.halfSpreadFraction) × mid) vs this signer's $\(o.commissionPerContract), max(\(o.halfSpreadPoints), \(o.halfSpreadFraction) × mid)"
         }
         for smile in cited.spx.smiles {
             guard let mine = own.spx.smiles.first(where: { $0.expiry == smile.expiry }) else { continue }
@@ -218,6 +228,9 @@ enum MarketComparison {
         }
     }
 }
+
+/// A strike as a whole number when it is one.
+private func whole(_ value: Double) -> String { value == value.rounded() && value.magnitude < 1e9 ? String(Int(value)) : String(value) }
 
 func money(_ value: Double) -> String {
     // Int(_:) traps on NaN, ±∞ and beyond ±2⁶³: a signed figure that large is shown as it is.
