@@ -53,6 +53,16 @@ struct EngineCLITests {
         #expect((grid["gridPnL"] as? [[Double]])?.count == 5 && (grid["gridPnL"] as? [[Double]])?.first?.count == 3)
         let text = try alvh(["risk", "--market", "\(Self.examples)/market/calm.json", "--book", "\(Self.examples)/book/condor.json"])
         #expect(text.text.contains("covid-2020") && text.text.contains("backstop"))
+        // P&L attribution of the move from calm to the spike; the parts add up to the actual P&L.
+        let since = try alvh(["risk", "--market", "\(Self.examples)/market/spike.json", "--since", "\(Self.examples)/market/calm.json",
+                              "--book", "\(Self.examples)/book/condor.json", "--json"])
+        #expect(since.status == 0, "\(since.stderr)")
+        let total = try #require(((try json(since) as? [String: Any])?["attribution"] as? [String: Any])?["total"] as? [String: Any])
+        let parts = ["delta", "gamma", "vega", "theta", "residual"].map { total[$0] as? Double ?? .nan }.reduce(0, +)
+        #expect(abs(parts - (total["actual"] as? Double ?? .nan)) < 0.05)
+        let backwards = try alvh(["risk", "--market", "\(Self.examples)/market/calm.json", "--since", "\(Self.examples)/market/spike.json",
+                                  "--book", "\(Self.examples)/book/condor.json"])
+        #expect(backwards.status == 1 && backwards.stderr.contains("must not be before"))
     }
 
     @Test("propose without a ledger writes a signed, unbound draft envelope that alvh verify reads")

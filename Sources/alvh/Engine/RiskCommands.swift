@@ -23,17 +23,35 @@ struct RiskCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The market snapshot JSON.", completion: .file())
     var market: String
 
+    @Option(name: .long, help: "An earlier snapshot: also attribute the book's P&L from it to --market (delta, gamma, vega, theta, residual).",
+            completion: .file())
+    var since: String?
+
     @OptionGroup var bookSource: BookSource
     @OptionGroup var workspace: WorkspaceOptions
     @OptionGroup var output: OutputOptions
+
+    struct WithAttribution: Encodable {
+        let risk: RiskReport
+        let attribution: Attribution
+    }
 
     func run() async throws {
         try reportingErrors(json: output.json) {
             let snapshot = try MarketSnapshot.load(path: market)
             let book = try bookSource.load(workspace: workspace)
             let report = try BookValuer(book: book, market: snapshot).report(book: book, scenarios: Engine.reportScenarios)
-            if output.json { try Console.json(report); return }
+            let attribution = try since.map { try BookValuer(book: book, market: try MarketSnapshot.load(path: $0)).attribution(to: snapshot, book: book) }
+            if output.json {
+                if let attribution { try Console.json(WithAttribution(risk: report, attribution: attribution)) } else { try Console.json(report) }
+                return
+            }
             RiskPrinter.print(report)
+            if let attribution {
+                Console.out("")
+                Console.out("P&L since \(since ?? ""): delta Δ·dS, gamma ½Γ·dS², vega vega·dVIX beyond the path, theta θ·days, residual = actual − the rest")
+                RiskPrinter.print(attribution)
+            }
         }
     }
 }
