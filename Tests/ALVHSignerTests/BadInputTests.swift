@@ -61,6 +61,18 @@ struct BadInputTests {
             expected: "every ledger entry is signed by a committer: give --committer-key FILE"),
         Row(name: "a signer's --market that does not exist", arguments: ["signer", "run", "--once", "--key", "WS/Keys/private/s1.key.pem", "--market", "WS/bad/no-feed"],
             expected: "bad/no-feed: no such file or folder (--market)"),
+        Row(name: "a market snapshot whose VIX future expiry is not a VIX expiry",
+            arguments: ["propose", "--market", "WS/bad/snapshot-vix-expiry.json", "--key", "WS/Keys/private/trader.key.pem"],
+            expected: "vix.futures[0].expiry: 2026-12-18 is not a VIX expiry: VIX options of December 2026 settle on Wednesday 2026-12-16"),
+        Row(name: "an event time on another New York day than its date",
+            arguments: ["propose", "--market", "WS/bad/snapshot-event-time.json", "--key", "WS/Keys/private/trader.key.pem"],
+            expected: "events[0].time: 2026-12-09T02:00:00Z falls on 2026-12-08 in New York, not on the event's date 2026-12-09"),
+        Row(name: "a strategy's event-kinds naming another release (NFP)",
+            arguments: ["propose", "--market", "WS/market.json", "--strategy", "WS/bad/strategy-nfp.yaml", "--key", "WS/Keys/private/trader.key.pem"],
+            expected: "event-kinds[0]: must be FOMC or CPI"),
+        Row(name: "a strategy's negative max-hedge-stress-multiple",
+            arguments: ["propose", "--market", "WS/market.json", "--strategy", "WS/bad/strategy-negative-cap.yaml", "--key", "WS/Keys/private/trader.key.pem"],
+            expected: "max-hedge-stress-multiple: must be between 0 (no cap) and 20 times the condor's max loss"),
         Row(name: "policy keys without --workspace", arguments: ["verify", "WS/bad/envelope.json", "--policy", "WS/Policies/desk.yaml", "%NO-WORKSPACE%"],
             expected: "key paths are relative to the workspace"),
     ]
@@ -86,6 +98,23 @@ struct BadInputTests {
         snapshot["spx"] = spx
         try write("snapshot-wrong-type.json", Array(try JSONSerialization.data(withJSONObject: snapshot)))
         try SecureFile.writeAtomically(try fixture.market().bytes, to: "\(fixture.root)/market.json", mode: 0o644)
+        // Market conventions: a VIX future on a Friday (the December expiry is Wednesday 2026-12-16), and
+        // an event whose time falls on the evening before its date in New York (02:00Z is 21:00 EST).
+        var futureOffCalendar = try JSONSerialization.jsonObject(with: Data(try fixture.market().bytes)) as! [String: Any]
+        var vix = futureOffCalendar["vix"] as! [String: Any]
+        var futures = vix["futures"] as! [[String: Any]]
+        futures[0]["expiry"] = "2026-12-18"
+        vix["futures"] = futures
+        futureOffCalendar["vix"] = vix
+        try write("snapshot-vix-expiry.json", Array(try JSONSerialization.data(withJSONObject: futureOffCalendar)))
+        var eventOffDay = try JSONSerialization.jsonObject(with: Data(try fixture.market().bytes)) as! [String: Any]
+        var events = eventOffDay["events"] as! [[String: Any]]
+        events[0]["date"] = "2026-12-09"
+        events[0]["time"] = "2026-12-09T02:00:00Z"
+        eventOffDay["events"] = events
+        try write("snapshot-event-time.json", Array(try JSONSerialization.data(withJSONObject: eventOffDay)))
+        try write("strategy-nfp.yaml", Array("event-kinds: [NFP]\n".utf8))
+        try write("strategy-negative-cap.yaml", Array("max-hedge-stress-multiple: -1\n".utf8))
         try write("malformed.yaml", Array("version: 1\nsigners: [\n".utf8))
         let policy = try String(contentsOfFile: "\(fixture.root)/Policies/desk.yaml", encoding: .utf8)
         try write("wrong-type.yaml", Array(policy.replacingOccurrences(of: "threshold: 3", with: "threshold: three").utf8))

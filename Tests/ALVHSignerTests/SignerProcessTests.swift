@@ -203,6 +203,29 @@ struct SignerProcessTests {
         #expect(verify.status == 0)
         let book = try TestProcess.run(TestProcess.alvh, ["--workspace", root, "book"])
         #expect(book.status == 0 && book.text.contains("short-term"))
+        // The demo holds back a buy that would take the hedges over the stress cap, and says so.
+        #expect(text.contains("held —"), "demo output lacks a held rule")
+        // The demo's final book within the stress cap: in every named stress, the hedge layers (every
+        // layer but the condor) make at most max-hedge-stress-multiple (2) × the condor's max loss.
+        let bookJSON = try TestProcess.run(TestProcess.alvh, ["--workspace", root, "book", "--json"])
+        try #require(bookJSON.status == 0, "\(bookJSON.stderr)")
+        struct Condor: Decodable { var longPut, shortPut, shortCall, longCall, creditPerUnit: Double; var quantity: Int }
+        struct BookFile: Decodable { var condor: Condor }
+        let condor = try JSONDecoder().decode(BookFile.self, from: Data(bookJSON.stdout)).condor
+        let width = max(condor.shortPut - condor.longPut, condor.longCall - condor.shortCall)
+        let condorMaxLoss = (width - condor.creditPerUnit) * 100 * Double(condor.quantity)
+        #expect(abs(condorMaxLoss - 156_600) < 0.01, "condor max loss \(condorMaxLoss)") // (200 − 43.4) × 100 × 10
+        let risk = try TestProcess.run(TestProcess.alvh, ["risk", "--market", "\(root)/market/recovery.json", "--workspace", root, "--json"])
+        try #require(risk.status == 0, "\(risk.stderr)")
+        struct RiskFile: Decodable { var stressByLayer: [String: [String: Double]]; var stressPnL: [String: Double] }
+        let report = try JSONDecoder().decode(RiskFile.self, from: Data(risk.stdout))
+        let byLayer = report.stressByLayer, named = report.stressPnL
+        #expect(!named.isEmpty && Set(byLayer.keys) == Set(named.keys), "stresses \(byLayer.keys.sorted()) vs \(named.keys.sorted())")
+        for (stress, layers) in byLayer.sorted(by: { $0.key < $1.key }) {
+            #expect(layers["condor"] != nil, "\(stress): no condor row")
+            let hedges = layers.filter { $0.key != "condor" }.values.reduce(0, +)
+            #expect(hedges <= 2 * condorMaxLoss, "\(stress): the hedge layers make $\(hedges), over 2 × $\(condorMaxLoss)")
+        }
         // A second demo in the same workspace is refused rather than mixed in.
         let again = try TestProcess.run(TestProcess.alvh, ["demo", "--workspace", root])
         #expect(again.status == 1 && again.stderr.contains("already holds a ledger"))
