@@ -299,10 +299,50 @@ struct DeskEngineTests {
         let falling = history((0..<40).map { 6600 - 15 * Double($0) })
         let rising = history((0..<40).map { 5900 + 4 * Double($0) + 10 * sin(Double($0)) })
         #expect((Indicators.rsi(falling.closes).last ?? nil)! < 30)
-        let held = try Engine.propose(book: try Fixtures.book(), market: market, spxHistory: falling)
-        #expect(!held.contains { $0.rule == "coverage" && $0.change.layer == "short-term" })
+        let held = try Engine.run(book: try Fixtures.book(), market: market, spxHistory: falling)
+        #expect(!held.proposals.contains { $0.rule == "coverage" && $0.change.layer == "short-term" })
+        #expect(held.held.contains { if case .oversoldSPX(let rsi, 30) = $0.reason { return $0.layer == "short-term" && rsi < 30 }; return false })
         let bought = try Engine.propose(book: try Fixtures.book(), market: market, spxHistory: rising)
         let coverage = try #require(bought.first { $0.rule == "coverage" && $0.change.layer == "short-term" })
         #expect(coverage.rationale.contains { $0.name == "spx-rsi-14" && $0.value >= 30 })
+    }
+
+    @Test("trim: a hedge over the stress cap sells the calls that make the most in the worst stress, back to the layer's share")
+    func trimOverCap() throws {
+        let market = try Fixtures.snapshot("calm")
+        let big = Self.layer("short-term", .shortTerm, expiry: "2026-12-16", strike: 15, quantity: 400, entry: 0.9)
+        let book = try RuleTests.book(adding: [big])
+        let cap = 2 * book.condor.maxLossDollars
+        let before = try BookValuer(book: book, market: market)
+        let worst = HistoricalStress.scenarios.max { a, b in
+            before.pnl(a).byLayer.filter { $0.key != "condor" }.values.reduce(0, +) < before.pnl(b).byLayer.filter { $0.key != "condor" }.values.reduce(0, +)
+        }!
+        #expect(before.pnl(worst).byLayer["short-term"]! > cap * 1.1)
+        let trim = try #require(try Engine.propose(book: book, market: market).first { $0.rule == "trim" })
+        #expect(trim.change.layer == "short-term" && trim.change.kind == .resizeLayer && trim.change.trades.allSatisfy { $0.quantity < 0 })
+        #expect(trim.rationale.contains { $0.name == "hedge-stress-pnl" && $0.threshold == cap })
+        let share = cap * 0.35 / (0.35 + 0.15 + 0.5)
+        let after = try BookValuer(book: try book.applying(trim.change), market: market).pnl(worst).byLayer["short-term"]!
+        #expect(after <= share + 1 && after > share * 0.9, "\(after) against its share \(share)")
+        // Within the tolerance nothing is trimmed.
+        var loose = Strategy.standard
+        loose.trimToleranceFraction = 10
+        #expect(!(try Engine.propose(book: book, market: market, strategy: loose)).contains { $0.rule == "trim" })
+    }
+
+    @Test("held rules say why, as typed reasons: the budget spent, the cap reached, SPX oversold")
+    func heldReasons() throws {
+        let market = try Fixtures.snapshot("calm")
+        var broke = Strategy.standard
+        broke.budgetFractionOfCredit = 0
+        let spent = try Engine.run(book: try Fixtures.book(), market: market, strategy: broke)
+        #expect(spent.proposals.allSatisfy { $0.rule != "coverage" })
+        #expect(spent.held.contains { $0.rule == "coverage" && $0.layer == "short-term" && { if case .budgetSpent = $0.reason { return true }; return false }($0) })
+        let full = try RuleTests.book(adding: [Self.layer("short-term", .shortTerm, expiry: "2026-12-16", strike: 15, quantity: 60, entry: 0.9, target: 200_000)])
+        let capped = try Engine.run(book: full, market: market)
+        let held = try #require(capped.held.first { $0.layer == "short-term" })
+        guard case let .stressCap(scenario, hedge, limit) = held.reason else { Issue.record("\(held)"); return }
+        #expect(hedge >= limit - 1 && HistoricalStress.episodes.contains { $0.name == scenario })
+        #expect(held.description.contains("held — it already makes"))
     }
 }

@@ -201,7 +201,7 @@ struct RuleSet {
     /// at the ask plus commission.
     func size(design: Strategy.LayerDesign, layer: String, shortfall: Double, budget: Double, headroom: [Room], expiries: [String]) throws -> Sizing {
         var best: (trade: Trade, covered: Double, cost: Double, pnl: Double, budgetLimited: Bool, capLimited: Bool)?
-        var capBinding: Room?
+        var heldByBudget = false, heldByCap: Room?
         var sawCandidate = false
         let aged = design.rollBelowDays > 0 ? Double(design.rollBelowDays) : nil
         for expiry in expiries {
@@ -218,8 +218,10 @@ struct RuleSet {
                 let affordable = Trade.contracts((max(0, budget) / perContract).rounded(.down))
                 let cap = try contractsUnderCap(expiry: expiry, strike: strike, price: price, headroom: headroom, agedDays: aged)
                 let quantity = min(needed, affordable, cap.contracts)
-                if cap.contracts < needed, capBinding == nil { capBinding = cap.binding }
-                guard quantity > 0 else { continue }
+                guard quantity > 0 else {
+                    if affordable == 0 { heldByBudget = true } else if heldByCap == nil { heldByCap = cap.binding }
+                    continue
+                }
                 let covered = min(shortfall, Double(quantity) * pnl), cost = Double(quantity) * perContract
                 if best == nil || covered > best!.covered + 1 || (abs(covered - best!.covered) <= 1 && cost < best!.cost) {
                     best = (Trade(expiry: expiry, strike: strike, quantity: quantity, price: price), covered, cost, pnl,
@@ -230,8 +232,8 @@ struct RuleSet {
         if let best { return .sized(Sized(trade: best.trade, pnlPerContract: best.pnl, budgetLimited: best.budgetLimited, capLimited: best.capLimited)) }
         if expiries.isEmpty { return .held(.noExpiry("no VIX expiry still trading within \(design.minExpiryDays)–\(design.maxExpiryDays) days")) }
         if !sawCandidate { return .held(.noCandidate(minLimitPrice: strategy.minLimitPrice)) }
-        if let capBinding {
-            return .held(.stressCap(scenario: capBinding.scenario.name, hedgeDollars: Money.cents(capBinding.hedgeDollars), capDollars: Money.cents(capBinding.capDollars)))
+        if !heldByBudget, let room = heldByCap {
+            return .held(.stressCap(scenario: room.scenario.name, hedgeDollars: Money.cents(room.hedgeDollars), capDollars: Money.cents(room.capDollars)))
         }
         return .held(.budgetSpent(availableDollars: Money.cents(max(0, budget))))
     }
