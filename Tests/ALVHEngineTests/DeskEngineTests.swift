@@ -345,4 +345,35 @@ struct DeskEngineTests {
         #expect(hedge >= limit - 1 && HistoricalStress.episodes.contains { $0.name == scenario })
         #expect(held.description.contains("held — it already makes"))
     }
+
+    @Test("regressions (FuzzSnapshot): an absurd VIX future and a snapshot without VIX option vols are refused naming the field; the tick grid never traps on a price out of range")
+    func absurdPrices() throws {
+        let path = Fixtures.root.appendingPathComponent("Examples/market/spike.json").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let huge = text.replacingOccurrences(of: "\"price\": 24.6", with: "\"price\": 247777777777777777777777777.6")
+        #expect(huge != text)
+        #expect { try MarketSnapshot.decode(Data(huge.utf8), path: "spike.json") } throws: { error in
+            let e = error as? EngineError
+            return e?.path == "spike.json: vix.futures[4].price" && e?.reason.contains("at most 1000") == true
+        }
+        for price in [2.5e26, -2.5e26, .infinity, -.infinity, .nan, 9.3e12] {
+            let up = TickSchedule.roundUp(.vix, price: price), down = TickSchedule.roundDown(.vix, price: price)
+            #expect(up.isNaN == price.isNaN && down.isNaN == price.isNaN)
+            #expect(!TickSchedule.isOnGrid(.vix, price: price))
+            #expect(TickSchedule.tick(.vix, price: price) == 0.05)
+        }
+        // No VIX option vols at all: nothing to price the hedge layers with (vol 0 made every mid NaN).
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        var vix = try #require(object["vix"] as? [String: Any])
+        vix["optionVols"] = [Any]()
+        object["vix"] = vix
+        #expect { try MarketSnapshot.decode(try JSONSerialization.data(withJSONObject: object), path: "spike.json") } throws: {
+            ($0 as? EngineError)?.path == "spike.json: vix.optionVols"
+        }
+        // A snapshot built in code, never validated: a price out of range comes back as it is, not a trap.
+        var unchecked = try Fixtures.snapshot("spike")
+        unchecked.vix.futures[4].price = 2.5e26
+        let limit = try Engine.vixLimitPrice(market: unchecked, expiry: "2027-04-21", strike: 30, buying: true)
+        #expect(limit > Trade.maxPrice)
+    }
 }

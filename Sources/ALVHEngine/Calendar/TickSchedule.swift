@@ -26,14 +26,22 @@ public enum TickSchedule {
         }
     }
 
-    /// Micro-units (1e-6) of a price, rounded to the nearest.
-    static func micros(_ price: Double) -> Int { Int((price * 1_000_000).rounded()) }
+    /// The largest price, in points, the grid arithmetic handles; beyond it (or for NaN/±∞) a
+    /// price is left as it is and is not on the grid — the bounds of the caller refuse it.
+    static let maxGridPrice = 1_000_000_000.0
+
+    /// Micro-units (1e-6) of a price, rounded to the nearest; nil beyond ``maxGridPrice`` or not
+    /// finite (converting such a Double to Int would trap).
+    static func micros(_ price: Double) -> Int? {
+        guard price.isFinite, price.magnitude <= maxGridPrice else { return nil }
+        return Int((price * 1_000_000).rounded())
+    }
 
     static func dollars(_ cents: Int) -> Double { Double(cents) / 100 }
 
     /// The minimum increment for an option quoted at `price`.
     public static func tick(_ instrument: Instrument, price: Double) -> Double {
-        dollars(tickCents(instrument, micros: micros(price)))
+        dollars(tickCents(instrument, micros: micros(price) ?? Int.max))
     }
 
     static func tickCents(_ instrument: Instrument, micros: Int) -> Int {
@@ -44,7 +52,7 @@ public enum TickSchedule {
     /// The price a buyer pays: the grid price at or above `price`, and at least one minimum tick.
     public static func roundUp(_ instrument: Instrument, price: Double) -> Double {
         let t = ticks(instrument)
-        let p = micros(price)
+        guard let p = micros(price) else { return price }
         guard p > t.below * 10_000 else { return dollars(t.below) }
         let step = tickCents(instrument, micros: p) * 10_000
         let up = (p + step - 1) / step * step       // p > 0 here, so integer division is a floor
@@ -54,7 +62,7 @@ public enum TickSchedule {
     /// The price a seller accepts: the grid price at or below `price`, and at least one minimum tick.
     public static func roundDown(_ instrument: Instrument, price: Double) -> Double {
         let t = ticks(instrument)
-        let p = micros(price)
+        guard let p = micros(price) else { return price }
         guard p > t.below * 10_000 else { return dollars(t.below) }
         let step = tickCents(instrument, micros: p) * 10_000
         return dollars(p / step * step / 10_000)
@@ -62,8 +70,7 @@ public enum TickSchedule {
 
     /// True when `price` is positive and a whole number of ticks (to the micro-unit).
     public static func isOnGrid(_ instrument: Instrument, price: Double) -> Bool {
-        let p = micros(price)
-        guard p > 0 else { return false }
+        guard let p = micros(price), p > 0 else { return false }
         return p % (tickCents(instrument, micros: p) * 10_000) == 0
     }
 }

@@ -110,6 +110,10 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
     public var vix: VIX
     public var events: [Event]
 
+    /// The highest VIX level (spot or future) a snapshot may quote, VIX points: ten times the record
+    /// close, far beyond any market, and small enough that every price derived from it stays finite.
+    public static let maxVIXLevel = 1_000.0
+
     /// The largest snapshot file alvh reads (4 MiB).
     public static let maxBytes = 4 << 20
 
@@ -142,10 +146,10 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
     public func validate(path: String = "snapshot") throws {
         func fail(_ field: String, _ reason: String) -> EngineError { EngineError(.invalidSnapshot, reason, path: "\(path): \(field)") }
         guard let asOfDate else { throw fail("asOf", "must be an RFC 3339 time, e.g. 2026-11-25T21:00:00Z") }
-        guard spx.spot.isFinite, spx.spot > 0 else { throw fail("spx.spot", "must be a positive index level") }
+        guard spx.spot.isFinite, spx.spot > 0, spx.spot <= Trade.maxStrike else { throw fail("spx.spot", "must be a positive index level, at most \(Int(Trade.maxStrike))") }
         guard spx.rate.isFinite, abs(spx.rate) < 1 else { throw fail("spx.rate", "must be a rate like 0.042") }
         guard spx.dividendYield.isFinite, abs(spx.dividendYield) < 1 else { throw fail("spx.dividendYield", "must be a yield like 0.013") }
-        guard vix.spot.isFinite, vix.spot > 0 else { throw fail("vix.spot", "must be a positive VIX level") }
+        guard vix.spot.isFinite, vix.spot > 0, vix.spot <= Self.maxVIXLevel else { throw fail("vix.spot", "must be a positive VIX level, at most \(Int(Self.maxVIXLevel))") }
         try validateSmiles(spx.smiles, field: "spx.smiles", asOf: asOfDate, path: path, vix: false)
         guard !spx.smiles.isEmpty else { throw fail("spx.smiles", "at least one expiry is needed") }
         guard !vix.futures.isEmpty else { throw fail("vix.futures", "the VIX futures curve needs at least one future") }
@@ -155,10 +159,13 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
             if let wrong = ExchangeCalendar.classify(vixExpiry: day) { throw fail("vix.futures[\(i)].expiry", wrong) }
             guard ExchangeCalendar.settlementInstant(.vixFuture, expiry: day) > asOfDate else { throw fail("vix.futures[\(i)].expiry", "settled before asOf (VIX futures settle at the opening of their expiry day)") }
             if let previous, date <= previous { throw fail("vix.futures[\(i)].expiry", "futures must be sorted by expiry, without duplicates") }
-            guard future.price.isFinite, future.price > 0 else { throw fail("vix.futures[\(i)].price", "must be a positive price") }
+            guard future.price.isFinite, future.price > 0, future.price <= Self.maxVIXLevel else {
+                throw fail("vix.futures[\(i)].price", "must be a positive price, at most \(Int(Self.maxVIXLevel)) VIX points")
+            }
             previous = date
         }
         try validateSmiles(vix.optionVols, field: "vix.optionVols", asOf: asOfDate, path: path, vix: true)
+        guard !vix.optionVols.isEmpty else { throw fail("vix.optionVols", "at least one expiry is needed: the hedge layers' VIX options are priced from these vols") }
         if let skew = vix.skew { try skew.validate(path: "\(path): vix.skew") }
         if let execution { try execution.validate(path: "\(path): execution") }
         for (i, smile) in vix.optionVols.enumerated() where (try? vixFuture(expiry: smile.expiry)) == nil {
@@ -195,7 +202,9 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
             case (nil, let points?):
                 guard !points.isEmpty else { throw EngineError(.invalidSnapshot, "needs at least one point", path: "\(path): \(f).points") }
                 for (j, point) in points.enumerated() {
-                    guard point.strike.isFinite, point.strike > 0 else { throw EngineError(.invalidSnapshot, "must be a positive strike", path: "\(path): \(f).points[\(j)].strike") }
+                    guard point.strike.isFinite, point.strike > 0, point.strike <= Trade.maxStrike else {
+                        throw EngineError(.invalidSnapshot, "must be a positive strike, at most \(Int(Trade.maxStrike))", path: "\(path): \(f).points[\(j)].strike")
+                    }
                     guard point.vol.isFinite, point.vol > 0, point.vol < 10 else { throw EngineError(.invalidSnapshot, "must be a vol in (0, 10)", path: "\(path): \(f).points[\(j)].vol") }
                     if j > 0, point.strike <= points[j - 1].strike { throw EngineError(.invalidSnapshot, "strikes must increase", path: "\(path): \(f).points[\(j)].strike") }
                 }
