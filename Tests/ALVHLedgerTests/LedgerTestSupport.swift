@@ -138,6 +138,23 @@ final class LedgerFixture: @unchecked Sendable {
         var source = DatabaseEntrySource(ledger: ledger)
         return try LedgerVerifier(jobs: jobs).verify(&source, expectHead: expectHead, materializedBook: try ledger.book())
     }
+
+    /// Writes `envelope` as entry 1 straight into the database with the committer's signature and
+    /// the book it would lead to — what a database writer holding the committer key can do, past
+    /// every check of enqueue and commit — so that a test can show verification refuses it.
+    func forceFirstEntry(_ envelope: Envelope, attachments: EntryAttachments? = nil, blobs: [[UInt8]] = []) throws {
+        let ledger = try ledger()
+        let verified = try ledger.verified()
+        let book = try BookChange.apply(try ProposalDocument.decode(envelope.payload), to: verified.book)
+        var entry = LedgerEntry(sequence: 1, previousHash: verified.hash, kind: .layerChange, envelope: try envelope.encoded(),
+                                attachments: try (attachments ?? EntryAttachments()).encoded(), policyHash: verified.policy.hash, committedAt: RFC3339.format(start))
+        entry.committerSignature = try key("committer").signature(for: entry.signingMessage)
+        try ledger.store.queue.write { db in
+            for blob in blobs { _ = try Ledger.storeBlob(blob, db) }
+            try Ledger.insert(entry, db)
+            _ = try Ledger.storeBook(book, seq: 1, db)
+        }
+    }
 }
 
 /// Running the real binaries: `alvh`, `sqlite3`.

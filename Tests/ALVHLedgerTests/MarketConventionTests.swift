@@ -103,19 +103,7 @@ struct MarketConventionTests {
         let offTick = (onGrid * 100 + 2).rounded() / 100
         let doc = try Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: strike, quantity: 10, price: offTick)],
                                     market: f.market, snapshotBytes: f.snapshotBytes, created: f.start)
-        let ledger = try f.ledger()
-        let verified = try ledger.verified()
-        let envelope = try f.envelope(doc, signedBy: ["tom", "alice", "carol"])
-        let book = try BookChange.apply(try ProposalDocument.decode(envelope.payload), to: verified.book)
-        var entry = LedgerEntry(sequence: 1, previousHash: verified.hash, kind: .layerChange, envelope: try envelope.encoded(),
-                                attachments: try EntryAttachments().encoded(),
-                                policyHash: verified.policy.hash, committedAt: RFC3339.format(f.start))
-        entry.committerSignature = try f.key("committer").signature(for: entry.signingMessage)
-        try ledger.store.queue.write { db in
-            _ = try Ledger.storeBlob(f.snapshotBytes, db)
-            try Ledger.insert(entry, db)
-            _ = try Ledger.storeBook(book, seq: 1, db)
-        }
+        try f.forceFirstEntry(try f.envelope(doc, signedBy: ["tom", "alice", "carol"]), blobs: [f.snapshotBytes])
         let report = try f.verify()
         #expect(!report.ok)
         #expect(report.firstBad?.sequence == 1)

@@ -143,17 +143,7 @@ struct ThresholdHardeningTests {
         try #require(erase.status == 0, "\(erase.stderr)")
         // … then forges the entry with the committer's key, attaching the veto it hid (as an honest
         // committer that saw it would): verification names the veto.
-        let verified = try ledger.verified()
-        let envelope = try ledger.envelope(id: id)
-        let book = try BookChange.apply(try ProposalDocument.decode(envelope.payload), to: verified.book)
-        var entry = LedgerEntry(sequence: 1, previousHash: verified.hash, kind: .layerChange, envelope: try envelope.encoded(),
-                                attachments: try EntryAttachments(rejections: [veto]).encoded(),
-                                policyHash: verified.policy.hash, committedAt: RFC3339.format(f.start))
-        entry.committerSignature = try f.key("committer").signature(for: entry.signingMessage)
-        try ledger.store.queue.write { db in
-            try Ledger.insert(entry, db)
-            _ = try Ledger.storeBook(book, seq: 1, db)
-        }
+        try f.forceFirstEntry(try ledger.envelope(id: id), attachments: EntryAttachments(rejections: [veto]))
         let report = try f.verify()
         #expect(!report.ok)
         #expect(report.firstBad?.sequence == 1)
