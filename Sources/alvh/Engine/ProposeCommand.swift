@@ -85,7 +85,9 @@ struct ProposeCommand: AsyncParsableCommand {
             let book = try bookSource.book.map(Book.load(path:)) ?? (try ledger?.verified().book) ?? {
                 throw CLIError("no-book", "no ledger in the workspace; give --book BOOK.json", path: "--book")
             }()
-            let proposals = try Engine.propose(book: book, market: snapshot, strategy: rules, spxHistory: spx, vixHistory: vix)
+            let run = try Engine.run(book: book, market: snapshot, strategy: rules, spxHistory: spx, vixHistory: vix)
+            let proposals = run.proposals
+            if !output.json { for held in run.held { Console.err(held.description) } }
             guard !proposals.isEmpty else {
                 if output.json { try Console.json([Outcome]()) } else { Console.out("no rule fires: the book meets the strategy in this market") }
                 return
