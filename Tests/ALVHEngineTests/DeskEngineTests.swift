@@ -376,4 +376,28 @@ struct DeskEngineTests {
         let limit = try Engine.vixLimitPrice(market: unchecked, expiry: "2027-04-21", strike: 30, buying: true)
         #expect(limit > Trade.maxPrice)
     }
+
+    @Test("a hedge buys only calls its design scenario puts in the money: far backstop strikes are held, not bought for their vol")
+    func inTheMoneyInDesign() throws {
+        let book = Book(condor: try Fixtures.book().condor)
+        for name in ["calm", "pre-fomc", "spike", "recovery"] {
+            let market = try Fixtures.snapshot(name)
+            let valuer = try BookValuer(book: book, market: market)
+            for proposal in try Engine.propose(book: book, market: market) where proposal.rule == "coverage" || proposal.rule == "event" {
+                let design = Strategy.standard.layers[proposal.change.layer]!
+                let shock = valuer.shock(design.designScenario)
+                for buy in proposal.change.trades where buy.quantity > 0 {
+                    let after = try market.vixFuture(expiry: buy.expiry)
+                        + shock.vixMove * ScenarioModel.standard.futuresResponse(days: market.years(to: buy.expiry) * 365, vixAfter: shock.vixAfter)
+                    #expect(buy.strike < after, "\(name) \(proposal.change.layer): \(buy.strike) vs future after \(after)")
+                }
+            }
+        }
+        // The old backstop offsets, 10–25 points: in the crash design the May future rises ~7, so none qualifies.
+        var old = Strategy.standard
+        old.layers["backstop"]!.strikeOffsets = [10, 15, 20, 25]
+        let run = try Engine.run(book: book, market: try Fixtures.snapshot("calm"), strategy: old)
+        #expect(!run.proposals.contains { $0.change.layer == "backstop" })
+        #expect(run.held.contains { $0.layer == "backstop" && $0.reason == .noCandidate(minLimitPrice: 0.10) })
+    }
 }

@@ -11,7 +11,7 @@ public struct HeldRule: Sendable, Codable, Equatable, CustomStringConvertible {
         case oversoldSPX(rsi: Double, threshold: Double)
         /// No expiry fits (none trading in the design's range, none settling after the release).
         case noExpiry(String)
-        /// No strike priced at least `min-limit-price` with a gain in the design scenario.
+        /// No strike priced at least `min-limit-price` that the design scenario puts in the money with a gain.
         case noCandidate(minLimitPrice: Double)
     }
 
@@ -38,7 +38,7 @@ public struct HeldRule: Sendable, Codable, Equatable, CustomStringConvertible {
         case .noExpiry(let text):
             why = text
         case .noCandidate(let price):
-            why = "no call priced at least \(price) points gains in the design scenario"
+            why = "no call priced at least \(price) points ends in the money with a gain in the design scenario (strike-offsets)"
         }
         return "\(rule) \(layer): held — \(why)"
     }

@@ -195,8 +195,8 @@ struct RuleSet {
         }
     }
 
-    /// The candidate (expiry × strike on the VIX strike grid, priced at least `min-limit-price`)
-    /// that covers the most of `shortfall` dollars in the design scenario within the budget and the
+    /// The candidate (expiry × strike on the VIX strike grid, priced at least `min-limit-price`, in
+    /// the money once the design scenario has moved its future) that covers the most of `shortfall` dollars in the design scenario within the budget and the
     /// layer's share of the stress cap, and among those that cover it all, the cheapest — premium
     /// at the ask plus commission.
     func size(design: Strategy.LayerDesign, layer: String, shortfall: Double, budget: Double, headroom: [Room], expiries: [String]) throws -> Sizing {
@@ -204,10 +204,15 @@ struct RuleSet {
         var heldByBudget = false, heldByCap: Room?
         var sawCandidate = false
         let aged = design.rollBelowDays > 0 ? Double(design.rollBelowDays) : nil
+        let shock = valuer.shock(design.designScenario)
         for expiry in expiries {
             let future = try market.vixFuture(expiry: expiry)
+            // Where the design scenario takes this expiry's future: a hedge pays from the calls its
+            // scenario puts in the money, not from a mark-up of their vol.
+            let futureAfter = future + shock.vixMove * strategy.scenarioModel.futuresResponse(days: market.years(to: expiry) * 365, vixAfter: shock.vixAfter)
             for offset in design.strikeOffsets {
                 let strike = max(1, (future + offset).rounded())
+                guard strike < futureAfter else { continue }
                 let price = try limit(expiry: expiry, strike: strike, buying: true)
                 guard price >= strategy.minLimitPrice else { continue }
                 let pnl = try contractPnL(expiry: expiry, strike: strike, price: price, scenario: design.designScenario)

@@ -71,7 +71,7 @@ public struct Strategy: Sendable, Codable, Equatable {
             "event": LayerDesign(designScenario: Scenario(name: "event design: VIX +8 on the day", spxMovePercent: -3, vixShockPoints: 8, days: 1),
                                  targetCoverageFraction: 0.15, minExpiryDays: 1, maxExpiryDays: 45, strikeOffsets: [0, 2, 4, 6], rollBelowDays: 0),
             "backstop": LayerDesign(designScenario: Scenario(name: "backstop design: crash, VIX +35 over a month", spxMovePercent: -20, vixShockPoints: 35, days: 30),
-                                    targetCoverageFraction: 0.5, minExpiryDays: 90, maxExpiryDays: 190, strikeOffsets: [10, 15, 20, 25], rollBelowDays: 45),
+                                    targetCoverageFraction: 0.5, minExpiryDays: 90, maxExpiryDays: 190, strikeOffsets: [2, 4, 6], rollBelowDays: 45),
         ],
         budgetFractionOfCredit: 0.35, eventDaysAhead: 14, takeProfitIntrinsicMultiple: 3, takeProfitCloseFraction: 0.5,
         takeProfitRequiresBackwardation: true, rollOnMACDBearishCrossover: true, scenarioModel: .standard,
