@@ -22,10 +22,10 @@ public enum EventCalendar {
         }
     }()
 
-    /// The release instant of a kind on a New York day: FOMC 14:00 ET, CPI 08:30 ET.
-    /// `kind` must be "FOMC" or "CPI" (anything else is a programming error).
-    public static func releaseInstant(kind: String, date: CalendarDay) -> Date {
-        guard let (hour, minute) = standardTime(kind) else { preconditionFailure("EventCalendar: unknown release kind \(kind)") }
+    /// The release instant of a kind on a New York day: FOMC 14:00 ET, CPI 08:30 ET; nil for
+    /// another kind (a snapshot built in code may carry one; validation refuses it in a file).
+    public static func releaseInstant(kind: String, date: CalendarDay) -> Date? {
+        guard let (hour, minute) = standardTime(kind) else { return nil }
         return NewYorkTime.instant(date, hour: hour, minute: minute)
     }
 

@@ -93,7 +93,7 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
         /// When the number comes out.
         public var releaseInstant: Date? {
             if let time { return EngineDate.parseInstant(time) }
-            return CalendarDay(date).map { EventCalendar.releaseInstant(kind: kind, date: $0) }
+            return CalendarDay(date).flatMap { EventCalendar.releaseInstant(kind: kind, date: $0) }
         }
     }
 
