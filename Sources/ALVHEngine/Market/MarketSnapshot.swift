@@ -117,7 +117,6 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
     /// The largest snapshot file alvh reads (4 MiB).
     public static let maxBytes = 4 << 20
 
-
     // MARK: - Loading
 
     /// Loads and validates a snapshot file.
