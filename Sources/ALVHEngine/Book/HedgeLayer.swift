@@ -23,6 +23,11 @@ public struct HedgeLayer: Sendable, Codable, Equatable {
         self.targetCoverageDollars = targetCoverageDollars
     }
 
+    /// What the layer's positions cost at entry, dollars: Σ entry price × contracts × $100.
+    public var entryPremiumDollars: Double {
+        positions.reduce(0.0) { $0 + $1.entryPrice * VIXOption.multiplier * Double($1.quantity) }
+    }
+
     /// Total long contracts in the layer (saturating: a book that was never validated cannot trap it).
     public var contracts: Int {
         positions.reduce(0) { sum, position in

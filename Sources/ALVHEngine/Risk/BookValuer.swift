@@ -76,7 +76,7 @@ public struct BookValuer: Sendable {
                 }
                 vol = max(0.01, vol + shock.vixMove * model.spxVolPerVixPoint * leg.spxVolResponse / 100)
             case .black76:
-                let beta = shock.vixMove == 0 ? leg.beta : model.futuresResponse(days: leg.years * 365, vixAfter: shock.vixAfter)
+                let beta = model.futuresResponse(days: leg.years * 365, vixAfter: shock.vixAfter, ordinary: leg.beta)
                 underlying = max(0.5, underlying + shock.vixMove * beta)
                 vol = max(model.minimumVIXOptionVol, vol + shock.vixMove * model.vixVolPerVixPoint)
             }

@@ -83,7 +83,7 @@ extension BookValuer {
         var layers: [RiskReport.Layer] = []
         let names = ["condor"] + book.layers.map(\.name)
         for name in names {
-            let cost = name == "condor" ? -credit : (book.layer(named: name)?.positions.reduce(0) { $0 + $1.entryPrice * VIXOption.multiplier * Double($1.quantity) } ?? 0)
+            let cost = name == "condor" ? -credit : (book.layer(named: name)?.entryPremiumDollars ?? 0)
             let g = greeks[name] ?? .zero
             layers.append(.init(name: name, valueDollars: Money.cents(values[name] ?? 0), greeks: g.rounded, costDollars: Money.cents(cost),
                                 shareOfCredit: name == "condor" || credit == 0 ? 0 : (cost / credit * 10_000).rounded() / 10_000,

@@ -46,11 +46,15 @@ struct RuleSet {
     /// Dollars paid for one contract at `price`, commission included.
     func contractCost(_ price: Double) -> Double { price * VIXOption.multiplier + market.costs.commissionPerContract }
 
+    /// One contract of a VIX option on this market, priced as the book's legs are.
+    func oneContract(_ right: OptionRight = .call, expiry: String, strike: Double, entryPrice: Double) throws -> BookValuer.Leg {
+        try BookValuer.vixLeg(layer: "candidate", right: right, expiry: expiry, strike: strike, quantity: 1, entryPrice: entryPrice,
+                              market: market, model: strategy.scenarioModel)
+    }
+
     /// The P&L in dollars of one contract bought at `price` (commission included) in `scenario`.
     func contractPnL(expiry: String, strike: Double, price: Double, scenario: Scenario) throws -> Double {
-        let leg = try BookValuer.vixLeg(layer: "candidate", right: .call, expiry: expiry, strike: strike, quantity: 1, entryPrice: price,
-                                        market: market, model: strategy.scenarioModel)
-        return valuer.value(leg, valuer.shock(scenario)).price - contractCost(price)
+        valuer.value(try oneContract(expiry: expiry, strike: strike, entryPrice: price), valuer.shock(scenario)).price - contractCost(price)
     }
 
     func design(for layer: HedgeLayer) -> Strategy.LayerDesign? {
@@ -68,7 +72,7 @@ struct RuleSet {
 
     /// Premium at entry of every position held (what the layers cost), dollars.
     static func heldBasis(_ book: Book) -> Double {
-        book.layers.reduce(0.0) { sum, layer in sum + layer.positions.reduce(0.0) { $0 + $1.entryPrice * VIXOption.multiplier * Double($1.quantity) } }
+        book.layers.reduce(0.0) { $0 + $1.entryPremiumDollars }
     }
 
     /// What may still be spent on buys — gross, never netted against a sale in the same change —
@@ -137,10 +141,10 @@ struct RuleSet {
         var capDollars: Double
     }
 
-    /// Per named stress, what `layer` of `book` may still add (less what the run's earlier buys use).
-    func stressHeadroom(on book: Book, layer: String, less allowance: Allowance = Allowance()) throws -> [Room] {
+    /// Per named stress, what `layer` of the book `valuer` prices may still add (less what the run's
+    /// earlier buys use).
+    func stressHeadroom(on valuer: BookValuer, layer: String, less allowance: Allowance = Allowance()) -> [Room] {
         guard let cap = stressCapDollars, let share = stressShare(layer: layer) else { return [] }
-        let valuer = try BookValuer(book: book, market: market, model: strategy.scenarioModel)
         return Engine.reportScenarios.map { scenario in
             let byLayer = valuer.pnl(scenario).byLayer
             let hedge = byLayer.filter { $0.key != "condor" }.values.reduce(0, +) + allowance.stressUsed[scenario.name, default: 0]
@@ -157,8 +161,7 @@ struct RuleSet {
     func contractsUnderCap(expiry: String, strike: Double, price: Double, headroom: [Room], agedDays: Double? = nil) throws -> (contracts: Int, binding: Room?) {
         var most = Trade.maxAbsQuantity
         var binding: Room?
-        var leg = try BookValuer.vixLeg(layer: "candidate", right: .call, expiry: expiry, strike: strike, quantity: 1, entryPrice: price,
-                                        market: market, model: strategy.scenarioModel)
+        var leg = try oneContract(expiry: expiry, strike: strike, entryPrice: price)
         if let agedDays, agedDays / 365 < leg.years {
             leg.years = max(1.0 / 365, agedDays / 365)
             leg.beta = strategy.scenarioModel.beta(days: agedDays)
@@ -285,8 +288,7 @@ struct RuleSet {
 
     /// The P&L in dollars of one contract of a held `position` in `scenario`, against its value now.
     func positionPnL(_ position: Position, scenario: Scenario) throws -> Double {
-        let leg = try BookValuer.vixLeg(layer: "held", right: position.right, expiry: position.expiry, strike: position.strike, quantity: 1,
-                                        entryPrice: position.entryPrice, market: market, model: strategy.scenarioModel)
+        let leg = try oneContract(position.right, expiry: position.expiry, strike: position.strike, entryPrice: position.entryPrice)
         return valuer.value(leg, valuer.shock(scenario)).price - valuer.value(leg, nil).price
     }
 
@@ -388,7 +390,7 @@ struct RuleSet {
             }
             let afterSells = try book.applying(LayerChange(kind: .resizeLayer, layer: layer.name, trades: sells))
             var budget = availableBudget(after: sells) - allowance.spentDollars
-            var headroom = try stressHeadroom(on: afterSells, layer: layer.name, less: allowance)
+            var headroom = stressHeadroom(on: try BookValuer(book: afterSells, market: market, model: strategy.scenarioModel), layer: layer.name, less: allowance)
             var buys: [Trade] = []
             var limited: [String] = []
             for sale in sells {
@@ -444,7 +446,7 @@ struct RuleSet {
         let target = targetDollars(layerName: "event", design: design)
         let budget = availableBudget() - allowance.spentDollars
         let sizing = try size(design: design, layer: "event", shortfall: target, budget: budget,
-                              headroom: try stressHeadroom(on: book, layer: "event", less: allowance), expiries: Array(candidates))
+                              headroom: stressHeadroom(on: valuer, layer: "event", less: allowance), expiries: Array(candidates))
         guard case .sized(let sized) = sizing else {
             if case .held(var reason) = sizing {
                 if candidates.isEmpty { reason = .noExpiry("no VIX expiry in \(design.minExpiryDays)–\(design.maxExpiryDays) days settles after \(next.name) at \(EngineDate.formatInstant(next.instant))") }
@@ -487,7 +489,7 @@ struct RuleSet {
                                              note: "SPX not oversold: a short-term layer is not bought into a sell-off"))
             }
             let sizing = try size(design: design, layer: name, shortfall: target - current, budget: budget,
-                                  headroom: try stressHeadroom(on: book, layer: name, less: allowance), expiries: expiries(design))
+                                  headroom: stressHeadroom(on: valuer, layer: name, less: allowance), expiries: expiries(design))
             guard case .sized(let sized) = sizing else {
                 if case .held(let reason) = sizing { allowance.held.append(HeldRule(rule: "coverage", layer: name, reason: reason)) }
                 continue

@@ -84,7 +84,11 @@ public struct ScenarioModel: Sendable, Codable, Equatable {
     /// The share of a VIX move that a future `days` from expiry takes, with VIX at `vixAfter` after
     /// the move: ordinary β below `calmStateVIX`, the crash-state persistence from `crashStateVIX` on.
     public func futuresResponse(days: Double, vixAfter: Double) -> Double {
-        let ordinary = beta(days: days)
+        futuresResponse(days: days, vixAfter: vixAfter, ordinary: beta(days: days))
+    }
+
+    /// The same, with the ordinary β already computed (a prepared leg carries it).
+    func futuresResponse(days: Double, vixAfter: Double, ordinary: Double) -> Double {
         let weight = min(1, max(0, (vixAfter - calmStateVIX) / max(1e-9, crashStateVIX - calmStateVIX)))
         guard weight > 0 else { return ordinary }
         return (1 - weight) * ordinary + weight * StressCalibration.persistence(days: days, vixAfterShock: StressCalibration.crashThreshold + 1)

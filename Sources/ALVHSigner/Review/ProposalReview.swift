@@ -200,7 +200,7 @@ enum MarketComparison {
                 let strike = (future * moneyness).rounded()
                 let a = cited.vixOptionVol(expiry: smile.expiry, strike: strike) * 100, b = own.vixOptionVol(expiry: smile.expiry, strike: strike) * 100
                 if abs(a - b) > tolerance.volPoints {
-                    return "VIX option vol \(smile.expiry) at \(whole(strike)): \(String(format: "%.1f", a)) vs \(String(format: "%.1f", b)) vol points (more than \(tolerance.volPoints))"
+                    return "VIX option vol \(smile.expiry) at \(String(format: "%g", strike)): \(String(format: "%.1f", a)) vs \(String(format: "%.1f", b)) vol points (more than \(tolerance.volPoints))"
                 }
             }
         }
@@ -228,9 +228,6 @@ enum MarketComparison {
         }
     }
 }
-
-/// A strike as a whole number when it is one.
-private func whole(_ value: Double) -> String { value == value.rounded() && value.magnitude < 1e9 ? String(Int(value)) : String(value) }
 
 func money(_ value: Double) -> String {
     // Int(_:) traps on NaN, ±∞ and beyond ±2⁶³: a signed figure that large is shown as it is.
