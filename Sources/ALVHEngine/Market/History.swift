@@ -15,6 +15,14 @@ public struct DailyHistory: Sendable, Equatable {
         public var high: Double
         public var low: Double
         public var close: Double
+
+        public init(date: String, open: Double, high: Double, low: Double, close: Double) {
+            self.date = date
+            self.open = open
+            self.high = high
+            self.low = low
+            self.close = close
+        }
     }
 
     public var days: [Day]

@@ -19,6 +19,13 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
         /// Continuously compounded risk-free rate (also used for VIX options).
         public var rate: Double
         public var smiles: [Smile]
+
+        public init(spot: Double, dividendYield: Double, rate: Double, smiles: [Smile]) {
+            self.spot = spot
+            self.dividendYield = dividendYield
+            self.rate = rate
+            self.smiles = smiles
+        }
     }
 
     /// Implied vols for one expiry: a flat `vol`, or `points` interpolated linearly in strike (flat outside).
@@ -62,6 +69,13 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
         public var optionVols: [Smile]
         /// The skew applied to an expiry given only its at-the-money vol (nil: ``VIXSkew/standard``).
         public var skew: VIXSkew?
+
+        public init(spot: Double, futures: [Future], optionVols: [Smile], skew: VIXSkew? = nil) {
+            self.spot = spot
+            self.futures = futures
+            self.optionVols = optionVols
+            self.skew = skew
+        }
     }
 
     public struct Future: Sendable, Codable, Equatable {
@@ -109,6 +123,14 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
     public var spx: SPX
     public var vix: VIX
     public var events: [Event]
+
+    public init(execution: Execution? = nil, asOf: String, spx: SPX, vix: VIX, events: [Event] = []) {
+        self.execution = execution
+        self.asOf = asOf
+        self.spx = spx
+        self.vix = vix
+        self.events = events
+    }
 
     /// The highest VIX level (spot or future) a snapshot may quote, VIX points: ten times the record
     /// close, far beyond any market, and small enough that every price derived from it stays finite.
