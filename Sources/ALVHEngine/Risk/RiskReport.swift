@@ -102,3 +102,9 @@ extension BookValuer {
                           stressByLayer: byLayer, contributions: LayerContribution.table(layers))
     }
 }
+
+extension Dictionary where Key == String, Value == Double {
+    /// The values' sum in key order: a dictionary's own order changes from run to run, and a sum of
+    /// doubles in another order can differ in its last bit — enough to flip a threshold or a byte.
+    public var sumInKeyOrder: Double { keys.sorted().reduce(0) { $0 + self[$1]! } }
+}

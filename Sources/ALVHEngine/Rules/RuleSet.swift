@@ -126,7 +126,7 @@ struct RuleSet {
     /// every layer design's — so that no layer crowds out the others (the shares add up to the cap).
     func stressShare(layer: String) -> Double? {
         guard let cap = stressCapDollars else { return nil }
-        let total = strategy.layers.values.reduce(0) { $0 + $1.targetCoverageFraction }
+        let total = strategy.layers.keys.sorted().reduce(0) { $0 + strategy.layers[$1]!.targetCoverageFraction }
         guard total > 0, let design = strategy.layers[layer] ?? book.layer(named: layer)?.kind.flatMap({ strategy.layers[$0.rawValue] }) else { return cap }
         return cap * design.targetCoverageFraction / total
     }
@@ -147,7 +147,7 @@ struct RuleSet {
         guard let cap = stressCapDollars, let share = stressShare(layer: layer) else { return [] }
         return Engine.reportScenarios.map { scenario in
             let byLayer = valuer.pnl(scenario).byLayer
-            let hedge = byLayer.filter { $0.key != "condor" }.values.reduce(0, +) + allowance.stressUsed[scenario.name, default: 0]
+            let hedge = byLayer.filter { $0.key != "condor" }.sumInKeyOrder + allowance.stressUsed[scenario.name, default: 0]
             let mine = (byLayer[layer] ?? 0) + (allowance.stressUsedByLayer[layer]?[scenario.name] ?? 0)
             let total = cap - hedge, own = share - mine
             return own < total ? Room(scenario: scenario, room: own, hedgeDollars: mine, capDollars: share)
@@ -202,7 +202,15 @@ struct RuleSet {
     /// the money once the design scenario has moved its future) that covers the most of `shortfall` dollars in the design scenario within the budget and the
     /// layer's share of the stress cap, and among those that cover it all, the cheapest — premium
     /// at the ask plus commission.
-    func size(design: Strategy.LayerDesign, layer: String, shortfall: Double, budget: Double, headroom: [Room], expiries: [String]) throws -> Sizing {
+    func size(design: Strategy.LayerDesign, layer: String, shortfall: Double, budget: Double, headroom makeHeadroom: () -> [Room], expiries: [String]) throws -> Sizing {
+        // The stress headroom values the whole book in every named stress: only when a candidate is affordable.
+        var computedHeadroom: [Room]?
+        func headroom() -> [Room] {
+            if let computedHeadroom { return computedHeadroom }
+            let rooms = makeHeadroom()
+            computedHeadroom = rooms
+            return rooms
+        }
         var best: (trade: Trade, covered: Double, cost: Double, pnl: Double, budgetLimited: Bool, capLimited: Bool)?
         var heldByBudget = false, heldByCap: Room?
         var sawCandidate = false
@@ -224,10 +232,14 @@ struct RuleSet {
                 let needed = Trade.contracts((shortfall / pnl).rounded(.up))
                 let perContract = contractCost(price)
                 let affordable = Trade.contracts((max(0, budget) / perContract).rounded(.down))
-                let cap = try contractsUnderCap(expiry: expiry, strike: strike, price: price, headroom: headroom, agedDays: aged)
+                guard affordable > 0, needed > 0 else {
+                    if affordable == 0 { heldByBudget = true }
+                    continue
+                }
+                let cap = try contractsUnderCap(expiry: expiry, strike: strike, price: price, headroom: headroom(), agedDays: aged)
                 let quantity = min(needed, affordable, cap.contracts)
                 guard quantity > 0 else {
-                    if affordable == 0 { heldByBudget = true } else if heldByCap == nil { heldByCap = cap.binding }
+                    if heldByCap == nil { heldByCap = cap.binding }
                     continue
                 }
                 let covered = min(shortfall, Double(quantity) * pnl), cost = Double(quantity) * perContract
@@ -301,7 +313,7 @@ struct RuleSet {
         var worst: (scenario: Scenario, byLayer: [String: Double], hedge: Double)?
         for scenario in Engine.reportScenarios {
             let byLayer = valuer.pnl(scenario).byLayer
-            let hedge = byLayer.filter { $0.key != "condor" }.values.reduce(0, +)
+            let hedge = byLayer.filter { $0.key != "condor" }.sumInKeyOrder
             if hedge > cap * (1 + strategy.trimToleranceFraction), worst == nil || hedge - cap > worst!.hedge - cap { worst = (scenario, byLayer, hedge) }
         }
         guard let worst else { return [] }
@@ -446,7 +458,7 @@ struct RuleSet {
         let target = targetDollars(layerName: "event", design: design)
         let budget = availableBudget() - allowance.spentDollars
         let sizing = try size(design: design, layer: "event", shortfall: target, budget: budget,
-                              headroom: stressHeadroom(on: valuer, layer: "event", less: allowance), expiries: Array(candidates))
+                              headroom: { stressHeadroom(on: valuer, layer: "event", less: allowance) }, expiries: Array(candidates))
         guard case .sized(let sized) = sizing else {
             if case .held(var reason) = sizing {
                 if candidates.isEmpty { reason = .noExpiry("no VIX expiry in \(design.minExpiryDays)–\(design.maxExpiryDays) days settles after \(next.name) at \(EngineDate.formatInstant(next.instant))") }
@@ -489,7 +501,7 @@ struct RuleSet {
                                              note: "SPX not oversold: a short-term layer is not bought into a sell-off"))
             }
             let sizing = try size(design: design, layer: name, shortfall: target - current, budget: budget,
-                                  headroom: stressHeadroom(on: valuer, layer: name, less: allowance), expiries: expiries(design))
+                                  headroom: { stressHeadroom(on: valuer, layer: name, less: allowance) }, expiries: expiries(design))
             guard case .sized(let sized) = sizing else {
                 if case .held(let reason) = sizing { allowance.held.append(HeldRule(rule: "coverage", layer: name, reason: reason)) }
                 continue

@@ -180,11 +180,12 @@ public struct Scenario: Sendable, Codable, Equatable {
 public enum HistoricalStress {
     public static var episodes: [StressEpisode] { StressEpisode.all }
 
-    public static var scenarios: [Scenario] {
-        episodes.map { e in
+    /// Built once: every rule run and risk report reads them.
+    public static let scenarios: [Scenario] = {
+        StressEpisode.all.map { e in
             Scenario(name: e.name, spxMovePercent: e.spxMovePercent, vixLogChange: e.vixLogChange, days: 0, horizonDays: e.days,
                      hypothetical: e.hypothetical ? true : nil,
                      source: "\(e.hypothetical ? "hypothetical; " : "")S&P 500 \(e.from) \(e.spxFrom) → \(e.to) \(e.spxTo); VIX \(e.vixFrom) → \(e.vixTo)")
         }
-    }
+    }()
 }

@@ -168,12 +168,18 @@ public enum StressCalibration {
     /// Persistence at `days`, linearly interpolated on the table's non-increasing envelope (running minimum),
     /// flat beyond the last horizon. A future `days` out moves by ΔVIX × this.
     public static func persistence(days: Double, vixAfterShock: Double) -> Double {
-        var envelope: [Point] = []
-        for point in persistenceTable(vixAfterShock: vixAfterShock) {
-            envelope.append(Point(point.days, min(point.value, envelope.last?.value ?? point.value)))
-        }
-        return interpolate(envelope, at: days)
+        interpolate(vixAfterShock > crashThreshold ? crashEnvelope : normalEnvelope, at: days)
     }
+
+    /// A table's non-increasing envelope (its running minimum), built once per table.
+    static func envelope(_ table: [Point]) -> [Point] {
+        var envelope: [Point] = []
+        for point in table { envelope.append(Point(point.days, min(point.value, envelope.last?.value ?? point.value))) }
+        return envelope
+    }
+
+    static let crashEnvelope = envelope(crashPersistence)
+    static let normalEnvelope = envelope(normalPersistence)
 
     /// The cap on a VIX log rise over `days` calendar days: `maxLogRise` interpolated (flat beyond 1 and 90 days).
     public static func maxLogRise(days: Double) -> Double { interpolate(maxLogRise, at: days) }
