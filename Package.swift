@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "alvh", targets: ["alvh"]),
         .library(name: "ALVHSigning", targets: ["ALVHSigning"]),
         .library(name: "ALVHEngine", targets: ["ALVHEngine"]),
+        .library(name: "ALVHBacktest", targets: ["ALVHBacktest"]),
         .library(name: "ALVHApproval", targets: ["ALVHApproval"]),
         .library(name: "ALVHLedger", targets: ["ALVHLedger"]),
         .library(name: "ALVHSigner", targets: ["ALVHSigner"]),
@@ -44,6 +45,13 @@ let package = Package(
             resources: [.embedInCode("Calendar/releases.csv")]
         ),
         .target(
+            // The backtest: the engine's rules day by day over the shared history. Pure computation.
+            name: "ALVHBacktest",
+            // ALVHSigning for SecureFile only (the HTML report's atomic write).
+            dependencies: ["ALVHSigning", "ALVHEngine"],
+            resources: [.embedInCode("Data/tbill-3m.csv"), .embedInCode("Data/releases-history.csv")]
+        ),
+        .target(
             name: "ALVHApproval",
             dependencies: ["ALVHSigning", "ALVHYAML", .product(name: "Yams", package: "Yams")]
         ),
@@ -64,13 +72,14 @@ let package = Package(
                 "ALVHApproval",
                 "ALVHLedger",
                 "ALVHSigner",
+                "ALVHBacktest",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "alvh-bench",
-            dependencies: ["ALVHSigning", "ALVHApproval", "ALVHEngine", "ALVHLedger", "ALVHSigner", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ALVHSigning", "ALVHApproval", "ALVHEngine", "ALVHBacktest", "ALVHLedger", "ALVHSigner", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "ALVHTestSupport",
@@ -98,6 +107,10 @@ let package = Package(
         .testTarget(
             name: "ALVHEngineTests",
             dependencies: ["ALVHEngine"]
+        ),
+        .testTarget(
+            name: "ALVHBacktestTests",
+            dependencies: ["ALVHBacktest", "ALVHEngine"]
         ),
     ]
 )
