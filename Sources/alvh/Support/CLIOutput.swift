@@ -3,6 +3,7 @@ import Foundation
 import ALVHSigning
 import ALVHApproval
 import ALVHLedger
+import ALVHBacktest
 
 /// `--json` for every command that prints a result.
 struct OutputOptions: ParsableArguments {
@@ -179,6 +180,13 @@ extension ApprovalError: ReportableError {
 }
 
 extension LedgerError: ReportableError {
+    var reportCode: String { code.rawValue }
+    var reportReason: String { reason }
+    var reportPath: String? { path }
+    var reportDetail: String? { nil }
+}
+
+extension BacktestError: ReportableError {
     var reportCode: String { code.rawValue }
     var reportReason: String { reason }
     var reportPath: String? { path }
