@@ -1,6 +1,7 @@
 import ALVHSigning
 import ALVHApproval
 import ALVHEngine
+import ALVHBacktest
 import ALVHLedger
 import ALVHSigner
 import Foundation
@@ -325,6 +326,28 @@ func stressGrid(book: String, market: String, size: Int) throws {
           "msPerGrid": ms, "checksum": checksum / Double(grids)])
 }
 
+/// The whole backtest (naked, one-layer, alvh over every common day of the two files) beside reading
+/// the two CSV files, in the same process: medians over `rounds`.
+func backtest(vix: String, spx: String, rounds: Int) throws {
+    var csv: [Double] = [], three: [Double] = [], full: [Double] = []
+    var days = 0
+    for _ in 0..<rounds {
+        var start = now()
+        let history = try MarketHistory.load(vix: vix, spx: spx)
+        csv.append(now() - start)
+        start = now()
+        let report = try Backtest.run(history: history, calibration: false)
+        three.append(now() - start)
+        days = report.tradingDays
+        start = now()
+        _ = try Backtest.run(history: history, calibration: true)
+        full.append(now() - start)
+    }
+    func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+    emit(["bench": "backtest", "tradingDays": days, "csvSeconds": median(csv), "threeStrategiesSeconds": median(three),
+          "withCalibrationSeconds": median(full), "rounds": rounds])
+}
+
 // MARK: - main
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -340,11 +363,13 @@ do {
         try commitLatency(dir: required("--dir"), commits: option("--commits").flatMap(Int.init) ?? 1000)
     case "pricing":
         try pricing(inputs: required("--inputs"), out: required("--out"))
+    case "backtest":
+        try backtest(vix: required("--vix"), spx: required("--spx"), rounds: option("--rounds").flatMap(Int.init) ?? 3)
     case "stress-grid":
         try stressGrid(book: required("--book"), market: required("--market"),
                        size: option("--size").flatMap(Int.init) ?? 101)
     default:
-        fail("usage: alvh-bench verify|make-ledger|signer-advance|commit-latency|pricing|stress-grid … (see the source header)")
+        fail("usage: alvh-bench verify|make-ledger|signer-advance|commit-latency|pricing|stress-grid|backtest … (see the source header)")
     }
 } catch {
     fail("\(error)")
