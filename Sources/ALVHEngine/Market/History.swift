@@ -30,6 +30,7 @@ public struct DailyHistory: Sendable, Equatable {
     /// The largest history file read (32 MiB).
     public static let maxBytes = 32 << 20
 
+    /// `days` in increasing date order, as ``parse`` requires of a file.
     public init(days: [Day]) { self.days = days }
 
     public var closes: [Double] { days.map(\.close) }
@@ -48,7 +49,16 @@ public struct DailyHistory: Sendable, Equatable {
     }
 
     /// The days up to and including `date`.
-    public func upTo(_ date: String) -> DailyHistory { DailyHistory(days: days.filter { $0.date <= date }) }
+    public func upTo(_ date: String) -> DailyHistory {
+        // Dates increase (``parse`` checks it): the days up to `date` are a prefix.
+        if let last = days.last, last.date <= date { return self }
+        var low = 0, high = days.count
+        while low < high {
+            let mid = (low + high) / 2
+            if days[mid].date <= date { low = mid + 1 } else { high = mid }
+        }
+        return DailyHistory(days: Array(days[..<low]))
+    }
 
     public static func load(path: String) throws -> DailyHistory {
         try parse(EngineFiles.read(path, limit: maxBytes), path: path)

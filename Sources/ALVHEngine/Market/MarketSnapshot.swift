@@ -343,11 +343,8 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
     /// Every known release: the shipped calendar (``EventCalendar``) and the snapshot's own events
     /// (which override a shipped one of the same kind and date), by release instant.
     public var releases: [ScheduledRelease] {
-        var byKey: [String: ScheduledRelease] = [:]
-        for release in EventCalendar.shipped {
-            byKey["\(release.kind) \(release.date.text)"] = ScheduledRelease(kind: release.kind, date: release.date.text, instant: release.instant,
-                                                                            name: release.name, projections: release.projections, source: .shipped)
-        }
+        guard !events.isEmpty else { return Self.shippedReleases }
+        var byKey = Self.shippedReleasesByKey
         for event in events {
             guard let instant = event.releaseInstant else { continue }
             let key = "\(event.kind) \(event.date)"
@@ -356,6 +353,17 @@ public struct MarketSnapshot: Sendable, Codable, Equatable {
         }
         return byKey.values.sorted { ($0.instant, $0.kind) < ($1.instant, $1.kind) }
     }
+
+    /// The shipped calendar as releases, keyed by "KIND YYYY-MM-DD" and sorted (built once: every rule run reads it).
+    static let shippedReleasesByKey: [String: ScheduledRelease] = {
+        var byKey: [String: ScheduledRelease] = [:]
+        for release in EventCalendar.shipped {
+            byKey["\(release.kind) \(release.date.text)"] = ScheduledRelease(kind: release.kind, date: release.date.text, instant: release.instant,
+                                                                            name: release.name, projections: release.projections, source: .shipped)
+        }
+        return byKey
+    }()
+    static let shippedReleases = shippedReleasesByKey.values.sorted { ($0.instant, $0.kind) < ($1.instant, $1.kind) }
 
     /// The releases of `kinds` still to come: released after asOf.
     public func upcomingReleases(kinds: Set<String> = ["FOMC", "CPI"]) -> [ScheduledRelease] {

@@ -97,10 +97,16 @@ public enum Engine {
         let closes = try rules.closeSpent()
         let fired = try rules.takeProfit(closing: Set(closes.map(\.change.layer))) + closes + rules.trim() + rules.roll(&allowance)
             + rules.event(&allowance) + rules.coverage(&allowance)
+        // Every proposal of a run starts from the same book: its risk before is reported once.
+        var before: RiskReport?
         for (rule, change, signals, summary) in fired {
-            let evaluated = try evaluate(book: book, change: change, market: market)
-            out.append(EngineProposal(rule: rule, change: change, rationale: signals + context, riskBefore: evaluated.before,
-                                      riskAfter: evaluated.after, costDollars: evaluated.costDollars, summary: summary))
+            try checkTradable(change, market: market)
+            let after = try book.applying(change)
+            let riskBefore = try before ?? BookValuer(book: book, market: market).report(book: book, scenarios: reportScenarios)
+            before = riskBefore
+            let riskAfter = try BookValuer(book: after, market: market).report(book: after, scenarios: reportScenarios)
+            out.append(EngineProposal(rule: rule, change: change, rationale: signals + context, riskBefore: riskBefore,
+                                      riskAfter: riskAfter, costDollars: cost(of: change, market: market), summary: summary))
         }
         return RuleRun(proposals: out, held: allowance.held)
     }

@@ -27,8 +27,14 @@ struct RuleSet {
         }
         self.asOf = asOf
         asOfDay = day.text
-        valuer = try BookValuer(book: book, market: market, model: strategy.scenarioModel)
+        let valuer = try BookValuer(book: book, market: market, model: strategy.scenarioModel)
+        self.valuer = valuer
+        namedStress = Engine.reportScenarios.map { valuer.pnl($0).byLayer }
     }
+
+    /// The book's P&L by layer in each named stress (``Engine/reportScenarios``, same order), valued once:
+    /// the trim rule and every sizing's stress headroom read it.
+    let namedStress: [[String: Double]]
 
     // MARK: - Prices and tradability
 
@@ -144,9 +150,13 @@ struct RuleSet {
     /// Per named stress, what `layer` of the book `valuer` prices may still add (less what the run's
     /// earlier buys use).
     func stressHeadroom(on valuer: BookValuer, layer: String, less allowance: Allowance = Allowance()) -> [Room] {
+        stressHeadroom(byLayer: Engine.reportScenarios.map { valuer.pnl($0).byLayer }, layer: layer, less: allowance)
+    }
+
+    /// The same from the named stresses' P&L by layer (``namedStress`` for the rules' own book).
+    func stressHeadroom(byLayer stresses: [[String: Double]], layer: String, less allowance: Allowance = Allowance()) -> [Room] {
         guard let cap = stressCapDollars, let share = stressShare(layer: layer) else { return [] }
-        return Engine.reportScenarios.map { scenario in
-            let byLayer = valuer.pnl(scenario).byLayer
+        return zip(Engine.reportScenarios, stresses).map { scenario, byLayer in
             let hedge = byLayer.filter { $0.key != "condor" }.sumInKeyOrder + allowance.stressUsed[scenario.name, default: 0]
             let mine = (byLayer[layer] ?? 0) + (allowance.stressUsedByLayer[layer]?[scenario.name] ?? 0)
             let total = cap - hedge, own = share - mine
@@ -311,8 +321,7 @@ struct RuleSet {
     func trim() throws -> [Fired] {
         guard let cap = stressCapDollars else { return [] }
         var worst: (scenario: Scenario, byLayer: [String: Double], hedge: Double)?
-        for scenario in Engine.reportScenarios {
-            let byLayer = valuer.pnl(scenario).byLayer
+        for (scenario, byLayer) in zip(Engine.reportScenarios, namedStress) {
             let hedge = byLayer.filter { $0.key != "condor" }.sumInKeyOrder
             if hedge > cap * (1 + strategy.trimToleranceFraction), worst == nil || hedge - cap > worst!.hedge - cap { worst = (scenario, byLayer, hedge) }
         }
@@ -458,7 +467,7 @@ struct RuleSet {
         let target = targetDollars(layerName: "event", design: design)
         let budget = availableBudget() - allowance.spentDollars
         let sizing = try size(design: design, layer: "event", shortfall: target, budget: budget,
-                              headroom: { stressHeadroom(on: valuer, layer: "event", less: allowance) }, expiries: Array(candidates))
+                              headroom: { stressHeadroom(byLayer: namedStress, layer: "event", less: allowance) }, expiries: Array(candidates))
         guard case .sized(let sized) = sizing else {
             if case .held(var reason) = sizing {
                 if candidates.isEmpty { reason = .noExpiry("no VIX expiry in \(design.minExpiryDays)–\(design.maxExpiryDays) days settles after \(next.name) at \(EngineDate.formatInstant(next.instant))") }
@@ -501,7 +510,7 @@ struct RuleSet {
                                              note: "SPX not oversold: a short-term layer is not bought into a sell-off"))
             }
             let sizing = try size(design: design, layer: name, shortfall: target - current, budget: budget,
-                                  headroom: { stressHeadroom(on: valuer, layer: name, less: allowance) }, expiries: expiries(design))
+                                  headroom: { stressHeadroom(byLayer: namedStress, layer: name, less: allowance) }, expiries: expiries(design))
             guard case .sized(let sized) = sizing else {
                 if case .held(let reason) = sizing { allowance.held.append(HeldRule(rule: "coverage", layer: name, reason: reason)) }
                 continue
