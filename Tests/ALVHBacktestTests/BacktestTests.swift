@@ -222,3 +222,31 @@ struct BacktestRuleTests {
         #expect(missing?.code.rawValue == "file-unreadable")
     }
 }
+
+@Suite("Backtest verdicts")
+struct VerdictTests {
+    static func result(_ name: String, sharpe: Double, sortino: Double, drawdown: Double, cvar99: Double) -> StrategyResult {
+        let p = Performance(from: "2020-01-02", to: "2020-12-31", years: 1, startEquity: 1, endEquity: 1, totalReturn: 0, cagr: 0, volatility: 0.1,
+                            sharpe: sharpe, sortino: sortino, maxDrawdown: drawdown, maxDrawdownPeak: "2020-01-02", maxDrawdownTrough: "2020-01-02",
+                            monthlyCVaR95: cvar99 / 2, monthlyCVaR99: cvar99, worstMonths: [], alpha: nil, beta: nil, months: 12)
+        return StrategyResult(name: name, performance: p, pnlBySource: [:], condorsSold: 12, creditDollars: 1, hedgeBoughtDollars: 0.3,
+                              hedgeCostShareOfCredit: 0.3, hedgeNetDollars: 0, proposalsApplied: 0, proposalsRefused: 0, proposalsByRule: [:],
+                              heldByReason: [:], curve: [])
+    }
+
+    @Test("the outcome is decided on the figures: risk-adjusted return, and a drawdown and tail no worse with one better")
+    func outcomes() {
+        let base = Self.result("naked", sharpe: 0.8, sortino: 1.0, drawdown: 0.12, cvar99: -0.06)
+        func outcome(_ sharpe: Double, _ sortino: Double, _ drawdown: Double, _ cvar99: Double) -> LayerVerdict.Outcome {
+            ReportBuilder.verdict(base, Self.result("hedged", sharpe: sharpe, sortino: sortino, drawdown: drawdown, cvar99: cvar99)).outcome
+        }
+        #expect(outcome(0.9, 1.1, 0.10, -0.05) == .paysForItself)
+        #expect(outcome(0.7, 0.9, 0.10, -0.05) == .buysProtection)
+        // A better monthly tail does not make up for a deeper drawdown.
+        #expect(outcome(0.7, 0.9, 0.26, -0.05) == .overkill)
+        #expect(outcome(0.7, 0.9, 0.12, -0.06) == .overkill)
+        #expect(outcome(0.9, 1.1, 0.14, -0.05) == .mixed)
+        // Sharpe up but Sortino down is not a risk-adjusted gain.
+        #expect(outcome(0.9, 0.9, 0.10, -0.05) == .buysProtection)
+    }
+}

@@ -71,13 +71,14 @@ public struct EpisodeResult: Sendable, Codable, Equatable {
 /// Does an extra layer pay for itself? One strategy against the one with fewer layers.
 public struct LayerVerdict: Sendable, Codable, Equatable {
     public enum Outcome: String, Sendable, Codable {
-        /// Better risk-adjusted (Sharpe and Sortino up) with a smaller drawdown or tail.
+        /// Better risk-adjusted (Sharpe and Sortino up), and safer: neither the max drawdown nor the
+        /// monthly CVaR99 worse, one of them better.
         case paysForItself = "pays-for-itself"
-        /// A smaller drawdown and tail, at a cost in risk-adjusted return.
+        /// Safer, at a cost in risk-adjusted return.
         case buysProtection = "buys-protection"
-        /// Worse risk-adjusted and no better in the tail: overkill.
+        /// Worse risk-adjusted and not safer: overkill.
         case overkill
-        /// Better risk-adjusted but a deeper tail.
+        /// Better risk-adjusted but not safer.
         case mixed
     }
 

@@ -22,7 +22,7 @@ struct ReportBuilder {
         let byName = Dictionary(uniqueKeysWithValues: results.map { ($0.name, $0) })
         var verdicts: [LayerVerdict] = []
         for (base, with) in [("naked", "one-layer"), ("naked", "alvh"), ("one-layer", "alvh")] {
-            if let a = byName[base], let b = byName[with] { verdicts.append(verdict(a, b)) }
+            if let a = byName[base], let b = byName[with] { verdicts.append(Self.verdict(a, b)) }
         }
         let sweepRows: [SweepRow]? = sweep.map { sweep in
             zip(sweep.values, runs.filter { $0.name.hasPrefix("sweep ") }).map { value, run in
@@ -126,19 +126,20 @@ struct ReportBuilder {
 
     // MARK: - Verdicts
 
-    func verdict(_ a: StrategyResult, _ b: StrategyResult) -> LayerVerdict {
+    static func verdict(_ a: StrategyResult, _ b: StrategyResult) -> LayerVerdict {
         let pa = a.performance, pb = b.performance
         let dSharpe = (pb.sharpe ?? 0) - (pa.sharpe ?? 0), dSortino = (pb.sortino ?? 0) - (pa.sortino ?? 0)
         let dDrawdown = pb.maxDrawdown - pa.maxDrawdown, dTail = pb.monthlyCVaR99 - pa.monthlyCVaR99
         let riskAdjusted = dSharpe > 0 && dSortino > 0
-        let safer = dDrawdown < 0 || dTail > 0
+        // Safer: neither the drawdown nor the monthly tail is worse, and one of them is better.
+        let safer = dDrawdown <= 0 && dTail >= 0 && (dDrawdown < 0 || dTail > 0)
         let outcome: LayerVerdict.Outcome = riskAdjusted ? (safer ? .paysForItself : .mixed) : (safer ? .buysProtection : .overkill)
         let verb: String
         switch outcome {
         case .paysForItself: verb = "pays for itself"
         case .buysProtection: verb = "buys protection at a cost in risk-adjusted return"
-        case .overkill: verb = "is overkill: it costs return without reducing the tail"
-        case .mixed: verb = "improves risk-adjusted return but deepens the tail"
+        case .overkill: verb = "is overkill: it costs risk-adjusted return and leaves the drawdown or the tail worse"
+        case .mixed: verb = "improves risk-adjusted return but leaves the drawdown or the tail worse"
         }
         let cost = b.hedgeCostShareOfCredit.map { String(format: "; hedges cost %.0f%% of the condor credit", $0 * 100) } ?? ""
         let sentence = String(format: "%@ over %@ %@: CAGR %+.2f pts, Sharpe %+.2f, Sortino %+.2f, max drawdown %+.1f pts, monthly CVaR99 %+.1f pts",
