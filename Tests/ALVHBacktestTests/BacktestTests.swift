@@ -250,3 +250,38 @@ struct VerdictTests {
         #expect(outcome(0.9, 0.9, 0.10, -0.05) == .buysProtection)
     }
 }
+
+@Suite("Backtest data: the shipped rate and release tables")
+struct BacktestDataTests {
+    @Test("the T-bill table parses strictly, month by month 1990-01 … 2026-06, and carries FRED's TB3MS values")
+    func rates() throws {
+        let table = try RateHistory.parse(Data(PackageResources.tbill_3m_csv), path: "tbill-3m.csv")
+        #expect(table == RateHistory.shipped)
+        #expect(table.months.count == 438)
+        #expect(zip(table.months, table.months.dropFirst()).allSatisfy { $1.key == $0.key + 1 })
+        #expect(table.percent(on: CalendarDay(year: 1990, month: 1, day: 15)) == 7.64)
+        #expect(table.percent(on: CalendarDay(year: 2008, month: 10, day: 15)) == 0.67)
+        #expect(table.percent(on: CalendarDay(year: 2020, month: 4, day: 1)) == 0.14)
+        // Past the table: its last month.
+        #expect(table.percent(on: CalendarDay(year: 2030, month: 1, day: 1)) == table.months.last!.percent)
+        #expect(abs(table.rate(on: CalendarDay(year: 2008, month: 10, day: 15)) - log(1.0067)) < 1e-15)
+        #expect(throws: BacktestError.self) { try RateHistory.parse(Data("month,rate_percent\n2008-13,1.0\n".utf8), path: "t.csv") }
+        #expect(throws: BacktestError.self) { try RateHistory.parse(Data("month,rate_percent\n2008-02,1.0\n2008-01,1.0\n".utf8), path: "t.csv") }
+    }
+
+    @Test("the release table parses strictly: 255 scheduled FOMC statements from 1994, 239 CPI releases from 2006")
+    func releases() throws {
+        let table = try ReleaseHistory.parse(Data(PackageResources.releases_history_csv), path: "releases-history.csv")
+        #expect(table == ReleaseHistory.shipped)
+        #expect(table.releases.filter { $0.kind == "FOMC" }.count == 255)
+        #expect(table.releases.filter { $0.kind == "CPI" }.count == 239)
+        #expect(table.releases.first?.date == CalendarDay(year: 1994, month: 2, day: 4))
+        // Both 2008-12-16 releases, each at its own time (CPI 08:30, FOMC 14:00 New York).
+        let day = table.releases.filter { $0.date == CalendarDay(year: 2008, month: 12, day: 16) }
+        #expect(day.map(\.kind) == ["CPI", "FOMC"])
+        #expect(day.map { NewYorkTime.day(of: $0.instant) } == [day[0].date, day[0].date])
+        let asOf = NewYorkTime.instant(CalendarDay(year: 2008, month: 12, day: 16), hour: 12, minute: 0)
+        #expect(table.upcoming(after: asOf, within: 1).map(\.kind) == ["FOMC"])
+        #expect(throws: BacktestError.self) { try ReleaseHistory.parse(Data("date,kind\n2008-12-16,GDP\n".utf8), path: "r.csv") }
+    }
+}

@@ -23,7 +23,7 @@ public struct RateHistory: Sendable, Equatable {
 
     /// The shipped table.
     public static let shipped: RateHistory = {
-        // The file is part of the build: a parse error is a build defect, caught by RateHistoryTests.
+        // The file is part of the build: a parse error is a build defect, caught by BacktestDataTests.
         (try? parse(Data(PackageResources.tbill_3m_csv), path: "tbill-3m.csv")) ?? RateHistory(months: [])
     }()
 

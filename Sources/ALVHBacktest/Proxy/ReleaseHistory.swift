@@ -19,6 +19,7 @@ public struct ReleaseHistory: Sendable, Equatable {
     public static let none = ReleaseHistory(releases: [])
 
     public static let shipped: ReleaseHistory = {
+        // The file is part of the build: a parse error is a build defect, caught by BacktestDataTests.
         (try? parse(Data(PackageResources.releases_history_csv), path: "releases-history.csv")) ?? .none
     }()
 
