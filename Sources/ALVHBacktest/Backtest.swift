@@ -71,7 +71,9 @@ public enum Backtest {
         if let sweep {
             for value in sweep.values {
                 sweepStrategies.append(try sweep.apply(value, to: strategy))
-                plans.append(.alvh(sweepStrategies.last!, name: "sweep \(sweep.parameter.rawValue)=\(value)"))
+                var plan = StrategyPlan.alvh(sweepStrategies.last!, name: "sweep \(sweep.parameter.rawValue)=\(value)")
+                plan.sweepValue = value
+                plans.append(plan)
             }
         }
         let runs = try backtester.run(plans)

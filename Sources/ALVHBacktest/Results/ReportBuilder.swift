@@ -18,14 +18,16 @@ struct ReportBuilder {
     static let mainStrategies = ["naked", "one-layer", "alvh"]
 
     func report(runs: [StrategyRun], sweep: Backtest.Sweep?) -> BacktestReport {
-        let results = runs.filter { !$0.name.hasPrefix("sweep ") }.map(result)
+        let reported = runs.filter { $0.plan.sweepValue == nil }
+        let results = reported.map(result)
         let byName = Dictionary(uniqueKeysWithValues: results.map { ($0.name, $0) })
         var verdicts: [LayerVerdict] = []
         for (base, with) in [("naked", "one-layer"), ("naked", "alvh"), ("one-layer", "alvh")] {
             if let a = byName[base], let b = byName[with] { verdicts.append(Self.verdict(a, b)) }
         }
         let sweepRows: [SweepRow]? = sweep.map { sweep in
-            zip(sweep.values, runs.filter { $0.name.hasPrefix("sweep ") }).map { value, run in
+            runs.compactMap { run -> SweepRow? in
+                guard let value = run.plan.sweepValue else { return nil }
                 let r = result(run)
                 return SweepRow(parameter: sweep.parameter.rawValue, value: value, performance: r.performance,
                                 hedgeCostShareOfCredit: r.hedgeCostShareOfCredit, hedgeNetDollars: r.hedgeNetDollars)
@@ -34,7 +36,7 @@ struct ReportBuilder {
         let configuration = backtester.configuration
         return BacktestReport(from: days.first!.text, to: days.last!.text, tradingDays: days.count, startingEquity: configuration.startingEquity,
                               condorRisk: configuration.condorRisk, proxy: configuration.proxy, strategies: results,
-                              calibration: calibration(runs), episodes: episodes(runs.filter { !$0.name.hasPrefix("sweep ") }),
+                              calibration: calibration(runs), episodes: episodes(reported),
                               verdicts: verdicts, sweep: sweepRows, notes: notes())
     }
 

@@ -36,12 +36,15 @@ public struct StrategyPlan: Sendable {
     public var holding: Holding
     public var hedge: Hedge
     public var fills: Fills
+    /// The sweep value this plan runs (nil: a strategy of the report, not a sweep row).
+    public var sweepValue: String?
 
-    public init(name: String, holding: Holding = .condor, hedge: Hedge, fills: Fills = .desk) {
+    public init(name: String, holding: Holding = .condor, hedge: Hedge, fills: Fills = .desk, sweepValue: String? = nil) {
         self.name = name
         self.holding = holding
         self.hedge = hedge
         self.fills = fills
+        self.sweepValue = sweepValue
     }
 
     public static let naked = StrategyPlan(name: "naked", hedge: .none)
