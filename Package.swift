@@ -56,8 +56,13 @@ let package = Package(
             dependencies: ["ALVHSigning", "ALVHYAML", .product(name: "Yams", package: "Yams")]
         ),
         .target(
+            // The storage seam: the protocol, its plain records and typed outcomes, the in-memory double.
+            name: "ALVHStorage",
+            dependencies: ["ALVHSigning"]
+        ),
+        .target(
             name: "ALVHLedger",
-            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHStorage", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "ALVHSigner",

@@ -1,0 +1,175 @@
+/// The rows a ledger storage keeps, as plain values: no database type crosses the seam.
+///
+/// The storage knows nothing of envelopes, policies or signatures' meaning: it keeps bytes and the
+/// few columns its queries need, and enforces the ledger's structural rules (append-only entries,
+/// one head, one signature per key per proposal, one live signature per key per entry) in its own
+/// transactions. What is *valid* is decided above it, by the ledger's rules, on verified bytes.
+
+/// One committed entry as stored (the hash is the stored column, as written: verification compares it).
+public struct StoredEntry: Sendable, Equatable {
+    public var sequence: UInt64
+    public var previousHash: String
+    /// "genesis", "layer-change" or "policy-change".
+    public var kind: String
+    public var envelope: [UInt8]
+    public var attachments: [UInt8]
+    public var policyHash: String
+    public var committedAt: String
+    public var hash: String
+    public var committerSignature: [UInt8]
+
+    public init(sequence: UInt64, previousHash: String, kind: String, envelope: [UInt8], attachments: [UInt8],
+                policyHash: String, committedAt: String, hash: String, committerSignature: [UInt8]) {
+        self.sequence = sequence
+        self.previousHash = previousHash
+        self.kind = kind
+        self.envelope = envelope
+        self.attachments = attachments
+        self.policyHash = policyHash
+        self.committedAt = committedAt
+        self.hash = hash
+        self.committerSignature = committerSignature
+    }
+
+    /// The head this entry makes.
+    public var ref: HeadRef { HeadRef(sequence: sequence, hash: hash) }
+
+    /// True for the kinds that adopt a policy (genesis, policy-change).
+    public var adoptsPolicy: Bool { kind == "genesis" || kind == "policy-change" }
+}
+
+/// A head: the last entry's sequence and hash. Every deciding write names the head it was decided
+/// on; the storage writes only if that is still the head, in the same transaction.
+public struct HeadRef: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var sequence: UInt64
+    public var hash: String
+    public init(sequence: UInt64, hash: String) {
+        self.sequence = sequence
+        self.hash = hash
+    }
+    public var description: String { "entry \(sequence) (\(hash.prefix(16))…)" }
+}
+
+/// Where a queued proposal stands. Typed: decisions switch on it, never on its wording.
+public enum PendingStatus: String, Sendable, Codable, CaseIterable, Equatable {
+    /// Open: it can still collect signatures and be committed.
+    case pending
+    /// Its window ended before it was committed.
+    case expired
+    /// The head moved past its base: it can never be committed (re-propose).
+    case stale
+    /// A veto role's valid signed rejection stands against it.
+    case vetoed
+}
+
+/// A proposal to put in the queue.
+public struct NewPending: Sendable, Equatable {
+    public var id: String
+    public var payload: [UInt8]
+    public var payloadType: String
+    public var kind: String
+    public var sequence: UInt64
+    public var base: String
+    public var created: String
+    public var expires: String
+    /// The proposer's key id (hex).
+    public var proposer: String
+    public var queuedAt: String
+    /// A policy change's key files (JSON), queued with it.
+    public var attachments: [UInt8]?
+
+    public init(id: String, payload: [UInt8], payloadType: String, kind: String, sequence: UInt64, base: String, created: String,
+                expires: String, proposer: String, queuedAt: String, attachments: [UInt8]?) {
+        self.id = id
+        self.payload = payload
+        self.payloadType = payloadType
+        self.kind = kind
+        self.sequence = sequence
+        self.base = base
+        self.created = created
+        self.expires = expires
+        self.proposer = proposer
+        self.queuedAt = queuedAt
+        self.attachments = attachments
+    }
+}
+
+/// A queued proposal as stored, with its counts.
+public struct StoredPending: Sendable, Equatable {
+    public var id: String
+    public var payload: [UInt8]
+    public var payloadType: String
+    public var kind: String
+    public var sequence: UInt64
+    public var base: String
+    public var created: String
+    public var expires: String
+    public var proposer: String
+    public var queuedAt: String
+    public var attachments: [UInt8]?
+    public var status: PendingStatus
+    public var signatureCount: Int
+    public var rejectionCount: Int
+
+    public init(_ new: NewPending, status: PendingStatus, signatureCount: Int, rejectionCount: Int) {
+        id = new.id
+        payload = new.payload
+        payloadType = new.payloadType
+        kind = new.kind
+        sequence = new.sequence
+        base = new.base
+        created = new.created
+        expires = new.expires
+        proposer = new.proposer
+        queuedAt = new.queuedAt
+        attachments = new.attachments
+        self.status = status
+        self.signatureCount = signatureCount
+        self.rejectionCount = rejectionCount
+    }
+}
+
+/// A verified signature to store: the DSSE signature object and the canonical key id of the key
+/// that made it (decided above the storage; the envelope's own `keyid` is kept but never trusted).
+public struct NewSignature: Sendable, Equatable {
+    public var keyid: String?
+    public var sig: [UInt8]
+    /// Canonical key id (hex) of the verifying key.
+    public var signerKey: String
+    public var addedAt: String
+    public init(keyid: String?, sig: [UInt8], signerKey: String, addedAt: String) {
+        self.keyid = keyid
+        self.sig = sig
+        self.signerKey = signerKey
+        self.addedAt = addedAt
+    }
+}
+
+/// A stored signature, in arrival order.
+public struct StoredSignature: Sendable, Equatable {
+    public var keyid: String?
+    public var sig: [UInt8]
+    public var signerKey: String
+    public init(keyid: String?, sig: [UInt8], signerKey: String) {
+        self.keyid = keyid
+        self.sig = sig
+        self.signerKey = signerKey
+    }
+}
+
+/// Another open proposal for the same entry that a key has signed: what the double-sign rule
+/// looks at (the ledger decides, inside the storage's transaction, whether it blocks).
+public struct SlotSignature: Sendable, Equatable {
+    public var pendingID: String
+    public var expires: String
+    public var proposer: String
+    public init(pendingID: String, expires: String, proposer: String) {
+        self.pendingID = pendingID
+        self.expires = expires
+        self.proposer = proposer
+    }
+}
+
+/// The double-sign rule the storage applies inside its transaction: true when the given other
+/// signature by the same key blocks the new one. Pure: it runs while the write lock is held.
+public typealias SlotConflictRule = @Sendable (SlotSignature) -> Bool
