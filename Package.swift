@@ -61,8 +61,13 @@ let package = Package(
             dependencies: ["ALVHSigning"]
         ),
         .target(
+            // SQLite through GRDB: the only module that imports GRDB.
+            name: "ALVHStorageSQLite",
+            dependencies: ["ALVHStorage", "ALVHSigning", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
             name: "ALVHLedger",
-            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHStorage", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHStorage", "ALVHStorageSQLite"]
         ),
         .target(
             name: "ALVHSigner",

@@ -1,84 +1,13 @@
 import Foundation
 import GRDB
+import ALVHStorage
 
-/// The SQLite file behind a ledger: schema, pragmas, and the single connection of this process.
+/// The SQLite schema of a ledger, as versioned GRDB migrations (recorded in `grdb_migrations`;
+/// a file migrated by a newer alvh is refused by ``SQLiteLedgerStorage/open(path:create:readOnly:)``).
 ///
-/// WAL journal, `synchronous=FULL` (set again after GRDB's WAL setup, which lowers it to NORMAL,
-/// and checked), a busy timeout so several processes on one host can share the file, and foreign
-/// keys. Entries are append-only: triggers refuse UPDATE and DELETE.
-///
-/// ```swift
-/// let store = try LedgerStore.open(path: "alvh.sqlite", create: false)
-/// let head = try store.queue.read { try LedgerStore.head($0) }
-/// ```
-public final class LedgerStore: Sendable {
-    public let path: String
-    let queue: DatabaseQueue
-
-    /// The file name of the ledger inside a workspace.
-    public static let fileName = "alvh.sqlite"
-
-    /// How long a writer waits for another process's transaction (milliseconds).
-    public static var busyTimeoutMilliseconds: Int {
-        // ALVH_BUSY_TIMEOUT_MS (1…600000) lets an operator wait longer, or a test shorter, for a lock.
-        if let text = ProcessInfo.processInfo.environment["ALVH_BUSY_TIMEOUT_MS"], let value = Int(text), (1...600_000).contains(value) {
-            return value
-        }
-        return 15_000
-    }
-
-    private init(path: String, queue: DatabaseQueue) {
-        self.path = path
-        self.queue = queue
-    }
-
-    /// Opens the ledger at `path`. With `create: false`, a missing file is ``LedgerError/Code/noLedger``.
-    public static func open(path: String, create: Bool = false, readOnly: Bool = false) throws -> LedgerStore {
-        let exists = FileManager.default.fileExists(atPath: path)
-        if !exists && !create {
-            throw LedgerError(.noLedger, "no ledger here; create one with `alvh init --policy Policies/desk.yaml --book BOOK.json` (or give --workspace)", path: path)
-        }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw LedgerError(.fileError, "is a directory, not a ledger file", path: path)
-        }
-        var config = Configuration()
-        config.journalMode = .wal
-        config.busyMode = .timeout(Double(busyTimeoutMilliseconds) / 1000)
-        config.foreignKeysEnabled = true
-        config.readonly = readOnly
-        config.label = "alvh-ledger"
-        let queue: DatabaseQueue
-        do {
-            queue = try DatabaseQueue(path: path, configuration: config)
-            if !readOnly {
-                try queue.writeWithoutTransaction { db in
-                    try db.execute(sql: "PRAGMA synchronous = FULL")
-                    let level = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
-                    guard level == 2 else {
-                        throw LedgerError(.database, "could not set synchronous=FULL (got \(level))", path: path)
-                    }
-                }
-                try migrator.migrate(queue)
-            }
-        } catch let error as LedgerError {
-            throw error
-        } catch {
-            throw LedgerError(.database, describe(error), path: path)
-        }
-        return LedgerStore(path: path, queue: queue)
-    }
-
-    /// The `synchronous` level in force on this connection (2 = FULL).
-    public func synchronousLevel() throws -> Int {
-        try queue.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
-    }
-
-    /// The journal mode in force ("wal").
-    public func journalMode() throws -> String {
-        try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") ?? "" }
-    }
-
+/// WAL journal, `synchronous=FULL`, foreign keys. Entries and blobs are append-only in the file
+/// itself: triggers refuse UPDATE and DELETE.
+enum SQLiteSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -169,8 +98,16 @@ public final class LedgerStore: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'ledger blobs are append-only'); END;
                 """)
         }
+        // The storage seam (format 2, unchanged): the queue listed in queue order by an index.
+        migrator.registerMigration("v5-queue-order") { db in
+            try db.execute(sql: "CREATE INDEX pending_queue_order ON pending (queued_at, id)")
+        }
         return migrator
     }
+
+
+    /// Every migration this alvh knows, in order.
+    static var knownMigrations: [String] { migrator.migrations }
 
     static func describe(_ error: any Error) -> String {
         if let db = error as? DatabaseError {
@@ -186,5 +123,11 @@ public final class LedgerStore: Sendable {
             return "SQLite: " + text
         }
         return "\(error)"
+    }
+
+    /// A database error as the seam's one error type, with what it concerns.
+    static func storageError(_ error: any Error, path: String) -> StorageError {
+        if let error = error as? StorageError { return error }
+        return StorageError(.database, describe(error), path: path)
     }
 }
