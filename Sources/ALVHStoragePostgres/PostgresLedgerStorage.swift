@@ -83,10 +83,7 @@ public final class PostgresLedgerStorage: LedgerStorage, @unchecked Sendable {
         let tls = try tlsConfiguration(location)
         // A first, direct connection: its errors (authentication, no such database, refused) are
         // the server's own words, where a pool would only retry in the background.
-        try await bounded(timeout, location: redacted, while: "connecting") { slot in
-            let connection = try await connect(location, tls: tls, timeout: timeout, logger: logger)
-            guard slot.hold(connection) else { try? await connection.close(); throw CancellationError() }
-            defer { slot.release(); connection.close().whenComplete { _ in } }
+        try await withDirectConnection(location, tls: tls, timeout: timeout, logger: logger, while: create ? "setting up the schema" : "connecting") { connection in
             if create {
                 try await migrate(connection, logger: logger, location: redacted)
             } else {
@@ -136,6 +133,32 @@ public final class PostgresLedgerStorage: LedgerStorage, @unchecked Sendable {
             } catch {
                 throw StorageError(.badLocation, "cannot set up TLS: \(error)", path: location.redacted)
             }
+        }
+    }
+
+    /// Runs `body` on a connection of its own (not the pool's), closed after, within the bound;
+    /// errors mapped to StorageError.
+    static func withDirectConnection(_ location: LedgerLocation.PostgresLocation, tls: TLSSetting, timeout: Duration, logger: Logger,
+                                     while what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> Void) async throws {
+        do {
+            try await bounded(timeout, location: location.redacted, while: what) { slot in
+                let connection = try await connect(location, tls: tls, timeout: timeout, logger: logger)
+                guard slot.hold(connection) else {
+                    try? await connection.close()
+                    throw CancellationError()
+                }
+                do {
+                    try await body(connection)
+                } catch {
+                    slot.release()
+                    try? await connection.close()
+                    throw error
+                }
+                slot.release()
+                try? await connection.close()
+            }
+        } catch {
+            throw describe(error, location: location.redacted, while: what)
         }
     }
 
@@ -552,15 +575,8 @@ public final class PostgresLedgerStorage: LedgerStorage, @unchecked Sendable {
                                               timeout: Duration = defaultTimeout) async throws {
         let logger = Logger(label: "alvh.storage.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
         let tls = try tlsConfiguration(location)
-        do {
-            try await bounded(timeout, location: location.redacted, while: "running statements") { slot in
-                let connection = try await connect(location, tls: tls, timeout: timeout, logger: logger)
-                guard slot.hold(connection) else { try? await connection.close(); throw CancellationError() }
-                defer { slot.release(); connection.close().whenComplete { _ in } }
-                for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
-            }
-        } catch {
-            throw Self.describe(error, location: location.redacted, while: "running statements")
+        try await withDirectConnection(location, tls: tls, timeout: timeout, logger: logger, while: "running statements") { connection in
+            for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
         }
     }
 
