@@ -256,6 +256,77 @@ struct PostgresUnreachableTests {
     }
 }
 
+/// Servers of a test's own, by scripts/pg-throwaway.
+enum ThrowawayServers {
+    /// Whether initdb is installed (scripts/pg-throwaway can start servers).
+    static var available: Bool {
+        if let path = ProcessInfo.processInfo.environment["PATH"],
+           path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/initdb") }) { return true }
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        return versions.contains { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/initdb") }
+    }
+
+    /// Runs scripts/pg-throwaway with `system` (Foundation's Process was seen to miss the exit of a
+    /// script whose grandchild, the server, lives on), its output through a file.
+    static func run(_ arguments: [String]) throws -> String {
+        let script = TestProcess.packageRoot.appendingPathComponent("scripts/pg-throwaway").path
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("pg-throwaway-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let quoted = ([script] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let status = system("/bin/bash \(quoted) </dev/null >'\(output)' 2>&1")
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        guard status == 0 else { throw StorageError(.database, "pg-throwaway \(arguments.joined(separator: " ")) failed (\(status)): \(text)") }
+        // The URL is the last line (pg_ctl's progress goes to stderr, before it).
+        return text.split(separator: "\n").last.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+    }
+}
+
+/// A server of the test's own (scripts/pg-throwaway), crashed under an open storage and started
+/// again: while it is down every call fails within the bound ("unreachable"), never hangs; once it
+/// is back the same storage works again.
+@Suite("PostgreSQL storage: a server crash", .enabled(if: ThrowawayServers.available || PostgresTestServer.isCI,
+                                                      "PostgreSQL's initdb is not installed (apt-get install postgresql)"))
+struct CrashTests {
+    static func throwaway(_ arguments: [String]) throws -> String { try ThrowawayServers.run(arguments) }
+
+    @Test("crash: calls fail within the bound while the server is down, and work again once it is back")
+    func crashAndRestart() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("alvh-pg-crash-\(UUID().uuidString.prefix(8))").path
+        defer { _ = try? Self.throwaway(["stop", dir, "--remove"]) }
+        let url = try Self.throwaway(["start", dir])
+        guard case .postgres(let location) = try LedgerLocation.parse(url) else { Issue.record("not a postgres URL: \(url)"); return }
+        let bound = Duration.milliseconds(2000)
+        let s = try await PostgresLedgerStorage.open(location, create: true, timeout: bound)
+        let g = try await Fixture.create(s)
+
+        _ = try Self.throwaway(["stop", dir, "--immediate"])
+        for attempt in 0..<3 {
+            let started = ContinuousClock.now
+            let error = await #expect(throws: StorageError.self, "attempt \(attempt)") {
+                _ = try await s.append([Fixture.entry(after: g)], book: [1], blobs: [], removingPending: nil, decidedOn: g)
+            }
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed < bound + .seconds(2), "attempt \(attempt) took \(elapsed)")
+            #expect(error?.code == .database)
+            #expect(error?.reason.contains("unreachable") == true || error?.reason.contains("retry") == true, "\(error?.reason ?? "")")
+        }
+        let reads = ContinuousClock.now
+        _ = try? await s.head()
+        #expect(ContinuousClock.now - reads < bound + .seconds(2))
+
+        #expect(try Self.throwaway(["start", dir]) == url, "restarted on the same port")
+        var head: StoredEntry?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while head == nil, ContinuousClock.now < deadline {
+            head = try? await s.head()
+            if head == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(head?.ref == g, "the pool reconnects to the restarted server")
+        #expect(try await s.append([Fixture.entry(after: g)], book: [1], blobs: [], removingPending: nil, decidedOn: g).value?.sequence == 1)
+        try await s.close()
+    }
+}
+
 /// A TCP listener on loopback that accepts connections (the kernel does) and never answers.
 final class SilentServer: @unchecked Sendable {
     let fd: Int32
