@@ -240,21 +240,7 @@ public final class PostgresLedgerStorage: LedgerStorage, @unchecked Sendable {
     ///
     /// Every statement is idempotent: running them again changes nothing.
     public static func setupSQL(appRole: String, password: String? = nil) -> [String] {
-        let role = quoteIdentifier(appRole)
-        let create = password.map { "CREATE ROLE \(role) LOGIN PASSWORD \(quoteLiteral($0))" } ?? "CREATE ROLE \(role) NOLOGIN"
-        var ensure = "BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = \(quoteLiteral(appRole))) THEN \(create); "
-        if let password { ensure += "ELSE ALTER ROLE \(role) LOGIN PASSWORD \(quoteLiteral(password)); " }
-        ensure += "END IF; END"
-        let grantConnect = "BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), \(quoteLiteral(appRole))); END"
-        return [
-            "DO \(quoteLiteral(ensure))",
-            "DO \(quoteLiteral(grantConnect))",
-            "GRANT USAGE ON SCHEMA public TO \(role)",
-            "REVOKE ALL ON entries, blobs, pending, signatures, rejections, book, meta, ledger_head, schema_version FROM \(role)",
-            "GRANT SELECT, INSERT ON entries, blobs TO \(role)",
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON pending, signatures, rejections, book, meta, ledger_head TO \(role)",
-            "GRANT SELECT ON schema_version TO \(role)",
-        ]
+        PostgresSQL.applicationRole(appRole, password: password)
     }
 
     /// Runs ``setupSQL(appRole:password:)`` in one transaction (as the owner of the schema).
@@ -269,9 +255,6 @@ public final class PostgresLedgerStorage: LedgerStorage, @unchecked Sendable {
             }
         }
     }
-
-    static func quoteIdentifier(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-    static func quoteLiteral(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
     // MARK: Reading
 
@@ -659,13 +642,13 @@ public final class PostgresLedgerStorage: LedgerStorage, @unchecked Sendable {
         case null
     }
 
-    static func query(_ sql: String, _ binds: [Bind]) throws -> PostgresQuery {
+    static func query(_ sql: String, _ binds: [Bind]) -> PostgresQuery {
         var bindings = PostgresBindings(capacity: binds.count)
         for bind in binds {
             switch bind {
-            case .text(let text): try bindings.append(text)
-            case .int(let value): try bindings.append(value)
-            case .bytes(let bytes): try bindings.append(ByteBuffer(bytes: bytes))
+            case .text(let text): bindings.append(text)
+            case .int(let value): bindings.append(value)
+            case .bytes(let bytes): bindings.append(ByteBuffer(bytes: bytes))
             case .null: bindings.appendNull()
             }
         }

@@ -246,6 +246,32 @@ enum PostgresSQL {
         INSERT INTO rejections (pending_id, envelope, signer_key, added_at) VALUES ($1, $2, $3, $4)
         """
 
+    // MARK: The application role
+
+    /// The statements that make and grant the application role (see
+    /// ``PostgresLedgerStorage/setupSQL(appRole:password:)``): the name quoted as an identifier, the
+    /// name and password as literals (inside the DO blocks' own literal), so any text is safe.
+    static func applicationRole(_ name: String, password: String?) -> [String] {
+        let role = quoteIdentifier(name)
+        let create = password.map { "CREATE ROLE \(role) LOGIN PASSWORD \(quoteLiteral($0))" } ?? "CREATE ROLE \(role) NOLOGIN"
+        var ensure = "BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = \(quoteLiteral(name))) THEN \(create); "
+        if let password { ensure += "ELSE ALTER ROLE \(role) LOGIN PASSWORD \(quoteLiteral(password)); " }
+        ensure += "END IF; END"
+        let grantConnect = "BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), \(quoteLiteral(name))); END"
+        return [
+            "DO \(quoteLiteral(ensure))",
+            "DO \(quoteLiteral(grantConnect))",
+            "GRANT USAGE ON SCHEMA public TO \(role)",
+            "REVOKE ALL ON entries, blobs, pending, signatures, rejections, book, meta, ledger_head, schema_version FROM \(role)",
+            "GRANT SELECT, INSERT ON entries, blobs TO \(role)",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON pending, signatures, rejections, book, meta, ledger_head TO \(role)",
+            "GRANT SELECT ON schema_version TO \(role)",
+        ]
+    }
+
+    static func quoteIdentifier(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+    static func quoteLiteral(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+
     /// The statements of the hot paths (reads of a stream, enqueue, sign, reject, commit): each
     /// must find its rows by an index, never by scanning a table that grows with the ledger
     /// (checked by EXPLAIN on a filled database).

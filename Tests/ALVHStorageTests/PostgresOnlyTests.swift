@@ -95,14 +95,6 @@ struct PostgresOnlyTests {
         }
     }
 
-    @Test("setupSQL quotes the role's name and password")
-    func setupSQLQuotes() {
-        let statements = PostgresLedgerStorage.setupSQL(appRole: "we\"ird", password: "pa'ss")
-        #expect(statements.allSatisfy { !$0.contains("we\"ird\"") || $0.contains("\"we\"\"ird\"") })
-        #expect(statements[0].contains("pa''''ss"), "the password literal inside the DO body's literal")
-        #expect(statements.contains("GRANT SELECT, INSERT ON entries, blobs TO \"we\"\"ird\""))
-    }
-
     @Test("two pools appending on the same head: exactly one done, one headMoved, every run of 20")
     func racingAppends() async throws {
         try await withStorage { s, db async throws in
@@ -279,6 +271,15 @@ enum ThrowawayServers {
         // The URL is the last line (pg_ctl's progress goes to stderr, before it).
         return text.split(separator: "\n").last.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
     }
+}
+
+/// The role's statements, without a server.
+@Test("setupSQL quotes the role's name and password")
+func setupSQLQuotes() {
+    let statements = PostgresLedgerStorage.setupSQL(appRole: "we\"ird", password: "pa'ss")
+    #expect(statements[0].contains("pa''''ss"), "the password literal inside the DO body's literal")
+    #expect(statements.contains("GRANT SELECT, INSERT ON entries, blobs TO \"we\"\"ird\""))
+    #expect(PostgresLedgerStorage.setupSQL(appRole: "app").first?.contains("NOLOGIN") == true)
 }
 
 /// A server of the test's own (scripts/pg-throwaway), crashed under an open storage and started
