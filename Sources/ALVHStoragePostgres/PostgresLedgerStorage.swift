@@ -37,9 +37,7 @@ import PostgresNIO
 /// verifying its certificate, as libpq's `prefer` does (encryption against eavesdropping, not
 /// proof of the server's identity). `require`: TLS, the certificate verified against the system's
 /// roots and the host name.
-public final class PostgresLedgerStorage: LedgerStorage, @unchecked Sendable {
-    // @unchecked: every stored property is immutable and Sendable but `runTask`, written once in
-    // `init` and read by `close()` only.
+public final class PostgresLedgerStorage: LedgerStorage, Sendable {
     public let location: String
     private let client: PostgresClient
     private let runTask: Task<Void, Never>
@@ -57,7 +55,7 @@ public final class PostgresLedgerStorage: LedgerStorage, @unchecked Sendable {
 
     deinit { runTask.cancel() }
 
-    /// The bound on each wait, from `ALVH_PG_TIMEOUT_S` (1…3600 seconds), 30 s by default.
+    /// The bound on each wait, from `ALVH_PG_TIMEOUT_S` (seconds, 0.1…3600), 30 s by default.
     public static var defaultTimeout: Duration {
         if let text = ProcessInfo.processInfo.environment["ALVH_PG_TIMEOUT_S"], let value = Double(text), value >= 0.1, value <= 3600 {
             return .milliseconds(Int64(value * 1000))
