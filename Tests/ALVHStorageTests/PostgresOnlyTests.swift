@@ -95,6 +95,47 @@ struct PostgresOnlyTests {
         }
     }
 
+    @Test("connected as the application role, alvh's every read and write goes through")
+    func workAsApplicationRole() async throws {
+        try await withStorage { owner, db async throws in
+            let g = try await F.create(owner)
+            let role = "alvh_app_" + UUID().uuidString.lowercased().prefix(8)
+            try await owner.grantApplicationRole(role, password: "app-pw")
+            do {
+                var location = db.location
+                location.user = role
+                location.password = "app-pw"
+                let s = try await PostgresLedgerStorage.open(location, create: false)
+                let queued = try await s.enqueue(F.proposal("p1"), id: "p1", blobs: [[1]], signatures: [F.signature("k1")], maxSignatures: 5,
+                                                 conflicts: F.never, decidedOn: g)
+                #expect(queued.value?.queued?.signatureCount == 1)
+                _ = try await s.enqueue(F.proposal("p2"), id: "p2", blobs: [], signatures: [], maxSignatures: 5, conflicts: F.never, decidedOn: g)
+                #expect(try await s.addRejection(pendingID: "p1", envelope: [2], signerKey: "k2", addedAt: "t", veto: false, decidedOn: g)
+                        == .done(.added(vetoed: false)))
+                #expect(try await s.setStatus([(id: "p2", status: .expired)], decidedOn: g) == .done([.marked(id: "p2", to: .expired)]))
+                let e1 = F.entry(after: g)
+                #expect(try await s.append([e1], book: [3], blobs: [[4]], removingPending: "p1", decidedOn: g) == .done(e1.ref))
+                #expect(try await s.head() == e1)
+                #expect(try await s.pending(id: "p1") == nil)
+                #expect(try await s.blobs(after: nil, limit: 10).count == 3)
+                #expect(try await s.meta("ledger_id") == "L-test")
+                #expect(try await s.lastPolicyEntry(before: nil)?.sequence == 0)
+                // The role cannot set the schema up: migrations are the owner's.
+                let refused = await #expect(throws: StorageError.self) {
+                    try await s.rawExecute("CREATE TABLE later (x int)")
+                }
+                #expect(refused?.reason.contains("42501") == true)
+                try await s.close()
+            } catch {
+                try? await owner.rawExecute("DROP OWNED BY \(role)", "DROP ROLE \(role)")
+                throw error
+            }
+            // Its sessions end with the database; the role goes now.
+            try await PostgresLedgerStorage.execute(["SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '\(role)'"], at: db.server)
+            try await owner.rawExecute("DROP OWNED BY \(role)", "DROP ROLE \(role)")
+        }
+    }
+
     @Test("two pools appending on the same head: exactly one done, one headMoved, every run of 20")
     func racingAppends() async throws {
         try await withStorage { s, db async throws in
