@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -66,8 +67,16 @@ let package = Package(
             dependencies: ["ALVHStorage", "ALVHSigning", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
+            // The PostgreSQL backend of the seam: the only module that imports PostgresNIO (none of
+            // its types is in this module's public API).
+            name: "ALVHStoragePostgres",
+            dependencies: ["ALVHStorage", "ALVHSigning", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "ALVHLedger",
-            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHStorage", "ALVHStorageSQLite"]
+            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHStorage", "ALVHStorageSQLite", "ALVHStoragePostgres",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ALVHSigner",
@@ -93,7 +102,8 @@ let package = Package(
         ),
         .target(
             name: "ALVHTestSupport",
-            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHLedger"],
+            // ALVHStorage and ALVHStoragePostgres: PostgresTestServer (a fresh database per test).
+            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHLedger", "ALVHStorage", "ALVHStoragePostgres"],
             path: "Tests/ALVHTestSupport"
         ),
         .testTarget(
@@ -113,6 +123,12 @@ let package = Package(
             name: "ALVHSignerTests",
             dependencies: ["ALVHSigner", "ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHTestSupport",
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            // One conformance suite over every storage backend (memory, SQLite, PostgreSQL),
+            // and the PostgreSQL-only tests (triggers, role, races, query plans).
+            name: "ALVHStorageTests",
+            dependencies: ["ALVHStorage", "ALVHStorageSQLite", "ALVHStoragePostgres", "ALVHSigning", "ALVHTestSupport"]
         ),
         .testTarget(
             name: "ALVHEngineTests",
