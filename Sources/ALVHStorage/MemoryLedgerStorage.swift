@@ -103,7 +103,7 @@ public actor MemoryLedgerStorage: LedgerStorage {
             let others = signatureRows.compactMap { other, rows -> SlotSignature? in
                 guard other != id, let p = pendingAfter[other], p.sequence == row.sequence, p.status == .pending,
                       rows.contains(where: { $0.signerKey == signature.signerKey }) else { return nil }
-                return SlotSignature(pendingID: other, expires: p.expires, proposer: p.proposer)
+                return SlotSignature(pendingID: other, expires: p.expires, proposer: p.proposer, signerKey: signature.signerKey)
             }.sorted { $0.pendingID < $1.pendingID }
             if let blocking = others.first(where: conflicts) { return .done(.refused(index: index, .doubleSign(blocking))) }
             stored.append(StoredSignature(keyid: signature.keyid, sig: signature.sig, signerKey: signature.signerKey))

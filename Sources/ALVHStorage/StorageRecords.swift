@@ -163,10 +163,13 @@ public struct SlotSignature: Sendable, Equatable {
     public var pendingID: String
     public var expires: String
     public var proposer: String
-    public init(pendingID: String, expires: String, proposer: String) {
+    /// The key (canonical id, hex) whose new signature meets this one: it signed both.
+    public var signerKey: String
+    public init(pendingID: String, expires: String, proposer: String, signerKey: String) {
         self.pendingID = pendingID
         self.expires = expires
         self.proposer = proposer
+        self.signerKey = signerKey
     }
 }
 

@@ -438,7 +438,7 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
                 guard count < maxSignatures else { return (.refused(index: index, .tooMany(count: Int(count))), false) }
                 let others = try await self.all(c, PostgresSQL.otherSignaturesForSlot, [.text(signature.signerKey), .int(row.sequence), .text(id)]) { r in
                     let (other, expires, proposer) = try r.decode((String, String, String).self)
-                    return SlotSignature(pendingID: other, expires: expires, proposer: proposer)
+                    return SlotSignature(pendingID: other, expires: expires, proposer: proposer, signerKey: signature.signerKey)
                 }
                 if let blocking = others.first(where: conflicts) {
                     return (.refused(index: index, .doubleSign(blocking)), false)

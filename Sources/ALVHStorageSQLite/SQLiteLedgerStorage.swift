@@ -320,7 +320,7 @@ public final class SQLiteLedgerStorage: LedgerStorage {
                 let count = try Int.fetchOne(db.cachedStatement(sql: SQLiteSQL.signatureCount), arguments: [id]) ?? 0
                 guard count < maxSignatures else { throw Refusal(outcome: .refused(index: index, .tooMany(count: count))) }
                 let others = try Row.fetchAll(db.cachedStatement(sql: SQLiteSQL.otherSignatureForSlot), arguments: [signature.signerKey, sequence, id])
-                    .map { SlotSignature(pendingID: $0[0], expires: $0[1], proposer: $0[2]) }
+                    .map { SlotSignature(pendingID: $0[0], expires: $0[1], proposer: $0[2], signerKey: signature.signerKey) }
                     .sorted { $0.pendingID < $1.pendingID }
                 if let blocking = others.first(where: conflicts) {
                     throw Refusal(outcome: .refused(index: index, .doubleSign(blocking)))

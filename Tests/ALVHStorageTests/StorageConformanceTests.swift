@@ -248,7 +248,7 @@ struct StorageConformanceTests {
             }
             let outcome = try await s.enqueue(F.proposal("new"), id: "new", blobs: [[1]], signatures: [F.signature("k2"), F.signature("k1")],
                                               maxSignatures: 5, conflicts: rule, decidedOn: g)
-            #expect(outcome == .done(.refused(index: 1, .doubleSign(SlotSignature(pendingID: "b-prop", expires: "exp-b-prop", proposer: "proposer-b-prop")))))
+            #expect(outcome == .done(.refused(index: 1, .doubleSign(SlotSignature(pendingID: "b-prop", expires: "exp-b-prop", proposer: "proposer-b-prop", signerKey: "k1")))))
             #expect(seen.ids == ["a-prop", "b-prop"], "open proposals for the same entry only, in id order")
             #expect(try await s.pending(id: "new") == nil, "the proposal's insertion is rolled back")
             #expect(try await s.signatures(pendingID: "new").isEmpty, "k2's signature too")
@@ -261,7 +261,7 @@ struct StorageConformanceTests {
             // The first blocking one in id order is reported.
             let blocked = try await s.enqueue(F.proposal("z-prop"), id: "z-prop", blobs: [], signatures: [F.signature("k1")],
                                               maxSignatures: 5, conflicts: F.always, decidedOn: g)
-            #expect(blocked == .done(.refused(index: 0, .doubleSign(SlotSignature(pendingID: "a-prop", expires: "exp-a-prop", proposer: "proposer-a-prop")))))
+            #expect(blocked == .done(.refused(index: 0, .doubleSign(SlotSignature(pendingID: "a-prop", expires: "exp-a-prop", proposer: "proposer-a-prop", signerKey: "k1")))))
         }
     }
 
