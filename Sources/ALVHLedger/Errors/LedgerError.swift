@@ -14,7 +14,7 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let noLedger = Code("no-ledger")
         /// A ledger already exists where `init` was asked to make one.
         public static let alreadyInitialized = Code("already-initialized")
-        /// SQLite failed (locked, read-only, full, corrupt).
+        /// The database failed (locked, read-only, full, unreachable, timed out).
         public static let database = Code("database")
         /// The proposal is not in the pending queue.
         public static let notFound = Code("not-found")
@@ -32,8 +32,14 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let policyRollback = Code("policy-rollback")
         /// A file could not be read or written.
         public static let fileError = Code("file-error")
-        /// The head moved between verifying and writing (retried internally).
-        static let headMoved = Code("head-moved")
+        /// The ledger location is not usable (`--ledger`: not a ledger file, bad URL, no password).
+        public static let badLocation = Code("bad-location")
+        /// The database breaks the storage's own invariants (a row that cannot be read back).
+        public static let corrupt = Code("corrupt")
+        /// The storage refused a write that breaks a structural rule (entries out of order).
+        public static let refused = Code("refused")
+        /// The database schema is newer than this alvh, or cannot be migrated.
+        public static let schema = Code("schema")
     }
 
     public var code: Code

@@ -1,25 +1,25 @@
 import Foundation
-import GRDB
 import ALVHSigning
 import ALVHApproval
 import ALVHEngine
+import ALVHStorage
 
 extension Ledger {
     /// Commits a pending proposal, signed by `committer` (a committer key of the policy in force).
     ///
     /// Decided on the ledger as this object verified it (from its checkpoint; from genesis the first
-    /// time), in one write transaction taken at once (BEGIN IMMEDIATE) on that verified head: the
+    /// time) and written only if the stored head is still that verified head (checked by the storage
+    /// in the append's own transaction; if it moved, the new entries are verified and it is decided again): the
     /// envelope is re-verified against the verified policy, its figures recomputed on the verified
     /// book and the snapshot it cites; base == head and sequence == head + 1, expiry (with the
     /// policy's clock skew), vetoes and thresholds are checked (for a policy change, under the current
     /// and the new policy, and the version must rise); the entry — with the adopted policy's key
     /// files and every signed rejection for the slot attached (the cited snapshot stays in the
     /// ledger's blobs) — is signed and appended; the book is updated; the proposal leaves the queue.
-    /// No file is read inside the transaction. On any failure nothing is written.
+    /// No file is read. On any failure nothing is written.
     @discardableResult
-    public func commit(id: String, committer: PrivateKey, at now: Date) throws -> LedgerEntry {
-        var advanced: LedgerVerifier.Checkpoint?
-        let entry = try writeVerified { db, verified in
+    public func commit(id: String, committer: PrivateKey, at now: Date) async throws -> LedgerEntry {
+        let (entry, advanced) = try await onVerifiedHead { verified -> WriteOutcome<(LedgerEntry, LedgerVerifier.Checkpoint)> in
             let policy = verified.policy
             guard policy.committer(for: committer.keyID) != nil else {
                 throw LedgerError(.notApproved, "key \(committer.keyID.fingerprint) is not a committer of policy '\(policy.name)' v\(policy.version); entries it signed would not verify",
@@ -29,9 +29,11 @@ extension Ledger {
                 throw LedgerError(.invalidInput, "commit time \(RFC3339.format(now)) is before the head's \(RFC3339.format(verified.committedAt)); commit times never go back (check the clock)")
             }
             let context = verified.context
-            let envelope = try Ledger.envelope(id: id, db)
-            let rejections = try Ledger.rejections(id: id, db)
-            let assessor = LedgerAssessor(book: verified.book, snapshot: { try? Ledger.blob($0, db) })
+            let pending = try await storedPending(id: id)
+            let envelope = try await self.envelope(id: id)
+            let rejections = try await self.rejections(id: id)
+            let held = try await heldSnapshot(citedBy: envelope, given: nil)
+            let assessor = LedgerAssessor(book: verified.book, snapshot: { held?.hash == $0 ? held?.bytes : nil })
             let (report, parsed) = ThresholdEvaluator(policy: policy, concurrentSignatureChecks: true)
                 .evaluateDocument(envelope, at: now, ledger: context, rejections: rejections, assessor: assessor)
             guard let document = parsed else {
@@ -45,25 +47,29 @@ extension Ledger {
             }
 
             // Every signed rejection for this entry's slot goes into the entry: verification then
-            // proves the committed proposal carried no veto.
-            let slotRejections = try Data.fetchAll(db.cachedStatement(sql: LedgerSQL.slotRejections), arguments: [Int64(context.nextSequence)])
-                .map { try Envelope.decode(Array($0), path: "rejection") }
+            // proves the committed proposal carried no veto. (The storage writes only if the slot's
+            // rejections and the proposal's status are still the ones decided on.)
+            let slotRejections = try await io { try await storage.slotRejections(sequence: context.nextSequence) }
+                .map { try Envelope.decode($0, path: "rejection") }
             let kind: LedgerEntry.Kind
             let attachments: EntryAttachments
             var book = verified.book
             var adopted: Policy?
+            var blobs: [[UInt8]] = []
             switch document.kind {
             case .policyChange:
                 kind = .policyChange
                 guard let change = document.change.policy else {
                     throw LedgerError(.invalidInput, "a policy-change proposal without a policy")
                 }
-                let keys = try Ledger.pendingKeys(id: id, db) ?? KeyAttachments(keys: [:])
+                let keys = try Ledger.queuedKeys(pending.attachments) ?? KeyAttachments(keys: [:])
                 let newPolicy = try Policy(bytes: try change.bytes(), keyLoader: keys.loader, path: "proposed policy v\(change.version)")
                 try Ledger.checkRotation(from: policy, to: newPolicy, declaredVersion: change.version, envelope: envelope,
                                          at: now, context: context, rejections: rejections)
                 attachments = try EntryAttachments(keys: keys, rejections: slotRejections)
                 adopted = newPolicy
+                // The adopted policy's text and key files, content-addressed beside the entry.
+                blobs = [newPolicy.bytes] + keys.blobs
             default:
                 kind = .layerChange
                 book = try BookChange.apply(document, to: book)
@@ -75,14 +81,13 @@ extension Ledger {
                                     envelope: try envelope.encoded(), attachments: try attachments.encoded(),
                                     policyHash: policy.hash, committedAt: RFC3339.format(now))
             entry.committerSignature = try committer.signature(for: entry.signingMessage)
-            try Ledger.insert(entry, db)
-            try Ledger.storeBook(book, seq: entry.sequence, db)
-            try db.cachedStatement(sql: LedgerSQL.deletePending).execute(arguments: [id])
-            advanced = LedgerVerifier.Checkpoint(sequence: entry.sequence, hash: entry.hash, committedAt: RFC3339.parse(entry.committedAt) ?? now,
-                                                 ledgerID: verified.ledgerID, policy: adopted ?? policy, book: book)
-            return entry
+            let advanced = LedgerVerifier.Checkpoint(sequence: entry.sequence, hash: entry.hash, committedAt: RFC3339.parse(entry.committedAt) ?? now,
+                                                     ledgerID: verified.ledgerID, policy: adopted ?? policy, book: book)
+            let written = try await storage.append([entry.stored], book: try Ledger.encodeBook(book), blobs: blobs,
+                                                   removingPending: id, decidedOn: verified.ref)
+            return written.map { _ in (entry, advanced) }
         }
-        // Only once the transaction is durable: this object's verified head is the entry it wrote.
+        // Only once the write is durable: this object's verified head is the entry it wrote.
         verifiedHead.withLock { $0 = advanced }
         return entry
     }

@@ -1,11 +1,13 @@
 import Foundation
-import GRDB
 import ALVHSigning
 import ALVHApproval
+import ALVHStorage
 
 extension LedgerVerifier.Checkpoint {
     /// The ledger state a proposal is checked against: the verified head.
     public var context: LedgerContext { LedgerContext(ledgerID: ledgerID, head: hash, nextSequence: sequence + 1) }
+    /// The verified head, as the storage names the head a write was decided on.
+    public var ref: HeadRef { HeadRef(sequence: sequence, hash: hash) }
 }
 
 extension Ledger {
@@ -31,9 +33,9 @@ extension Ledger {
     /// entries appended since — after re-reading the checkpoint's entry, so a rewritten history is
     /// refused, not resumed. Deciding operations (enqueue, sign, commit) use this, not the
     /// database's policy, book or head.
-    public func verified(jobs: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> LedgerVerifier.Checkpoint {
+    public func verified(jobs: Int = ProcessInfo.processInfo.activeProcessorCount) async throws -> LedgerVerifier.Checkpoint {
         let current = verifiedHead.withLock { $0 }
-        let head = try self.head()
+        let head = try await self.head()
         if let current, current.sequence == head.sequence, current.hash == head.hash, head.computeHash() == head.hash { return current }
         let pins = self.pins.withLock { $0 }
         let report: LedgerVerifier.Report
@@ -41,15 +43,15 @@ extension Ledger {
             guard head.sequence >= current.sequence else {
                 throw LedgerError(.verificationFailed, "the ledger ends at entry \(head.sequence), before entry \(current.sequence) verified earlier: entries were removed")
             }
-            let entry = try self.entry(current.sequence)
+            let entry = try await self.entry(current.sequence)
             guard entry.hash == current.hash, entry.computeHash() == current.hash else {
                 throw LedgerError(.verificationFailed, "entry \(current.sequence), verified earlier as \(current.hash.prefix(16))…, now reads \(entry.hash.prefix(16))…: the ledger's history was rewritten")
             }
-            var source = DatabaseEntrySource(ledger: self, from: current.sequence + 1)
-            report = try LedgerVerifier(jobs: jobs).verify(&source, resumingFrom: current, expectHead: pins.head)
+            var source = StorageEntrySource(ledger: self, from: current.sequence + 1)
+            report = try await LedgerVerifier(jobs: jobs).verify(&source, resumingFrom: current, expectHead: pins.head)
         } else {
-            var source = DatabaseEntrySource(ledger: self)
-            report = try LedgerVerifier(jobs: jobs).verify(&source, expectHead: pins.head)
+            var source = StorageEntrySource(ledger: self)
+            report = try await LedgerVerifier(jobs: jobs).verify(&source, expectHead: pins.head)
         }
         guard report.ok, let checkpoint = report.checkpoint else {
             throw LedgerError(.verificationFailed, "the ledger does not verify: "
@@ -62,24 +64,18 @@ extension Ledger {
         return checkpoint
     }
 
-    /// A write transaction on the verified head: verifies (or advances the verification) first, then
-    /// takes the write lock and checks that the stored head is still the verified one; if another
-    /// process appended meanwhile, verifies the new entries and tries again.
-    func writeVerified<T>(_ body: (Database, LedgerVerifier.Checkpoint) throws -> T) throws -> T {
+    /// A deciding write on the verified head: verifies (or advances the verification) first, decides
+    /// on what it verified, and writes only if the stored head is still the verified one (the
+    /// storage checks that in the write's own transaction). If another process appended meanwhile
+    /// (or the proposal's queue state changed), verifies the new entries and decides again.
+    func onVerifiedHead<T>(_ attempt: (LedgerVerifier.Checkpoint) async throws -> WriteOutcome<T>) async throws -> T {
         for _ in 0..<5 {
-            let checkpoint = try verified()
-            do {
-                return try writeImmediate { db in
-                    guard let head = try Row.fetchOne(db.cachedStatement(sql: LedgerSQL.head)),
-                          (head["entry_hash"] as String) == checkpoint.hash, UInt64(head["seq"] as Int64) == checkpoint.sequence else {
-                        throw LedgerError(.headMoved, "the head moved while it was being verified")
-                    }
-                    return try body(db, checkpoint)
-                }
-            } catch let error as LedgerError where error.code == .headMoved {
-                continue
+            let checkpoint = try await verified()
+            switch try await io({ try await attempt(checkpoint) }) {
+            case .done(let value): return value
+            case .headMoved: continue
             }
         }
-        throw LedgerError(.database, "the ledger's head kept moving while this process verified it; retry", path: store.path)
+        throw LedgerError(.database, "the ledger's head kept moving while this process verified it; retry", path: location)
     }
 }

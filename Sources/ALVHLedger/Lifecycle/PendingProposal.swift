@@ -1,3 +1,5 @@
+import ALVHStorage
+
 /// A proposal waiting in the ledger's queue.
 public struct PendingProposal: Sendable, Codable, Equatable {
     /// The envelope id (hex SHA-256 of its PAE).
@@ -9,10 +11,24 @@ public struct PendingProposal: Sendable, Codable, Equatable {
     public var expires: String
     public var proposer: String
     public var queuedAt: String
-    /// pending, expired, stale, or vetoed (a veto role's valid signed rejection).
-    public var status: String
+    /// Where it stands (typed: decisions switch on it). In JSON: "pending", "expired", "stale", "vetoed".
+    public var status: PendingStatus
     /// Signatures collected so far (all, counted or not).
     public var signatureCount: Int
     /// Signed rejections collected so far.
     public var rejectionCount: Int
+
+    public init(_ stored: StoredPending) {
+        id = stored.id
+        kind = stored.kind
+        sequence = stored.sequence
+        base = stored.base
+        created = stored.created
+        expires = stored.expires
+        proposer = stored.proposer
+        queuedAt = stored.queuedAt
+        status = stored.status
+        signatureCount = stored.signatureCount
+        rejectionCount = stored.rejectionCount
+    }
 }

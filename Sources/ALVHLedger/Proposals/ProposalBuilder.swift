@@ -103,18 +103,18 @@ extension Ledger {
     /// as `proposer`, and queues it with the market snapshot it cites (stored in the ledger).
     ///
     /// ```swift
-    /// let queued = try ledger.queue(proposals[0], market: snapshot, snapshotBytes: bytes, proposer: key,
+    /// let queued = try await ledger.queue(proposals[0], market: snapshot, snapshotBytes: bytes, proposer: key,
     ///                               lifetime: 4 * 3600, at: Date())
     /// ```
     @discardableResult
     public func queue(_ proposal: EngineProposal, market: MarketSnapshot, snapshotBytes: [UInt8], proposer: PrivateKey,
-                      lifetime: TimeInterval, at now: Date) throws -> EnqueueResult {
-        let verified = try self.verified()
+                      lifetime: TimeInterval, at now: Date) async throws -> EnqueueResult {
+        let verified = try await self.verified()
         let binding = LedgerBinding(ledgerID: verified.ledgerID, base: verified.hash, sequence: verified.sequence + 1,
                                     policyHash: verified.policy.hash)
         let envelope = try ProposalBuilder.signedEnvelope(for: proposal, binding: binding, proposer: proposer, market: market,
                                                           snapshotBytes: snapshotBytes, created: now, lifetime: lifetime)
-        return try enqueue(envelope, snapshot: snapshotBytes, at: now)
+        return try await enqueue(envelope, snapshot: snapshotBytes, at: now)
     }
 }
 
@@ -123,8 +123,8 @@ extension Ledger {
     /// snapshot's limit prices (model mid ± half-spread, on the VIX tick grid), evaluated by the engine on the verified book, bound to the
     /// verified head and policy, signed by `proposer` — what tools, tests and the benchmarks queue.
     public func manualProposal(kind: LayerChange.Kind, layer: String, trades: [Trade], market: MarketSnapshot, snapshotBytes: [UInt8],
-                               proposer: PrivateKey, created: Date, lifetime: TimeInterval, note: String = "manual") throws -> Envelope {
-        let verified = try self.verified()
+                               proposer: PrivateKey, created: Date, lifetime: TimeInterval, note: String = "manual") async throws -> Envelope {
+        let verified = try await self.verified()
         let priced = try trades.map { trade -> Trade in
             var priced = trade
             priced.price = try Engine.vixLimitPrice(market: market, right: trade.right, expiry: trade.expiry, strike: trade.strike, buying: trade.quantity > 0)

@@ -1,38 +1,33 @@
 import Foundation
-import GRDB
 import ALVHApproval
 import ALVHSigning
 
 /// A stream of ledger entries in sequence order, read in batches (memory stays flat).
 public protocol EntrySource {
     /// The next batch of at most `max` entries; empty at the end.
-    mutating func next(max: Int) throws -> [LedgerEntry]
+    mutating func next(max: Int) async throws -> [LedgerEntry]
     /// A blob (a market snapshot an entry cites) by its hex SHA-256, checked against it; nil when absent.
-    func blob(_ hash: String) throws -> [UInt8]?
+    func blob(_ hash: String) async throws -> [UInt8]?
 }
 
-/// Entries from the SQLite file, `max` rows per query.
-public struct DatabaseEntrySource: EntrySource {
+/// Entries from the ledger's storage (SQLite or PostgreSQL), `max` rows per query.
+public struct StorageEntrySource: EntrySource {
     let ledger: Ledger
-    var nextSequence: Int64 = 0
+    var nextSequence: UInt64 = 0
 
     public init(ledger: Ledger) { self.ledger = ledger }
 
     /// The entries from `sequence` on (to resume a verification after a checkpoint).
     public init(ledger: Ledger, from sequence: UInt64) {
         self.ledger = ledger
-        nextSequence = Int64(sequence)
+        nextSequence = sequence
     }
 
-    public func blob(_ hash: String) throws -> [UInt8]? { try ledger.blob(hash) }
+    public func blob(_ hash: String) async throws -> [UInt8]? { try await ledger.blob(hash) }
 
-    public mutating func next(max: Int) throws -> [LedgerEntry] {
-        let from = nextSequence
-        let rows = try ledger.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: LedgerSQL.entriesFrom), arguments: [from, max])
-        }
-        let entries = try rows.map(Ledger.entry(from:))
-        if let last = rows.last { nextSequence = (last["seq"] as Int64) + 1 }
+    public mutating func next(max: Int) async throws -> [LedgerEntry] {
+        let entries = try await ledger.entries(from: nextSequence, limit: max)
+        if let last = entries.last { nextSequence = last.sequence + 1 }
         return entries
     }
 }

@@ -5,7 +5,7 @@ import ALVHSigning
 public enum LedgerExporter {
     /// Exports every entry to `path` (temp file + rename); returns the entry count.
     @discardableResult
-    public static func export(_ ledger: Ledger, to path: String) throws -> Int {
+    public static func export(_ ledger: Ledger, to path: String) async throws -> Int {
         let directory = (path as NSString).deletingLastPathComponent
         let temp = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent + ".tmp-" + Hex.encode(try SecureRandom.bytes(6))
         guard FileManager.default.createFile(atPath: temp, contents: nil), let handle = FileHandle(forWritingAtPath: temp) else {
@@ -15,17 +15,23 @@ public enum LedgerExporter {
         defer { if !done { unlink(temp) } }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var source = DatabaseEntrySource(ledger: ledger)
+        var source = StorageEntrySource(ledger: ledger)
         var count = 0
         do {
             // The blobs (snapshots) first, so that a reader holds each before the entries citing it.
-            for (hash, bytes) in try ledger.blobs() {
-                var line = try encoder.encode(ExportedBlob(hash: hash, bytes: bytes))
-                line.append(UInt8(ascii: "\n"))
-                try handle.write(contentsOf: line)
+            var after: String?
+            while true {
+                let page = try await ledger.blobs(after: after, limit: 64)
+                guard let last = page.last else { break }
+                for (hash, bytes) in page {
+                    var line = try encoder.encode(ExportedBlob(hash: hash, bytes: bytes))
+                    line.append(UInt8(ascii: "\n"))
+                    try handle.write(contentsOf: line)
+                }
+                after = last.hash
             }
             while true {
-                let batch = try source.next(max: 1000)
+                let batch = try await source.next(max: 1000)
                 if batch.isEmpty { break }
                 var chunk = Data()
                 for entry in batch {

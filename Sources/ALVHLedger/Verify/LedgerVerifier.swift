@@ -10,8 +10,8 @@ import ALVHEngine
 /// Entries are streamed in batches; each batch's envelopes are verified on `jobs` threads.
 ///
 /// ```swift
-/// var source = DatabaseEntrySource(ledger: ledger)
-/// let report = try LedgerVerifier(jobs: 2).verify(&source, materializedBook: try ledger.book())
+/// var source = StorageEntrySource(ledger: ledger)
+/// let report = try await LedgerVerifier(jobs: 2).verify(&source, materializedBook: try await ledger.book())
 /// print(report.ok, report.firstBad?.problem ?? "")
 /// ```
 public struct LedgerVerifier: Sendable {
@@ -98,7 +98,7 @@ public struct LedgerVerifier: Sendable {
     /// checkpoint's hash, time, policy and book, as if it had just verified up to there (`entries`
     /// then counts the new entries only).
     public func verify<S: EntrySource>(_ source: inout S, resumingFrom checkpoint: Checkpoint? = nil, expectHead: ExpectedHead? = nil,
-                                       materializedBook: Book? = nil, progress: ((Int) -> Void)? = nil) throws -> Report {
+                                       materializedBook: Book? = nil, progress: ((Int) -> Void)? = nil) async throws -> Report {
         let started = Date()
         var report = Report(ok: false, ledgerID: nil, entries: 0, signatureChecks: 0, headSequence: nil, headHash: nil,
                             bookMatches: nil, firstBad: nil, seconds: 0)
@@ -139,7 +139,7 @@ public struct LedgerVerifier: Sendable {
         // policies. The first bad entry reported is the earliest one, whichever stage found it.
         var inFlight: Flight?
         var snapshots: [String: [UInt8]] = [:]
-        func land(_ flight: Flight) -> Report? {
+        func land(_ flight: Flight) async -> Report? {
             flight.finish()
             // The book before each layer change, in order (the replay is cheap); up to the first
             // entry the parallel stage refused.
@@ -155,7 +155,7 @@ public struct LedgerVerifier: Sendable {
                 if let hash = document.market?.snapshotHash {
                     do {
                         if let cached = snapshots[hash] { flight.done[index].snapshot = cached }
-                        else if let bytes = try source.blob(hash) {
+                        else if let bytes = try await source.blob(hash) {
                             if snapshots.count >= 16 { snapshots.removeAll() }
                             snapshots[hash] = bytes
                             flight.done[index].snapshot = bytes
@@ -179,7 +179,7 @@ public struct LedgerVerifier: Sendable {
         }
 
         while true {
-            let batch = try source.next(max: batchSize)
+            let batch = try await source.next(max: batchSize)
             if batch.isEmpty { break }
             // 1. Sequential: numbering, links, hashes, the policy in force per entry.
             var work: [Work] = []
@@ -247,14 +247,14 @@ public struct LedgerVerifier: Sendable {
             // 2. Parallel (in the background): signatures and thresholds.
             let flight = Flight(work: work, entries: batch.count, sequentialFailure: sequentialFailure)
             flight.start(jobs: jobs)
-            if let previous = inFlight, let failed = land(previous) {
+            if let previous = inFlight, let failed = await land(previous) {
                 flight.finish()
                 return failed
             }
             inFlight = flight
             if sequentialFailure != nil { break }
         }
-        if let flight = inFlight, let failed = land(flight) { return failed }
+        if let flight = inFlight, let failed = await land(flight) { return failed }
 
         guard report.entries > 0 || checkpoint != nil else { return fail(0, "the ledger is empty: no genesis entry") }
         guard sawExpectedHead else {

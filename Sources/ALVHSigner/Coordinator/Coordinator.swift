@@ -3,17 +3,19 @@ import Logging
 import ALVHSigning
 import ALVHApproval
 import ALVHLedger
+import ALVHStorage
 
 /// Commits each pending proposal as soon as it is commit-ready; marks expired, stale and vetoed
-/// ones. It proposes nothing and signs nothing. Two coordinators may run at once: each commit is
-/// one BEGIN IMMEDIATE transaction that re-checks everything, so a proposal is committed once and
-/// the loser sees it gone.
+/// ones. It proposes nothing and signs nothing. Two coordinators may run at once (on one host or
+/// many, on a shared PostgreSQL ledger): each commit re-checks everything on the verified head and
+/// is written only if the head is still that one, so a proposal is committed once and the loser
+/// sees it gone (or stale).
 ///
 /// ```swift
-/// let coordinator = try Coordinator(workspace: ".", committer: key, logger: Logger(label: "alvh.coordinator"))
-/// try coordinator.run(pollMilliseconds: 200, once: false, stop: StopSignal.install())
+/// let coordinator = try await Coordinator(workspace: ".", committer: key, logger: Logger(label: "alvh.coordinator"))
+/// try await coordinator.run(pollMilliseconds: 200, once: false, stop: StopSignal.install())
 /// ```
-public final class Coordinator: @unchecked Sendable {
+public actor Coordinator {
     /// What one pass did.
     public struct PassResult: Sendable, Equatable, Codable {
         public var committed: [UInt64] = []
@@ -23,27 +25,28 @@ public final class Coordinator: @unchecked Sendable {
     }
 
     public let workspace: String
-    public var logger: Logger
+    public let logger: Logger
     /// The key that signs the entries this coordinator appends (a committer of the policy).
     public let committer: PrivateKey
     let ledger: Ledger
 
     /// `pins`: the ledger id (and a head) this coordinator must find; the ledger is verified from
     /// genesis at the first pass and then from its checkpoint, and commits decide on that.
-    public init(workspace: String, committer: PrivateKey, pins: Ledger.Pins = Ledger.Pins(), logger: Logger) throws {
+    public init(workspace: String, ledger location: LedgerLocation? = nil, committer: PrivateKey, pins: Ledger.Pins = Ledger.Pins(),
+                logger: Logger) async throws {
         self.workspace = workspace
         self.logger = logger
         self.committer = committer
-        self.ledger = try Ledger.open(workspace: workspace)
+        self.ledger = try await Ledger.open(workspace: workspace, at: location)
         ledger.pin(pins)
     }
 
     @discardableResult
-    public func run(pollMilliseconds: Int, once: Bool, stop: StopSignal) throws -> PassResult {
+    public func run(pollMilliseconds: Int, once: Bool, stop: StopSignal) async throws -> PassResult {
         var total = PassResult()
-        logger.info("coordinator started", metadata: ["workspace": "\(workspace)"])
-        try stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger) {
-            let result = try pass(stop: stop)
+        logger.info("coordinator started", metadata: ["ledger": "\(ledger.location)"])
+        try await stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger) {
+            let result = try await self.pass(stop: stop)
             total.committed += result.committed
             total.expired += result.expired
             total.stale += result.stale
@@ -54,23 +57,28 @@ public final class Coordinator: @unchecked Sendable {
     }
 
     /// One pass: mark, then commit what is ready, oldest first.
-    public func pass(stop: StopSignal? = nil, at clock: () -> Date = Date.init) throws -> PassResult {
+    public func pass(stop: StopSignal? = nil, at clock: @Sendable () -> Date = Date.init) async throws -> PassResult {
         var result = PassResult()
-        for (id, status) in try ledger.markExpiredAndStale(at: clock()) {
-            logger.notice("\(status)", metadata: ["proposal": "\(id.prefix(16))", "status": "\(status)"])
-            if status == "expired" { result.expired.append(id) } else { result.stale.append(id) }
+        for (id, status) in try await ledger.markExpiredAndStale(at: clock()) {
+            logger.notice("\(status.rawValue)", metadata: ["proposal": "\(id.prefix(16))", "status": "\(status.rawValue)"])
+            switch status {
+            case .expired: result.expired.append(id)
+            case .stale: result.stale.append(id)
+            case .vetoed: result.vetoed.append(id)
+            case .pending: break
+            }
         }
-        let queue = try ledger.openProposals()
+        let queue = try await ledger.openProposals()
         for pending in queue {
             if stop?.requested == true { break }
             let now = clock()
             let report: ApprovalReport
-            do { report = try ledger.evaluate(id: pending.id, at: now) }
+            do { report = try await ledger.evaluate(id: pending.id, at: now) }
             catch let error as LedgerError where error.code == .notFound { continue }
             var log = logger
             log[metadataKey: "proposal"] = "\(pending.id.prefix(16))"
             if let veto = report.findings.first(where: { if case .vetoed = $0 { return true } else { return false } }) {
-                if try ledger.markVetoed(id: pending.id) {
+                if try await ledger.markVetoed(id: pending.id) {
                     log.notice("vetoed", metadata: ["status": "vetoed", "reason": "\(veto)"])
                     result.vetoed.append(pending.id)
                 }
@@ -78,7 +86,7 @@ public final class Coordinator: @unchecked Sendable {
             }
             guard report.commitReady else { continue }
             do {
-                let entry = try ledger.commit(id: pending.id, committer: committer, at: now)
+                let entry = try await ledger.commit(id: pending.id, committer: committer, at: now)
                 log.notice("committed", metadata: ["entry": "\(entry.sequence)", "hash": "\(entry.hash.prefix(16))", "tally": "\(report.tally)"])
                 result.committed.append(entry.sequence)
             } catch let error as LedgerError where error.code == .notFound || error.code == .staleProposal {

@@ -46,8 +46,8 @@ public struct ProposalReview: Sendable {
 
         /// Verifies `ledger` (from genesis the first time this `Ledger` object is asked, then from its
         /// checkpoint: a rewritten or truncated history, or another ledger than the pinned one, is refused).
-        public static func verify(_ ledger: Ledger, jobs: Int = 1) throws -> VerifiedLedger {
-            VerifiedLedger(try ledger.verified(jobs: jobs))
+        public static func verify(_ ledger: Ledger, jobs: Int = 1) async throws -> VerifiedLedger {
+            VerifiedLedger(try await ledger.verified(jobs: jobs))
         }
     }
 
@@ -62,8 +62,9 @@ public struct ProposalReview: Sendable {
     }
 
     /// Decides on `envelope` at `now`, with the snapshot `ledger` holds for the hash it cites.
-    public func decide(_ envelope: Envelope, in ledger: Ledger, ownMarket: MarketSnapshot? = nil, premiumToday: Double, at now: Date) -> Verdict {
-        decide(envelope, snapshots: { try? ledger.blob($0) }, ownMarket: { _ in ownMarket }, premiumToday: premiumToday, at: now)
+    public func decide(_ envelope: Envelope, in ledger: Ledger, ownMarket: MarketSnapshot? = nil, premiumToday: Double, at now: Date) async -> Verdict {
+        let held = try? await ledger.citedSnapshot(of: envelope)
+        return decide(envelope, snapshots: { held?.hash == $0 ? held?.bytes : nil }, ownMarket: { _ in ownMarket }, premiumToday: premiumToday, at: now)
     }
 
     /// Decides on `envelope` at `now`, with `snapshot` (the bytes of the snapshot it cites, if held).

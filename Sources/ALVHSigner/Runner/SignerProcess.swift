@@ -4,19 +4,22 @@ import ALVHSigning
 import ALVHApproval
 import ALVHLedger
 import ALVHEngine
+import ALVHStorage
 
 /// The long-running independent signer: one per key, watching the workspace's pending queue.
 ///
+/// Reads the ledger through its URL (the workspace's `alvh.sqlite`, or a shared PostgreSQL ledger):
+/// the cited snapshot comes from the ledger's blobs, never from a workspace path.
 /// For each pending proposal it has not decided yet: verify the ledger and the envelope itself,
 /// recompute the risk, check its limits, record the decision durably (double-sign protection),
 /// then post the signature or a signed rejection. A recorded decision whose post was lost (a
 /// crash between the two) is posted again on the next pass — the same decision, never another.
 ///
 /// ```swift
-/// let signer = try SignerProcess(workspace: ".", key: key, limits: .none, state: state, logger: logger)
-/// try signer.run(pollMilliseconds: 200, once: false, stop: StopSignal.install())
+/// let signer = try await SignerProcess(workspace: ".", key: key, limits: .none, state: state, logger: logger)
+/// try await signer.run(pollMilliseconds: 200, once: false, stop: StopSignal.install())
 /// ```
-public final class SignerProcess: @unchecked Sendable {
+public actor SignerProcess {
     public let workspace: String
     public let key: PrivateKey
     public let limits: SignerLimits
@@ -24,36 +27,38 @@ public final class SignerProcess: @unchecked Sendable {
     /// This signer's own market data (a snapshot file, or a folder of them): the cited snapshot is
     /// compared with the one closest in time. Nil: none.
     public let market: String?
-    public var logger: Logger
+    public let logger: Logger
     let ledger: Ledger
     private var lastWaitReason: [String: String] = [:]
     private var verifiedSequence: UInt64?
 
-    public init(workspace: String, key: PrivateKey, limits: SignerLimits, state: SignerState, market: String? = nil, logger: Logger) throws {
+    public init(workspace: String, ledger location: LedgerLocation? = nil, key: PrivateKey, limits: SignerLimits, state: SignerState,
+                market: String? = nil, logger: Logger) async throws {
         self.workspace = workspace
         self.key = key
         self.limits = limits
         self.state = state
         self.market = market
+        var logger = logger
+        logger[metadataKey: "key"] = "\(key.keyID.fingerprint)"
         self.logger = logger
-        self.ledger = try Ledger.open(workspace: workspace)
-        self.logger[metadataKey: "key"] = "\(key.keyID.fingerprint)"
+        self.ledger = try await Ledger.open(workspace: workspace, at: location)
         // The ledger and head this key verified before: another ledger, or a history without that
         // head, is refused.
         if let pin = state.pin {
             ledger.pin(Ledger.Pins(ledgerID: pin.ledgerID, head: .init(sequence: pin.sequence, hash: pin.hash)))
         }
-        _ = try ownFeed() // a --market that cannot be read is said at start, not at the first proposal
+        _ = try Self.feed(at: market) // a --market that cannot be read is said at start, not at the first proposal
     }
 
     /// Runs passes until stopped (or one pass with `once`). Returns the number of decisions posted.
     @discardableResult
-    public func run(pollMilliseconds: Int, once: Bool, stop: StopSignal) throws -> Int {
+    public func run(pollMilliseconds: Int, once: Bool, stop: StopSignal) async throws -> Int {
         var posted = 0
-        logger.info("signer started", metadata: ["workspace": "\(workspace)", "limits": "\(describe(limits))",
+        logger.info("signer started", metadata: ["ledger": "\(ledger.location)", "limits": "\(describe(limits))",
                                                  "market": "\(market ?? "none of its own")"])
-        try stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger) {
-            posted += try pass(stop: stop)
+        try await stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger) {
+            posted += try await self.pass(stop: stop)
         }
         logger.info("signer stopped", metadata: ["posted": "\(posted)"])
         return posted
@@ -61,9 +66,9 @@ public final class SignerProcess: @unchecked Sendable {
 
     /// One pass over the queue. Returns the number of signatures and rejections posted. One bad
     /// proposal never stops the signer: it is logged and skipped.
-    public func pass(stop: StopSignal? = nil, at clock: () -> Date = Date.init) throws -> Int {
-        let queue = try ledger.openProposals()
-        let verified = try currentVerifiedLedger()
+    public func pass(stop: StopSignal? = nil, at clock: @Sendable () -> Date = Date.init) async throws -> Int {
+        let queue = try await ledger.openProposals()
+        let verified = try await currentVerifiedLedger()
         guard !queue.isEmpty else { return 0 }
         guard let me = verified.policy.signer(for: key.keyID), !me.revoked else {
             throw SignerError(.notASigner, "key \(key.keyID.fingerprint) is not a signer of policy '\(verified.policy.name)' v\(verified.policy.version) (or is revoked); it cannot approve anything")
@@ -73,7 +78,7 @@ public final class SignerProcess: @unchecked Sendable {
         for pending in queue {
             if stop?.requested == true { break }
             do {
-                posted += try handle(pending, verified: verified, feed: feed, at: clock())
+                posted += try await handle(pending, verified: verified, feed: feed, at: clock())
             } catch let error as SignerError where error.code == .fileError || error.code == .invalidState {
                 throw error // the record that protects against double-signing could not be written: stop
             } catch {
@@ -86,9 +91,9 @@ public final class SignerProcess: @unchecked Sendable {
         return posted
     }
 
-    private func handle(_ pending: PendingProposal, verified: ProposalReview.VerifiedLedger, feed: [MarketSnapshot], at now: Date) throws -> Int {
+    private func handle(_ pending: PendingProposal, verified: ProposalReview.VerifiedLedger, feed: [MarketSnapshot], at now: Date) async throws -> Int {
         let envelope: Envelope
-        do { envelope = try ledger.envelope(id: pending.id) }
+        do { envelope = try await ledger.envelope(id: pending.id) }
         catch let error as LedgerError where error.code == .notFound { return 0 } // committed meanwhile
         let id = pending.id
         var log = logger
@@ -98,18 +103,16 @@ public final class SignerProcess: @unchecked Sendable {
         // Already decided: make sure the decision was posted (a crash may have lost the post, or a
         // database writer may have removed it).
         if let decision = state.decision(for: id) {
-            return try repost(decision, envelope: envelope, log: log, at: now)
+            return try await repost(decision, envelope: envelope, log: log, at: now)
         }
 
         let review = ProposalReview(verified: verified, me: key.publicKey, limits: limits)
-        // A ledger that cannot be read now is no reason to reject: the proposal is skipped, not decided.
-        var lookupError: (any Error)?
-        let snapshots: (String) -> [UInt8]? = { hash in
-            do { return try self.ledger.blob(hash) } catch { lookupError = error; return nil }
-        }
-        let verdict = review.decide(envelope, snapshots: snapshots, ownMarket: { cited in MarketComparison.closest(to: cited.asOf, in: feed) },
+        // The cited snapshot from the ledger's blobs (a ledger that cannot be read now is no reason
+        // to reject: the error skips the proposal, undecided).
+        let held = try await ledger.citedSnapshot(of: envelope)
+        let verdict = review.decide(envelope, snapshots: { held?.hash == $0 ? held?.bytes : nil },
+                                    ownMarket: { cited in MarketComparison.closest(to: cited.asOf, in: feed) },
                                     premiumToday: state.premiumSigned(on: now), at: now)
-        if let lookupError { throw lookupError }
         switch verdict {
         case .wait(let reason):
             if lastWaitReason[id] != reason {
@@ -121,15 +124,20 @@ public final class SignerProcess: @unchecked Sendable {
             let decision = SignerState.Decision(kind: .rejected, reason: reason, at: RFC3339.format(now),
                                                 ledgerID: verified.context.ledgerID, sequence: pending.sequence, costDollars: 0)
             try state.record(decision, proposal: id, expires: pending.expires, at: now)
-            try postRejection(reason, envelope: envelope, at: now, log: log)
+            try await postRejection(reason, envelope: envelope, at: now, log: log)
             log.notice("rejected", metadata: ["decision": "reject", "reason": "\(reason)"])
             return 1
         case .sign(let document):
             let evaluator = ThresholdEvaluator(policy: verified.policy)
+            // The rejections of the other queued proposals for this entry, read before deciding.
+            var slotRejections: [String: [Envelope]] = [:]
+            for other in try await ledger.pending() where other.sequence == document.ledger.sequence && other.id != id {
+                slotRejections[other.id] = (try? await ledger.rejections(id: other.id)) ?? []
+            }
             let dead: (String) -> Bool = { earlier in
                 // The earlier payload can never be committed: vetoed (verified here, from the signed
                 // rejections themselves). An expired one is dead too (the state checks that).
-                return ((try? self.ledger.rejections(id: earlier)) ?? []).contains { evaluator.rejectionLine($0, proposalID: earlier).veto }
+                (slotRejections[earlier] ?? []).contains { evaluator.rejectionLine($0, proposalID: earlier).veto }
             }
             if let conflict = state.slotConflict(ledgerID: document.ledger.ledgerID, sequence: document.ledger.sequence, proposal: id,
                                                  at: now, isDead: dead) {
@@ -143,7 +151,7 @@ public final class SignerProcess: @unchecked Sendable {
             let decision = SignerState.Decision(kind: .signed, reason: nil, at: RFC3339.format(now), ledgerID: document.ledger.ledgerID,
                                                 sequence: document.ledger.sequence, costDollars: premium)
             try state.record(decision, proposal: id, expires: document.expires, at: now)
-            try postSignature(envelope, at: now, log: log)
+            try await postSignature(envelope, at: now, log: log)
             log.notice("signed", metadata: ["decision": "sign", "kind": "\(document.kind.rawValue)",
                                             "premium": "\(money(premium))"])
             return 1
@@ -168,36 +176,36 @@ public final class SignerProcess: @unchecked Sendable {
         return feed
     }
 
-    private func repost(_ decision: SignerState.Decision, envelope: Envelope, log: Logger, at now: Date) throws -> Int {
+    private func repost(_ decision: SignerState.Decision, envelope: Envelope, log: Logger, at now: Date) async throws -> Int {
         switch decision.kind {
         case .signed:
             guard !envelope.isSigned(by: key.publicKey) else { return 0 }
-            try postSignature(envelope, at: now, log: log)
+            try await postSignature(envelope, at: now, log: log)
             log.notice("signature re-posted", metadata: ["decision": "sign"])
             return 1
         case .rejected:
-            let mine = try ledger.rejections(id: envelope.id).contains { $0.isSigned(by: key.publicKey) }
+            let mine = try await ledger.rejections(id: envelope.id).contains { $0.isSigned(by: key.publicKey) }
             guard !mine else { return 0 }
-            try postRejection(decision.reason ?? "rejected", envelope: envelope, at: now, log: log)
+            try await postRejection(decision.reason ?? "rejected", envelope: envelope, at: now, log: log)
             log.notice("rejection re-posted (lost in a crash, or removed from the database)", metadata: ["decision": "reject", "reason": "\(decision.reason ?? "")"])
             return 1
         }
     }
 
-    private func postSignature(_ envelope: Envelope, at now: Date, log: Logger) throws {
+    private func postSignature(_ envelope: Envelope, at now: Date, log: Logger) async throws {
         var signed = envelope
         try signed.addSignature(using: key)
-        do { try ledger.addSignature(signed.signatures.last!, to: envelope.id, at: now) }
+        do { try await ledger.addSignature(signed.signatures.last!, to: envelope.id, at: now) }
         catch let error as LedgerError where error.code == .notFound {} // committed or dropped meanwhile
         catch let error as LedgerError where error.code == .invalidInput || error.code == .duplicate {
             log.warning("the ledger refused this signature", metadata: ["reason": "\(error.reason)"])
         }
     }
 
-    private func postRejection(_ reason: String, envelope: Envelope, at now: Date, log: Logger) throws {
+    private func postRejection(_ reason: String, envelope: Envelope, at now: Date, log: Logger) async throws {
         let clipped = String(decoding: Array(reason.utf8.prefix(RejectionDocument.maxReasonBytes - 8)), as: UTF8.self)
         let rejection = try RejectionDocument.signedEnvelope(rejecting: envelope.id, reason: clipped, key: key, at: now)
-        do { try ledger.addRejection(rejection, to: envelope.id, at: now) }
+        do { try await ledger.addRejection(rejection, to: envelope.id, at: now) }
         catch let error as LedgerError where error.code == .notFound {}
         catch let error as LedgerError where error.code == .invalidInput {
             log.warning("the ledger refused this rejection", metadata: ["reason": "\(error.reason)"])
@@ -208,11 +216,11 @@ public final class SignerProcess: @unchecked Sendable {
     /// it pinned on an earlier run), then, when the head moves, the new entries from the last
     /// verified one. A proposal this key vetoed that shows up committed stops the signer: the
     /// veto was removed before it reached the history.
-    private func currentVerifiedLedger() throws -> ProposalReview.VerifiedLedger {
-        let checkpoint = try ledger.verified(jobs: 1)
+    private func currentVerifiedLedger() async throws -> ProposalReview.VerifiedLedger {
+        let checkpoint = try await ledger.verified(jobs: 1)
         if verifiedSequence != checkpoint.sequence {
             let from = verifiedSequence.map { $0 + 1 } ?? 1
-            try checkVetoesHeld(from: from, to: checkpoint.sequence, policy: checkpoint.policy)
+            try await checkVetoesHeld(from: from, to: checkpoint.sequence, policy: checkpoint.policy)
             logger.info(verifiedSequence == nil ? "ledger verified from genesis" : "ledger verified from the last verified entry",
                         metadata: ["head": "\(checkpoint.sequence):\(checkpoint.hash.prefix(16))"])
             verifiedSequence = checkpoint.sequence
@@ -221,12 +229,12 @@ public final class SignerProcess: @unchecked Sendable {
         return ProposalReview.VerifiedLedger(checkpoint)
     }
 
-    private func checkVetoesHeld(from: UInt64, to: UInt64, policy: Policy) throws {
+    private func checkVetoesHeld(from: UInt64, to: UInt64, policy: Policy) async throws {
         let rejected = state.rejected
         guard !rejected.isEmpty, from <= to, let me = policy.signer(for: key.keyID), !me.roles.isDisjoint(with: policy.vetoRoles) else { return }
         var next = from
         while next <= to {
-            let batch = try ledger.entries(from: next, limit: 256)
+            let batch = try await ledger.entries(from: next, limit: 256)
             if batch.isEmpty { break }
             for entry in batch where entry.kind != .genesis {
                 if let id = try? Envelope.decode(entry.envelope).id, let decision = rejected[id] {

@@ -41,24 +41,25 @@ public final class StopSignal: @unchecked Sendable {
 
     /// Runs `pass` until a stop is asked for (once with `once`), sleeping `pollMilliseconds` between
     /// passes. A busy or unavailable ledger is logged and retried; any other error ends the loop.
-    public func repeatPasses(pollMilliseconds: Int, once: Bool, logger: Logger, _ pass: () throws -> Void) throws {
+    public func repeatPasses(isolation: isolated (any Actor)? = #isolation, pollMilliseconds: Int, once: Bool, logger: Logger,
+                             _ pass: () async throws -> Void) async throws {
         while !requested {
             do {
-                try pass()
+                try await pass()
             } catch let error as LedgerError where error.code == .database {
                 logger.warning("ledger busy or unavailable; retrying", metadata: ["error": "\(error)"])
             }
             if once { break }
-            sleep(milliseconds: pollMilliseconds)
+            await sleep(milliseconds: pollMilliseconds)
         }
     }
 
     /// Sleeps up to `milliseconds`, waking early when a stop is asked for.
-    public func sleep(milliseconds: Int) {
+    public func sleep(milliseconds: Int) async {
         var left = milliseconds
         while left > 0 && !requested {
             let step = min(left, 25)
-            usleep(UInt32(step) * 1000)
+            try? await Task.sleep(for: .milliseconds(step))
             left -= step
         }
     }
