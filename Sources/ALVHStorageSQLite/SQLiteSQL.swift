@@ -42,6 +42,8 @@ enum SQLiteSQL {
     /// Ids in [prefix, prefix + "~"): a range of the primary key.
     static let idsInRange = "SELECT id FROM pending WHERE id >= ? AND id < ? ORDER BY id LIMIT ?"
     static let pendingStatus = "SELECT status FROM pending WHERE id = ?"
+    /// A proposal's status and the entry it is for (enqueue, reject, and a commit's queue check).
+    static let pendingState = "SELECT status, sequence FROM pending WHERE id = ?"
     static let insertPending = """
         INSERT OR IGNORE INTO pending (id, payload, payload_type, kind, sequence, base, created, expires, proposer, queued_at, attachments)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -69,7 +71,7 @@ enum SQLiteSQL {
 
     /// The statements of enqueue, sign, commit and verification (the query-plan test's list).
     static let hot = [meta, entriesFrom, head, headEntry, entryAt, policyHead, policyEntryBefore, blob, blobsAfter, book,
-                      pendingRow, queueOrder, idsInRange, pendingStatus, markStatus, deletePending,
+                      pendingRow, queueOrder, idsInRange, pendingStatus, pendingState, markStatus, deletePending,
                       pendingSignatures, signatureByKey, signatureCount, otherSignatureForSlot,
                       pendingRejections, rejectionByKey, slotRejections]
 }
