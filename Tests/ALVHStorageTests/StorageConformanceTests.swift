@@ -50,6 +50,13 @@ struct StorageConformanceTests {
             }
             #expect(error?.code == .refused)
             #expect(try await s.head() == nil)
+            // On an existing ledger, any create is alreadyInitialized first, whatever it carries.
+            let genesis = try await F.create(s)
+            let again = await #expect(throws: StorageError.self) {
+                try await s.create(genesis: notGenesis, meta: [:], book: [], blobs: [])
+            }
+            #expect(again?.code == .alreadyInitialized)
+            #expect(try await s.head()?.ref == genesis)
         }
     }
 
@@ -88,6 +95,19 @@ struct StorageConformanceTests {
             #expect(try await s.head() == e2, "nothing written")
             #expect(try await s.book()?.json == [42])
             #expect(try await s.blob(SHA256.hexDigest([6])) == nil)
+        }
+    }
+
+    @Test("append on a moved head answers headMoved before the entries' linkage is looked at", arguments: Backend.enabled)
+    func appendHeadBeforeLinkage(_ backend: Backend) async throws {
+        try await backend.with { s async throws in
+            let g = try await F.create(s)
+            let moved = try await F.appendLayers(s, on: g, count: 1)
+            var gap = F.entry(after: g)
+            gap.sequence += 1
+            #expect(try await s.append([gap], book: [1], blobs: [[7]], removingPending: nil, decidedOn: g) == .headMoved(current: moved))
+            #expect(try await s.head()?.ref == moved)
+            #expect(try await s.blob(SHA256.hexDigest([7])) == nil)
         }
     }
 
