@@ -138,6 +138,8 @@ public final class SQLiteLedgerStorage: LedgerStorage {
         case write(T)
         /// Roll back (a refusal, or nothing to do): the answer is `.done(value)`, nothing written.
         case refuse(T)
+        /// Roll back: the queue is not what the write was decided on (``WriteOutcome/queueChanged``).
+        case queueChanged
     }
 
     /// A deciding write: nothing unless the head is still `head` (checked first, under the write lock).
@@ -150,6 +152,7 @@ public final class SQLiteLedgerStorage: LedgerStorage {
             switch try body(db) {
             case .write(let value): return (.done(value), true)
             case .refuse(let value): return (.done(value), false)
+            case .queueChanged: return (.queueChanged, false)
             }
         }
     }
@@ -366,11 +369,11 @@ public final class SQLiteLedgerStorage: LedgerStorage {
         }
     }
 
-    public func append(_ entries: [StoredEntry], book: [UInt8], blobs: [[UInt8]], removingPending id: String?,
+    public func append(_ entries: [StoredEntry], book: [UInt8], blobs: [[UInt8]], removing pending: PendingRemoval?,
                        decidedOn head: HeadRef) async throws -> WriteOutcome<HeadRef> {
         let location = location
         return try await decided(on: head) { db -> Ending<HeadRef> in
-            // As the reference: the head first (decided), then the linkage.
+            // As the reference: the head first (decided), then the linkage, then the queue.
             var previous = head
             for entry in entries {
                 guard entry.sequence == previous.sequence &+ 1, entry.previousHash == previous.hash, entry.kind != "genesis",
@@ -379,10 +382,16 @@ public final class SQLiteLedgerStorage: LedgerStorage {
                 }
                 previous = entry.ref
             }
+            if let pending {
+                // The queue state the commit was decided on, under the same write lock as the head check.
+                guard let state = try Self.pendingState(id: pending.id, db), state.status == .pending,
+                      try Int.fetchOne(db.cachedStatement(sql: SQLiteSQL.slotRejectionCount), arguments: [state.sequence]) == pending.slotRejections
+                else { return .queueChanged }
+            }
             for entry in entries { try Self.insert(entry, db) }
             try db.cachedStatement(sql: SQLiteSQL.upsertBook).execute(arguments: [Int64(previous.sequence), Data(book)])
             try Self.storeBlobs(blobs, db)
-            if let id { try db.cachedStatement(sql: SQLiteSQL.deletePending).execute(arguments: [id]) }
+            if let pending { try db.cachedStatement(sql: SQLiteSQL.deletePending).execute(arguments: [pending.id]) }
             return .write(previous)
         }
     }

@@ -67,11 +67,15 @@ enum SQLiteSQL {
     static let slotRejections = """
         SELECT r.envelope FROM rejections r JOIN pending p ON p.id = r.pending_id WHERE p.sequence = ? ORDER BY r.rowid
         """
+    /// How many rejections ``slotRejections`` reads: a commit checks it is still what it decided on.
+    static let slotRejectionCount = """
+        SELECT COUNT(*) FROM rejections r JOIN pending p ON p.id = r.pending_id WHERE p.sequence = ?
+        """
     static let insertRejection = "INSERT INTO rejections (pending_id, envelope, added_at, signer_key) VALUES (?, ?, ?, ?)"
 
     /// The statements of enqueue, sign, commit and verification (the query-plan test's list).
     static let hot = [meta, entriesFrom, head, headEntry, entryAt, policyHead, policyEntryBefore, blob, blobsAfter, book,
                       pendingRow, queueOrder, idsInRange, pendingStatus, pendingState, markStatus, deletePending,
                       pendingSignatures, signatureByKey, signatureCount, otherSignatureForSlot,
-                      pendingRejections, rejectionByKey, slotRejections]
+                      pendingRejections, rejectionByKey, slotRejections, slotRejectionCount]
 }

@@ -140,7 +140,7 @@ enum Fixture {
             entries.append(entry)
             previous = entry.ref
         }
-        let outcome = try await storage.append(entries, book: Array("{\"book\":\(previous.sequence)}".utf8), blobs: [], removingPending: nil, decidedOn: head)
+        let outcome = try await storage.append(entries, book: Array("{\"book\":\(previous.sequence)}".utf8), blobs: [], removing: nil, decidedOn: head)
         guard case .done(let ref) = outcome else { throw StorageError(.refused, "append on \(head) did not go through: \(outcome)") }
         return ref
     }
@@ -153,4 +153,5 @@ extension EnqueueOutcome {
 extension WriteOutcome {
     var value: Value? { if case .done(let value) = self { value } else { nil } }
     var isHeadMoved: Bool { if case .headMoved = self { true } else { false } }
+    var isQueueChanged: Bool { if case .queueChanged = self { true } else { false } }
 }

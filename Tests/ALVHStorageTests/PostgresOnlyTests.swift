@@ -114,7 +114,7 @@ struct PostgresOnlyTests {
                         == .done(.added(vetoed: false)))
                 #expect(try await s.setStatus([(id: "p2", status: .expired)], decidedOn: g) == .done([.marked(id: "p2", to: .expired)]))
                 let e1 = F.entry(after: g)
-                #expect(try await s.append([e1], book: [3], blobs: [[4]], removingPending: "p1", decidedOn: g) == .done(e1.ref))
+                #expect(try await s.append([e1], book: [3], blobs: [[4]], removing: PendingRemoval(id: "p1", slotRejections: 1), decidedOn: g) == .done(e1.ref))
                 #expect(try await s.head() == e1)
                 #expect(try await s.pending(id: "p1") == nil)
                 #expect(try await s.blobs(after: nil, limit: 10).count == 3)
@@ -146,8 +146,8 @@ struct PostgresOnlyTests {
                 let a = F.entry(after: head, tag: "a\(run)")
                 let b = F.entry(after: head, tag: "b\(run)")
                 let decided = head
-                async let first = s.append([a], book: [1], blobs: [], removingPending: nil, decidedOn: decided)
-                async let second = other.append([b], book: [2], blobs: [], removingPending: nil, decidedOn: decided)
+                async let first = s.append([a], book: [1], blobs: [], removing: nil, decidedOn: decided)
+                async let second = other.append([b], book: [2], blobs: [], removing: nil, decidedOn: decided)
                 let outcomes = try await [first, second]
                 let done = outcomes.compactMap(\.value)
                 #expect(done.count == 1, "run \(run): \(outcomes)")
@@ -356,7 +356,7 @@ struct CrashTests {
         for attempt in 0..<3 {
             let started = ContinuousClock.now
             let error = await #expect(throws: StorageError.self, "attempt \(attempt)") {
-                _ = try await s.append([Fixture.entry(after: g)], book: [1], blobs: [], removingPending: nil, decidedOn: g)
+                _ = try await s.append([Fixture.entry(after: g)], book: [1], blobs: [], removing: nil, decidedOn: g)
             }
             let elapsed = ContinuousClock.now - started
             #expect(elapsed < bound + .seconds(2), "attempt \(attempt) took \(elapsed)")
@@ -376,7 +376,7 @@ struct CrashTests {
             if head == nil { try await Task.sleep(for: .milliseconds(200)) }
         }
         #expect(head?.ref == g, "the pool reconnects to the restarted server")
-        #expect(try await s.append([Fixture.entry(after: g)], book: [1], blobs: [], removingPending: nil, decidedOn: g).value?.sequence == 1)
+        #expect(try await s.append([Fixture.entry(after: g)], book: [1], blobs: [], removing: nil, decidedOn: g).value?.sequence == 1)
         try await s.close()
     }
 }
