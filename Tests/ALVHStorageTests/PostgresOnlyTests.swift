@@ -163,6 +163,44 @@ struct PostgresOnlyTests {
         }
     }
 
+    @Test("a veto racing a commit decided before it: either the veto stands and nothing is committed, or the commit stands and the veto sees headMoved, every run of 20")
+    func vetoRacingCommit() async throws {
+        try await withStorage { s, db async throws in
+            let other = try await PostgresLedgerStorage.open(db.location, create: false)
+            defer { Task { try? await other.close() } }
+            var head = try await F.create(s)
+            var seen: Set<String> = []
+            for run in 0..<20 {
+                let id = "p\(run)"
+                let sequence = head.sequence + 1
+                _ = try await s.enqueue(F.proposal(id, sequence: sequence), id: id, blobs: [], signatures: [F.signature("k1")], maxSignatures: 5,
+                                        conflicts: F.never, decidedOn: head)
+                let decided = PendingRemoval(id: id, slotRejections: try await s.slotRejections(sequence: sequence).count)
+                let entry = F.entry(after: head, tag: "r\(run)")
+                let on = head
+                async let commit = s.append([entry], book: [1], blobs: [], removing: decided, decidedOn: on)
+                async let veto = other.addRejection(pendingID: id, envelope: [UInt8(run)], signerKey: "k-veto", addedAt: "t", veto: true, decidedOn: on)
+                let (committed, vetoed) = try await (commit, veto)
+                switch (committed, vetoed) {
+                case (.done(let ref), .headMoved(let current)):
+                    seen.insert("commit first")
+                    #expect(ref == entry.ref && current == entry.ref, "run \(run)")
+                    #expect(try await s.pending(id: id) == nil, "run \(run)")
+                    head = ref
+                case (.queueChanged, .done(.added(vetoed: true))):
+                    seen.insert("veto first")
+                    #expect(try await s.head()?.ref == on, "run \(run): nothing committed")
+                    #expect(try await s.pending(id: id)?.status == .vetoed, "run \(run)")
+                    #expect(try await s.rejections(pendingID: id) == [[UInt8(run)]], "run \(run): the veto is kept")
+                default:
+                    Issue.record("run \(run): commit \(committed), veto \(vetoed)")
+                }
+            }
+            // Which one wins is the scheduler's; both orders are recorded for the log.
+            print("veto racing commit: \(seen.sorted())")
+        }
+    }
+
     @Test("racing signatures for the same entry: the double-sign rule holds across pools")
     func racingDoubleSign() async throws {
         try await withStorage { s, db async throws in
