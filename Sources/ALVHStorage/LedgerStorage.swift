@@ -4,6 +4,9 @@
 /// on (`decidedOn`): the implementation takes its write lock, checks in the same transaction that
 /// the head is still that one, and otherwise writes nothing and answers
 /// ``WriteOutcome/headMoved(current:)``; the ledger then verifies the new entries and decides again.
+/// A commit is decided on the queue too (the proposal's status, the rejections for its entry): its
+/// append names that state (``PendingRemoval``), and the storage checks it in the same transaction,
+/// answering ``WriteOutcome/queueChanged`` when it changed (a veto stored meanwhile is never lost).
 /// Structural rules are the storage's own and hold in the database itself (append-only entries
 /// and blobs, one entry per sequence, one signature per key per proposal, the double-sign rule).
 ///
@@ -64,9 +67,17 @@ public protocol LedgerStorage: Sendable {
                       decidedOn head: HeadRef) async throws -> WriteOutcome<RejectionOutcome>
 
     /// Appends entries (each links to the one before; the first to `head`), sets the book, stores
-    /// blobs and removes the committed proposal from the queue, in one transaction.
-    /// Throws ``StorageError/Code/refused`` when the entries do not continue `head` in order.
-    func append(_ entries: [StoredEntry], book: [UInt8], blobs: [[UInt8]], removingPending id: String?,
+    /// blobs and removes the committed proposal (`pending`, nil for none) from the queue with its
+    /// signatures and rejections, in one transaction.
+    ///
+    /// In that transaction, in this order: a head other than `head` answers
+    /// ``WriteOutcome/headMoved(current:)``; entries that do not continue `head` in order throw
+    /// ``StorageError/Code/refused``; then, with `pending`, the proposal must still be queued with
+    /// status `pending`, and the rejections of all queued proposals for its entry (what
+    /// ``slotRejections(sequence:)`` returns) must still number `pending.slotRejections`, or nothing
+    /// is written and the answer is ``WriteOutcome/queueChanged``: a rejection or veto stored after
+    /// the committer read the queue is never silently deleted by the commit.
+    func append(_ entries: [StoredEntry], book: [UInt8], blobs: [[UInt8]], removing pending: PendingRemoval?,
                 decidedOn head: HeadRef) async throws -> WriteOutcome<HeadRef>
 
     /// Moves open proposals to a new status (only those still pending). With `decidedOn`, only if

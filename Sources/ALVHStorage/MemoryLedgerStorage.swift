@@ -126,20 +126,26 @@ public actor MemoryLedgerStorage: LedgerStorage {
         return .done(.added(vetoed: vetoed))
     }
 
-    public func append(_ entries: [StoredEntry], book: [UInt8], blobs: [[UInt8]], removingPending id: String?,
+    public func append(_ entries: [StoredEntry], book: [UInt8], blobs: [[UInt8]], removing pending: PendingRemoval?,
                        decidedOn head: HeadRef) throws -> WriteOutcome<HeadRef> {
         guard isHead(head) else { return .headMoved(current: entryRows.last?.ref) }
         var previous = head
         for entry in entries {
-            guard entry.sequence == previous.sequence + 1, entry.previousHash == previous.hash, entry.kind != "genesis" else {
+            guard entry.sequence == previous.sequence &+ 1, entry.previousHash == previous.hash, entry.kind != "genesis" else {
                 throw StorageError(.refused, "entry \(entry.sequence) does not continue \(previous): entries are appended in order, each linked to the one before", path: location)
             }
             previous = entry.ref
         }
+        if let pending {
+            // The queue state the commit was decided on: still pending, no rejection for its entry since.
+            guard let row = pendingRows[pending.id], row.status == .pending,
+                  slotRejections(sequence: row.sequence).count == pending.slotRejections else { return .queueChanged }
+        }
         entryRows += entries
         bookRow = (previous.sequence, book)
         storeBlobs(blobs)
-        if let id, pendingRows.removeValue(forKey: id) != nil {
+        if let id = pending?.id {
+            pendingRows[id] = nil
             signatureRows[id] = nil
             rejectionRows.removeAll { $0.pendingID == id }
         }

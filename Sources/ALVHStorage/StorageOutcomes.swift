@@ -5,6 +5,11 @@ public enum WriteOutcome<Value: Sendable>: Sendable {
     /// Nothing written: the head is no longer the one the write was decided on (another writer
     /// appended meanwhile). The caller verifies the new entries and decides again.
     case headMoved(current: HeadRef?)
+    /// Nothing written: the queued proposal's state (its status, the rejections for its entry) is
+    /// no longer what the write was decided on; read it again and decide again. Answered by
+    /// ``LedgerStorage/append(_:book:blobs:removing:decidedOn:)`` only, and only once the head was
+    /// found unchanged (a moved head answers ``headMoved(current:)`` first).
+    case queueChanged
 }
 
 extension WriteOutcome: Equatable where Value: Equatable {}

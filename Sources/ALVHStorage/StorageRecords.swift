@@ -62,6 +62,26 @@ public enum PendingStatus: String, Sendable, Codable, CaseIterable, Equatable {
     case vetoed
 }
 
+/// The queued proposal a commit removes, and the queue state the commit was decided on.
+///
+/// A committer decides on the proposal's status and on the rejections stored for its entry (a
+/// veto among them forbids the commit). ``LedgerStorage/append(_:book:blobs:removing:decidedOn:)``
+/// checks, in the transaction that writes, that the proposal is still queued and `pending` and that
+/// ``LedgerStorage/slotRejections(sequence:)`` for its entry still counts `slotRejections`; otherwise
+/// it writes nothing and answers ``WriteOutcome/queueChanged``, so that a rejection (a veto) stored
+/// between the read and the write is never lost.
+public struct PendingRemoval: Sendable, Equatable {
+    /// The committed proposal's id.
+    public var id: String
+    /// How many rejections of all queued proposals for the proposal's entry the commit was decided on
+    /// (`slotRejections(sequence:).count` as read).
+    public var slotRejections: Int
+    public init(id: String, slotRejections: Int) {
+        self.id = id
+        self.slotRejections = slotRejections
+    }
+}
+
 /// A proposal to put in the queue.
 public struct NewPending: Sendable, Equatable {
     public var id: String

@@ -27,6 +27,12 @@ import PostgresNIO
 /// defence (a unique violation on a write also answers `.headMoved`), and triggers keep `entries`
 /// and `blobs` append-only whatever a client does.
 ///
+/// A commit (``append(_:book:blobs:removing:decidedOn:)`` with a ``PendingRemoval``) checks the
+/// queue state it was decided on under the same lock: the proposal's row (`FOR UPDATE`) must
+/// still be `pending`, and, with the rows of every proposal for its entry locked (`FOR UPDATE`, so
+/// that not even a writer skipping the head lock can add a rejection of them meanwhile), the count
+/// of their rejections unchanged; otherwise ``WriteOutcome/queueChanged``, nothing written.
+///
 /// ## Roles
 /// The owner (who runs ``open(_:create:)`` with `create: true`, i.e. `alvh init` / `alvh ledger
 /// setup`) creates the schema; day-to-day processes should connect as an application role made by
@@ -471,10 +477,10 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
         }
     }
 
-    public func append(_ entries: [StoredEntry], book: [UInt8], blobs: [[UInt8]], removingPending id: String?,
+    public func append(_ entries: [StoredEntry], book: [UInt8], blobs: [[UInt8]], removing pending: PendingRemoval?,
                        decidedOn head: HeadRef) async throws -> WriteOutcome<HeadRef> {
         let location = self.location
-        return try await write("appending entries", decidedOn: head) { c in
+        return try await writeOutcome("appending entries", decidedOn: head) { c -> (WriteOutcome<HeadRef>, Bool) in
             var previous = head
             for entry in entries {
                 guard entry.sequence == previous.sequence &+ 1, entry.previousHash == previous.hash, entry.kind != "genesis",
@@ -483,14 +489,24 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
                 }
                 previous = entry.ref
             }
+            if let pending {
+                // The queue state the commit was decided on. The head lock (taken first) serializes
+                // this with every addRejection and setStatus; the proposal's row and those of the
+                // other proposals for its entry are locked too (FOR UPDATE), so that no rejection of
+                // them can be inserted, even by a writer that skips the head lock, until this commits.
+                guard let row = try await self.status(c, id: pending.id), row.status == .pending else { return (.queueChanged, false) }
+                try await self.execute(c, PostgresSQL.lockSlot, [.int(row.sequence)])
+                let count = try await Self.scalarInt(c, PostgresSQL.slotRejectionCount, [.int(row.sequence)], logger: self.logger)
+                guard count == Int64(pending.slotRejections) else { return (.queueChanged, false) }
+            }
             for entry in entries { try await self.insertEntry(c, entry) }
             if !entries.isEmpty {
                 try await self.execute(c, PostgresSQL.updateHead, [.int(Int64(previous.sequence)), .text(previous.hash)])
             }
             try await self.execute(c, PostgresSQL.upsertBook, [.int(Int64(previous.sequence)), .bytes(book)])
             try await self.storeBlobs(c, blobs)
-            if let id { try await self.execute(c, PostgresSQL.deletePending, [.text(id)]) }
-            return (previous, true)
+            if let pending { try await self.execute(c, PostgresSQL.deletePending, [.text(pending.id)]) }
+            return (.done(previous), true)
         }
     }
 
@@ -616,14 +632,22 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
     /// the head is not `head` any more, or when a unique constraint shows another writer got there first.
     private func write<V: Sendable>(_ what: String, decidedOn head: HeadRef?,
                                     _ body: @escaping @Sendable (PostgresConnection) async throws -> (V, Bool)) async throws -> WriteOutcome<V> {
+        try await writeOutcome(what, decidedOn: head) { c -> (WriteOutcome<V>, Bool) in
+            let (value, commit) = try await body(c)
+            return (.done(value), commit)
+        }
+    }
+
+    /// ``write(_:decidedOn:_:)`` whose body answers the outcome itself (a commit's `.queueChanged`).
+    private func writeOutcome<V: Sendable>(_ what: String, decidedOn head: HeadRef?,
+                                    _ body: @escaping @Sendable (PostgresConnection) async throws -> (WriteOutcome<V>, Bool)) async throws -> WriteOutcome<V> {
         try await run(what) { c in
             do {
                 return try await self.transaction(c) { c -> (WriteOutcome<V>, Bool) in
                     try await self.execute(c, PostgresSQL.lockHead, [])
                     let current = try await self.headRef(c)
                     if let head, current != head { return (.headMoved(current: current), false) }
-                    let (value, commit) = try await body(c)
-                    return (.done(value), commit)
+                    return try await body(c)
                 }
             } catch let error as PSQLError where error.sqlState == "23505" {
                 return .headMoved(current: try await self.headRef(c))

@@ -242,6 +242,14 @@ enum PostgresSQL {
     static let slotRejections = """
         SELECT r.envelope FROM rejections r JOIN pending p ON p.id = r.pending_id WHERE p.sequence = $1 ORDER BY r.arrival
         """
+    /// Locks the queued proposals for one entry (a commit's queue check): an insert of a rejection
+    /// of any of them (its foreign key takes a KEY SHARE lock on the proposal) waits until the
+    /// commit is over, and then finds its proposal gone or the count it was decided on changed.
+    static let lockSlot = "SELECT id FROM pending WHERE sequence = $1 ORDER BY id FOR UPDATE"
+    /// How many rejections ``slotRejections`` reads: a commit checks it is still what it decided on.
+    static let slotRejectionCount = """
+        SELECT count(*) FROM rejections r JOIN pending p ON p.id = r.pending_id WHERE p.sequence = $1
+        """
     static let insertRejection = """
         INSERT INTO rejections (pending_id, envelope, signer_key, added_at) VALUES ($1, $2, $3, $4)
         """
@@ -280,6 +288,6 @@ enum PostgresSQL {
         meta, book, blob, blobsFirst, blobsAfter,
         pendingByID, pendingIDsPrefix, pendingStatusForUpdate, setPendingStatus, deletePending,
         signatures, signatureCount, signatureByKey, otherSignaturesForSlot,
-        rejections, rejectionByKey, slotRejections,
+        rejections, rejectionByKey, slotRejections, lockSlot, slotRejectionCount,
     ]
 }

@@ -113,37 +113,49 @@ public final class SQLiteLedgerStorage: LedgerStorage {
         do { return try await writer.read(body) } catch { throw SQLiteSchema.storageError(error, path: path) }
     }
 
-    /// One `BEGIN IMMEDIATE` transaction; `body` returning nil rolls it back (and answers nil).
-    func writeImmediate<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T?) async throws -> T? {
+    /// One `BEGIN IMMEDIATE` transaction: `body` answers a value and whether to commit it; without
+    /// commit the transaction is rolled back and the value (a refusal's outcome) still answered.
+    /// A thrown error rolls back too, and is answered as a ``StorageError``.
+    func writeImmediate<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> (T, commit: Bool)) async throws -> T {
+        let path = path
         do {
             return try await writer.writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return result == nil ? .rollback : .commit
+                    let (value, commit) = try body(db)
+                    result = value
+                    return commit ? .commit : .rollback
                 }
+                guard let result else { throw StorageError(.database, "a write ended without an outcome", path: path) }
                 return result
             }
         } catch { throw SQLiteSchema.storageError(error, path: path) }
     }
 
-    /// A deciding write: nothing unless the head is still `head`.
-    func decided<T: Sendable>(on head: HeadRef?, _ body: @escaping @Sendable (Database) throws -> T?) async throws -> WriteOutcome<T> {
-        let step: DecidedStep<T>? = try await writeImmediate { db in
-            if let head {
-                let current = try Self.headRef(db)
-                guard current == head else { return .moved(current) }
-            }
-            return try body(db).map(DecidedStep.value)
-        }
-        switch step {
-        case .moved(let current): return .headMoved(current: current)
-        case .value(let value): return .done(value)
-        case nil: throw StorageError(.database, "a write was rolled back without an outcome", path: path)
-        }
+    /// How the body of a deciding write ends.
+    enum Ending<T: Sendable>: Sendable {
+        /// Commit: the answer is `.done(value)`.
+        case write(T)
+        /// Roll back (a refusal, or nothing to do): the answer is `.done(value)`, nothing written.
+        case refuse(T)
+        /// Roll back: the queue is not what the write was decided on (``WriteOutcome/queueChanged``).
+        case queueChanged
     }
 
-    enum DecidedStep<T: Sendable>: Sendable { case moved(HeadRef?), value(T) }
+    /// A deciding write: nothing unless the head is still `head` (checked first, under the write lock).
+    func decided<T: Sendable>(on head: HeadRef?, _ body: @escaping @Sendable (Database) throws -> Ending<T>) async throws -> WriteOutcome<T> {
+        try await writeImmediate { db -> (WriteOutcome<T>, commit: Bool) in
+            if let head {
+                let current = try Self.headRef(db)
+                guard current == head else { return (.headMoved(current: current), false) }
+            }
+            switch try body(db) {
+            case .write(let value): return (.done(value), true)
+            case .refuse(let value): return (.done(value), false)
+            case .queueChanged: return (.queueChanged, false)
+            }
+        }
+    }
 
     static func headRef(_ db: Database) throws -> HeadRef? {
         try Row.fetchOne(db.cachedStatement(sql: SQLiteSQL.head)).map { HeadRef(sequence: UInt64($0[0] as Int64), hash: $0[1]) }
@@ -185,6 +197,18 @@ public final class SQLiteLedgerStorage: LedgerStorage {
                              expires: row["expires"], proposer: row["proposer"], queuedAt: row["queued_at"],
                              attachments: (row["attachments"] as Data?).map { Array($0) })
         return StoredPending(new, status: status, signatureCount: row["sigs"], rejectionCount: row["rejs"])
+    }
+
+    /// A queued proposal's status and entry sequence (nil: not queued).
+    struct PendingState: Sendable { let status: PendingStatus; let sequence: Int64 }
+
+    static func pendingState(id: String, _ db: Database) throws -> PendingState? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: SQLiteSQL.pendingState), arguments: [id]) else { return nil }
+        let statusText: String = row[0]
+        guard let status = PendingStatus(rawValue: statusText) else {
+            throw StorageError(.corrupt, "proposal \(id.prefix(16))… has unknown status '\(statusText)'", path: "pending.status")
+        }
+        return PendingState(status: status, sequence: row[1])
     }
 
     // MARK: - Reading
@@ -275,27 +299,27 @@ public final class SQLiteLedgerStorage: LedgerStorage {
     // MARK: - Writing
 
     public func create(genesis: StoredEntry, meta: [String: String], book: [UInt8], blobs: [[UInt8]]) async throws {
-        guard genesis.sequence == 0, genesis.kind == "genesis" else {
-            throw StorageError(.refused, "the first entry must be a genesis entry at sequence 0", path: location)
-        }
         let path = location
-        let created: Bool? = try await writeImmediate { db in
+        try await writeImmediate { db -> ((), commit: Bool) in
+            // As the reference: an existing ledger first, then the genesis itself.
             guard try Self.headRef(db) == nil else { throw StorageError(.alreadyInitialized, "a ledger already exists here; it is never re-initialized", path: path) }
+            guard genesis.sequence == 0, genesis.kind == "genesis" else {
+                throw StorageError(.refused, "the first entry must be a genesis entry at sequence 0", path: path)
+            }
             try Self.insert(genesis, db)
             for (key, value) in meta.sorted(by: { $0.key < $1.key }) {
                 try db.cachedStatement(sql: SQLiteSQL.insertMeta).execute(arguments: [key, value])
             }
             try db.cachedStatement(sql: SQLiteSQL.upsertBook).execute(arguments: [0, Data(book)])
             try Self.storeBlobs(blobs, db)
-            return true
+            return ((), true)
         }
-        _ = created
     }
 
     public func enqueue(_ proposal: NewPending?, id: String, blobs: [[UInt8]], signatures: [NewSignature], maxSignatures: Int,
                         conflicts: @escaping SlotConflictRule, decidedOn head: HeadRef) async throws -> WriteOutcome<EnqueueOutcome> {
         // A refusal rolls the transaction back; its outcome is carried out of it.
-        let outcome: WriteOutcome<EnqueueOutcome> = try await decided(on: head) { db -> EnqueueOutcome? in
+        try await decided(on: head) { db -> Ending<EnqueueOutcome> in
             var isNew = false
             if let p = proposal {
                 try db.cachedStatement(sql: SQLiteSQL.insertPending).execute(arguments: [
@@ -303,14 +327,9 @@ public final class SQLiteLedgerStorage: LedgerStorage {
                     p.queuedAt, p.attachments.map { Data($0) }])
                 isNew = db.changesCount > 0
             }
-            guard let statusText = try String.fetchOne(db.cachedStatement(sql: SQLiteSQL.pendingStatus), arguments: [id]) else {
-                throw Refusal(outcome: .notQueued)
-            }
-            guard let status = PendingStatus(rawValue: statusText) else {
-                throw StorageError(.corrupt, "proposal \(id.prefix(16))… has unknown status '\(statusText)'", path: "pending.status")
-            }
-            guard status == .pending else { throw Refusal(outcome: .notOpen(status)) }
-            let sequence = try Int64.fetchOne(db, sql: "SELECT sequence FROM pending WHERE id = ?", arguments: [id]) ?? -1
+            guard let state = try Self.pendingState(id: id, db) else { return .refuse(.notQueued) }
+            guard state.status == .pending else { return .refuse(.notOpen(state.status)) }
+            let sequence = state.sequence
             var outcomes: [SignatureOutcome] = []
             for (index, signature) in signatures.enumerated() {
                 if try Bool.fetchOne(db.cachedStatement(sql: SQLiteSQL.signatureByKey), arguments: [id, signature.signerKey]) == true {
@@ -318,83 +337,74 @@ public final class SQLiteLedgerStorage: LedgerStorage {
                     continue
                 }
                 let count = try Int.fetchOne(db.cachedStatement(sql: SQLiteSQL.signatureCount), arguments: [id]) ?? 0
-                guard count < maxSignatures else { throw Refusal(outcome: .refused(index: index, .tooMany(count: count))) }
+                guard count < maxSignatures else { return .refuse(.refused(index: index, .tooMany(count: count))) }
                 let others = try Row.fetchAll(db.cachedStatement(sql: SQLiteSQL.otherSignatureForSlot), arguments: [signature.signerKey, sequence, id])
                     .map { SlotSignature(pendingID: $0[0], expires: $0[1], proposer: $0[2], signerKey: signature.signerKey) }
                     .sorted { $0.pendingID < $1.pendingID }
                 if let blocking = others.first(where: conflicts) {
-                    throw Refusal(outcome: .refused(index: index, .doubleSign(blocking)))
+                    return .refuse(.refused(index: index, .doubleSign(blocking)))
                 }
                 try db.cachedStatement(sql: SQLiteSQL.insertSignature).execute(arguments: [
                     id, signature.keyid, Data(signature.sig), signature.addedAt, signature.signerKey])
                 outcomes.append(.added)
             }
             try Self.storeBlobs(blobs, db)
-            guard let row = try Self.pendingRow(id: id, db) else { throw Refusal(outcome: .notQueued) }
-            return .queued(isNew: isNew, signatures: outcomes, pending: row)
-        } refusing: { $0 }
-        return outcome
-    }
-
-    /// A decided write whose body may end in a refusal: the transaction is rolled back and the
-    /// refusal's outcome returned as done (nothing written).
-    func decided<T: Sendable>(on head: HeadRef?, _ body: @escaping @Sendable (Database) throws -> T?,
-                              refusing outcome: @escaping @Sendable (EnqueueOutcome) -> T) async throws -> WriteOutcome<T> {
-        do {
-            return try await decided(on: head, body)
-        } catch let error as StorageError {
-            throw error
-        } catch let refusal as Refusal {
-            return .done(outcome(refusal.outcome))
+            guard let row = try Self.pendingRow(id: id, db) else { return .refuse(.notQueued) }
+            return .write(.queued(isNew: isNew, signatures: outcomes, pending: row))
         }
     }
-
-    /// Ends a transaction with a refusal (thrown through GRDB, which rolls back).
-    struct Refusal: Error { let outcome: EnqueueOutcome }
 
     public func addRejection(pendingID: String, envelope: [UInt8], signerKey: String, addedAt: String, veto: Bool,
                              decidedOn head: HeadRef) async throws -> WriteOutcome<RejectionOutcome> {
-        try await decided(on: head) { db -> RejectionOutcome? in
-            guard let statusText = try String.fetchOne(db.cachedStatement(sql: SQLiteSQL.pendingStatus), arguments: [pendingID]) else { return .notQueued }
-            if try Bool.fetchOne(db.cachedStatement(sql: SQLiteSQL.rejectionByKey), arguments: [pendingID, signerKey]) == true { return .alreadyThere }
+        try await decided(on: head) { db -> Ending<RejectionOutcome> in
+            guard let state = try Self.pendingState(id: pendingID, db) else { return .refuse(.notQueued) }
+            if try Bool.fetchOne(db.cachedStatement(sql: SQLiteSQL.rejectionByKey), arguments: [pendingID, signerKey]) == true { return .refuse(.alreadyThere) }
             try db.cachedStatement(sql: SQLiteSQL.insertRejection).execute(arguments: [pendingID, Data(envelope), addedAt, signerKey])
             var vetoed = false
-            if veto && statusText == PendingStatus.pending.rawValue {
+            if veto && state.status == .pending {
                 try db.cachedStatement(sql: SQLiteSQL.markStatus).execute(arguments: [PendingStatus.vetoed.rawValue, pendingID])
                 vetoed = db.changesCount > 0
             }
-            return .added(vetoed: vetoed)
+            return .write(.added(vetoed: vetoed))
         }
     }
 
-    public func append(_ entries: [StoredEntry], book: [UInt8], blobs: [[UInt8]], removingPending id: String?,
+    public func append(_ entries: [StoredEntry], book: [UInt8], blobs: [[UInt8]], removing pending: PendingRemoval?,
                        decidedOn head: HeadRef) async throws -> WriteOutcome<HeadRef> {
-        var previous = head
-        for entry in entries {
-            guard entry.sequence == previous.sequence + 1, entry.previousHash == previous.hash, entry.kind != "genesis" else {
-                throw StorageError(.refused, "entry \(entry.sequence) does not continue \(previous): entries are appended in order, each linked to the one before", path: location)
+        let location = location
+        return try await decided(on: head) { db -> Ending<HeadRef> in
+            // As the reference: the head first (decided), then the linkage, then the queue.
+            var previous = head
+            for entry in entries {
+                guard entry.sequence == previous.sequence &+ 1, entry.previousHash == previous.hash, entry.kind != "genesis",
+                      Int64(exactly: entry.sequence) != nil else {
+                    throw StorageError(.refused, "entry \(entry.sequence) does not continue \(previous): entries are appended in order, each linked to the one before", path: location)
+                }
+                previous = entry.ref
             }
-            previous = entry.ref
-        }
-        let last = previous
-        return try await decided(on: head) { db -> HeadRef? in
+            if let pending {
+                // The queue state the commit was decided on, under the same write lock as the head check.
+                guard let state = try Self.pendingState(id: pending.id, db), state.status == .pending,
+                      try Int.fetchOne(db.cachedStatement(sql: SQLiteSQL.slotRejectionCount), arguments: [state.sequence]) == pending.slotRejections
+                else { return .queueChanged }
+            }
             for entry in entries { try Self.insert(entry, db) }
-            try db.cachedStatement(sql: SQLiteSQL.upsertBook).execute(arguments: [Int64(last.sequence), Data(book)])
+            try db.cachedStatement(sql: SQLiteSQL.upsertBook).execute(arguments: [Int64(previous.sequence), Data(book)])
             try Self.storeBlobs(blobs, db)
-            if let id { try db.cachedStatement(sql: SQLiteSQL.deletePending).execute(arguments: [id]) }
-            return last
+            if let pending { try db.cachedStatement(sql: SQLiteSQL.deletePending).execute(arguments: [pending.id]) }
+            return .write(previous)
         }
     }
 
     public func setStatus(_ changes: [(id: String, status: PendingStatus)], decidedOn head: HeadRef?) async throws -> WriteOutcome<[StatusChange]> {
         let list = changes.map { StatusRequest(id: $0.id, status: $0.status) }
-        return try await decided(on: head) { db -> [StatusChange]? in
-            try list.map { change in
+        return try await decided(on: head) { db -> Ending<[StatusChange]> in
+            .write(try list.map { change in
                 try db.cachedStatement(sql: SQLiteSQL.markStatus).execute(arguments: [change.status.rawValue, change.id])
                 if db.changesCount > 0 { return .marked(id: change.id, to: change.status) }
                 let now = try String.fetchOne(db.cachedStatement(sql: SQLiteSQL.pendingStatus), arguments: [change.id])
                 return .unchanged(id: change.id, status: now.flatMap(PendingStatus.init(rawValue:)))
-            }
+            })
         }
     }
 

@@ -42,6 +42,8 @@ enum SQLiteSQL {
     /// Ids in [prefix, prefix + "~"): a range of the primary key.
     static let idsInRange = "SELECT id FROM pending WHERE id >= ? AND id < ? ORDER BY id LIMIT ?"
     static let pendingStatus = "SELECT status FROM pending WHERE id = ?"
+    /// A proposal's status and the entry it is for (enqueue, reject, and a commit's queue check).
+    static let pendingState = "SELECT status, sequence FROM pending WHERE id = ?"
     static let insertPending = """
         INSERT OR IGNORE INTO pending (id, payload, payload_type, kind, sequence, base, created, expires, proposer, queued_at, attachments)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -65,11 +67,15 @@ enum SQLiteSQL {
     static let slotRejections = """
         SELECT r.envelope FROM rejections r JOIN pending p ON p.id = r.pending_id WHERE p.sequence = ? ORDER BY r.rowid
         """
+    /// How many rejections ``slotRejections`` reads: a commit checks it is still what it decided on.
+    static let slotRejectionCount = """
+        SELECT COUNT(*) FROM rejections r JOIN pending p ON p.id = r.pending_id WHERE p.sequence = ?
+        """
     static let insertRejection = "INSERT INTO rejections (pending_id, envelope, added_at, signer_key) VALUES (?, ?, ?, ?)"
 
     /// The statements of enqueue, sign, commit and verification (the query-plan test's list).
     static let hot = [meta, entriesFrom, head, headEntry, entryAt, policyHead, policyEntryBefore, blob, blobsAfter, book,
-                      pendingRow, queueOrder, idsInRange, pendingStatus, markStatus, deletePending,
+                      pendingRow, queueOrder, idsInRange, pendingStatus, pendingState, markStatus, deletePending,
                       pendingSignatures, signatureByKey, signatureCount, otherSignatureForSlot,
-                      pendingRejections, rejectionByKey, slotRejections]
+                      pendingRejections, rejectionByKey, slotRejections, slotRejectionCount]
 }

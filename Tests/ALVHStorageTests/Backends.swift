@@ -2,15 +2,18 @@ import Foundation
 import Testing
 import ALVHSigning
 import ALVHStorage
+import ALVHStorageSQLite
 import ALVHStoragePostgres
 import ALVHTestSupport
 
 /// The storages the conformance suite runs against: the same test bodies for each.
 ///
-/// To add one (SQLite): a case, its `isEnabled`, and its `make()` giving a fresh empty ledger
-/// storage and what to do after the test.
+/// To add one: a case, its `isEnabled`, and its `make()` giving a fresh empty ledger storage and
+/// what to do after the test.
 enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case memory
+    /// A real SQLite file (WAL, synchronous=FULL), fresh in a temporary directory for each test.
+    case sqlite
     case postgres
 
     var testDescription: String { rawValue }
@@ -19,7 +22,7 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// server fails the tests instead of skipping them).
     var isEnabled: Bool {
         switch self {
-        case .memory: true
+        case .memory, .sqlite: true
         case .postgres: PostgresTestServer.isEnabled
         }
     }
@@ -32,6 +35,19 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         switch self {
         case .memory:
             return Harness(storage: MemoryLedgerStorage(), cleanup: {})
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("alvh-storage-\(UUID().uuidString)", isDirectory: true)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            do {
+                let storage = try SQLiteLedgerStorage.open(path: directory.appendingPathComponent(SQLiteLedgerStorage.fileName).path, create: true)
+                return Harness(storage: storage, cleanup: {
+                    try? await storage.close()
+                    try? FileManager.default.removeItem(at: directory)
+                })
+            } catch {
+                try? FileManager.default.removeItem(at: directory)
+                throw error
+            }
         case .postgres:
             let database = try await PostgresTestServer.freshDatabase()
             do {
@@ -124,7 +140,7 @@ enum Fixture {
             entries.append(entry)
             previous = entry.ref
         }
-        let outcome = try await storage.append(entries, book: Array("{\"book\":\(previous.sequence)}".utf8), blobs: [], removingPending: nil, decidedOn: head)
+        let outcome = try await storage.append(entries, book: Array("{\"book\":\(previous.sequence)}".utf8), blobs: [], removing: nil, decidedOn: head)
         guard case .done(let ref) = outcome else { throw StorageError(.refused, "append on \(head) did not go through: \(outcome)") }
         return ref
     }
@@ -137,4 +153,5 @@ extension EnqueueOutcome {
 extension WriteOutcome {
     var value: Value? { if case .done(let value) = self { value } else { nil } }
     var isHeadMoved: Bool { if case .headMoved = self { true } else { false } }
+    var isQueueChanged: Bool { if case .queueChanged = self { true } else { false } }
 }

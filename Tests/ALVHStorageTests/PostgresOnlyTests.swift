@@ -114,7 +114,7 @@ struct PostgresOnlyTests {
                         == .done(.added(vetoed: false)))
                 #expect(try await s.setStatus([(id: "p2", status: .expired)], decidedOn: g) == .done([.marked(id: "p2", to: .expired)]))
                 let e1 = F.entry(after: g)
-                #expect(try await s.append([e1], book: [3], blobs: [[4]], removingPending: "p1", decidedOn: g) == .done(e1.ref))
+                #expect(try await s.append([e1], book: [3], blobs: [[4]], removing: PendingRemoval(id: "p1", slotRejections: 1), decidedOn: g) == .done(e1.ref))
                 #expect(try await s.head() == e1)
                 #expect(try await s.pending(id: "p1") == nil)
                 #expect(try await s.blobs(after: nil, limit: 10).count == 3)
@@ -146,8 +146,8 @@ struct PostgresOnlyTests {
                 let a = F.entry(after: head, tag: "a\(run)")
                 let b = F.entry(after: head, tag: "b\(run)")
                 let decided = head
-                async let first = s.append([a], book: [1], blobs: [], removingPending: nil, decidedOn: decided)
-                async let second = other.append([b], book: [2], blobs: [], removingPending: nil, decidedOn: decided)
+                async let first = s.append([a], book: [1], blobs: [], removing: nil, decidedOn: decided)
+                async let second = other.append([b], book: [2], blobs: [], removing: nil, decidedOn: decided)
                 let outcomes = try await [first, second]
                 let done = outcomes.compactMap(\.value)
                 #expect(done.count == 1, "run \(run): \(outcomes)")
@@ -160,6 +160,44 @@ struct PostgresOnlyTests {
             #expect(try await s.head()?.sequence == 20)
             #expect(try await other.head()?.ref == head)
             #expect(try await s.rawQuery("SELECT seq::text, entry_hash FROM ledger_head") == [["20", head.hash]])
+        }
+    }
+
+    @Test("a veto racing a commit decided before it: either the veto stands and nothing is committed, or the commit stands and the veto sees headMoved, every run of 20")
+    func vetoRacingCommit() async throws {
+        try await withStorage { s, db async throws in
+            let other = try await PostgresLedgerStorage.open(db.location, create: false)
+            defer { Task { try? await other.close() } }
+            var head = try await F.create(s)
+            var seen: Set<String> = []
+            for run in 0..<20 {
+                let id = "p\(run)"
+                let sequence = head.sequence + 1
+                _ = try await s.enqueue(F.proposal(id, sequence: sequence), id: id, blobs: [], signatures: [F.signature("k1")], maxSignatures: 5,
+                                        conflicts: F.never, decidedOn: head)
+                let decided = PendingRemoval(id: id, slotRejections: try await s.slotRejections(sequence: sequence).count)
+                let entry = F.entry(after: head, tag: "r\(run)")
+                let on = head
+                async let commit = s.append([entry], book: [1], blobs: [], removing: decided, decidedOn: on)
+                async let veto = other.addRejection(pendingID: id, envelope: [UInt8(run)], signerKey: "k-veto", addedAt: "t", veto: true, decidedOn: on)
+                let (committed, vetoed) = try await (commit, veto)
+                switch (committed, vetoed) {
+                case (.done(let ref), .headMoved(let current)):
+                    seen.insert("commit first")
+                    #expect(ref == entry.ref && current == entry.ref, "run \(run)")
+                    #expect(try await s.pending(id: id) == nil, "run \(run)")
+                    head = ref
+                case (.queueChanged, .done(.added(vetoed: true))):
+                    seen.insert("veto first")
+                    #expect(try await s.head()?.ref == on, "run \(run): nothing committed")
+                    #expect(try await s.pending(id: id)?.status == .vetoed, "run \(run)")
+                    #expect(try await s.rejections(pendingID: id) == [[UInt8(run)]], "run \(run): the veto is kept")
+                default:
+                    Issue.record("run \(run): commit \(committed), veto \(vetoed)")
+                }
+            }
+            // Which one wins is the scheduler's; both orders are recorded for the log.
+            print("veto racing commit: \(seen.sorted())")
         }
     }
 
@@ -356,7 +394,7 @@ struct CrashTests {
         for attempt in 0..<3 {
             let started = ContinuousClock.now
             let error = await #expect(throws: StorageError.self, "attempt \(attempt)") {
-                _ = try await s.append([Fixture.entry(after: g)], book: [1], blobs: [], removingPending: nil, decidedOn: g)
+                _ = try await s.append([Fixture.entry(after: g)], book: [1], blobs: [], removing: nil, decidedOn: g)
             }
             let elapsed = ContinuousClock.now - started
             #expect(elapsed < bound + .seconds(2), "attempt \(attempt) took \(elapsed)")
@@ -376,7 +414,7 @@ struct CrashTests {
             if head == nil { try await Task.sleep(for: .milliseconds(200)) }
         }
         #expect(head?.ref == g, "the pool reconnects to the restarted server")
-        #expect(try await s.append([Fixture.entry(after: g)], book: [1], blobs: [], removingPending: nil, decidedOn: g).value?.sequence == 1)
+        #expect(try await s.append([Fixture.entry(after: g)], book: [1], blobs: [], removing: nil, decidedOn: g).value?.sequence == 1)
         try await s.close()
     }
 }

@@ -24,6 +24,7 @@ struct PostgresPlanTests {
         PostgresSQL.signatures: ["p-1500"], PostgresSQL.signatureCount: ["p-1500"], PostgresSQL.signatureByKey: ["p-1500", "k17"],
         PostgresSQL.otherSignaturesForSlot: ["k17", "20100", "p-1500"],
         PostgresSQL.rejections: ["p-1500"], PostgresSQL.rejectionByKey: ["p-1500", "k17"], PostgresSQL.slotRejections: ["20100"],
+        PostgresSQL.lockSlot: ["20100"], PostgresSQL.slotRejectionCount: ["20100"],
     ]
 
     @Test("every hot statement has sample parameters")

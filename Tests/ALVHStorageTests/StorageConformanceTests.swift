@@ -50,6 +50,13 @@ struct StorageConformanceTests {
             }
             #expect(error?.code == .refused)
             #expect(try await s.head() == nil)
+            // On an existing ledger, any create is alreadyInitialized first, whatever it carries.
+            let genesis = try await F.create(s)
+            let again = await #expect(throws: StorageError.self) {
+                try await s.create(genesis: notGenesis, meta: [:], book: [], blobs: [])
+            }
+            #expect(again?.code == .alreadyInitialized)
+            #expect(try await s.head()?.ref == genesis)
         }
     }
 
@@ -61,7 +68,7 @@ struct StorageConformanceTests {
             let g = try await F.create(s)
             let e1 = F.entry(after: g)
             let e2 = F.entry(after: e1.ref, kind: "policy-change")
-            let outcome = try await s.append([e1, e2], book: [42], blobs: [[5]], removingPending: nil, decidedOn: g)
+            let outcome = try await s.append([e1, e2], book: [42], blobs: [[5]], removing: nil, decidedOn: g)
             #expect(outcome == .done(e2.ref))
             #expect(try await s.head() == e2)
             #expect(try await s.entries(from: 0, limit: 10).map(\.sequence) == [0, 1, 2])
@@ -81,7 +88,7 @@ struct StorageConformanceTests {
             afterE3Bad.previousHash = F.zeroHash
             for bad in [[gap], [badLink], [secondGenesis], [e3, afterE3Bad]] {
                 let error = await #expect(throws: StorageError.self) {
-                    _ = try await s.append(bad, book: [0], blobs: [[6]], removingPending: nil, decidedOn: head)
+                    _ = try await s.append(bad, book: [0], blobs: [[6]], removing: nil, decidedOn: head)
                 }
                 #expect(error?.code == .refused)
             }
@@ -91,22 +98,164 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("append removes the committed proposal with its signatures and rejections", arguments: Backend.enabled)
-    func appendRemovesPending(_ backend: Backend) async throws {
+    @Test("append on a moved head answers headMoved before the entries' linkage is looked at", arguments: Backend.enabled)
+    func appendHeadBeforeLinkage(_ backend: Backend) async throws {
         try await backend.with { s async throws in
             let g = try await F.create(s)
-            _ = try await s.enqueue(F.proposal("p1"), id: "p1", blobs: [], signatures: [F.signature("k1")], maxSignatures: 5, conflicts: F.never, decidedOn: g)
-            _ = try await s.enqueue(F.proposal("p2"), id: "p2", blobs: [], signatures: [F.signature("k2")], maxSignatures: 5, conflicts: F.never, decidedOn: g)
+            let moved = try await F.appendLayers(s, on: g, count: 1)
+            var gap = F.entry(after: g)
+            gap.sequence += 1
+            #expect(try await s.append([gap], book: [1], blobs: [[7]], removing: nil, decidedOn: g) == .headMoved(current: moved))
+            #expect(try await s.head()?.ref == moved)
+            #expect(try await s.blob(SHA256.hexDigest([7])) == nil)
+        }
+    }
+
+    // MARK: Commit and the queue it was decided on
+
+    /// Two proposals for entry 1 (p1 signed by k1, p2 by k2) and one for entry 2 (p3), on a new ledger.
+    static func queueForCommit(_ s: any LedgerStorage) async throws -> HeadRef {
+        let g = try await F.create(s)
+        for (id, sequence) in [("p1", UInt64(1)), ("p2", 1), ("p3", 2)] {
+            _ = try await s.enqueue(F.proposal(id, sequence: sequence), id: id, blobs: [], signatures: [F.signature("k-\(id)")], maxSignatures: 5,
+                                    conflicts: F.never, decidedOn: g)
+        }
+        return g
+    }
+
+    /// Nothing of a refused commit is there: the head, the book, the blob, the queue as it was.
+    static func expectNothingCommitted(_ s: any LedgerStorage, head: HeadRef, blob: [UInt8], queued id: String,
+                                       sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        #expect(try await s.head()?.ref == head, "head unchanged", sourceLocation: sourceLocation)
+        #expect(try await s.book()?.sequence == head.sequence, "book unchanged", sourceLocation: sourceLocation)
+        #expect(try await s.book()?.json == Array("{\"book\":0}".utf8), "book unchanged", sourceLocation: sourceLocation)
+        #expect(try await s.blob(SHA256.hexDigest(blob)) == nil, "blobs not stored", sourceLocation: sourceLocation)
+        #expect(try await s.pending(id: id) != nil, "the proposal is still queued", sourceLocation: sourceLocation)
+    }
+
+    @Test("append with the queue state it was decided on removes the proposal with its signatures and rejections", arguments: Backend.enabled)
+    func appendRemovesPending(_ backend: Backend) async throws {
+        try await backend.with { s async throws in
+            let g = try await Self.queueForCommit(s)
             _ = try await s.addRejection(pendingID: "p1", envelope: [1], signerKey: "k9", addedAt: "t", veto: false, decidedOn: g)
+            _ = try await s.addRejection(pendingID: "p2", envelope: [2], signerKey: "k8", addedAt: "t", veto: false, decidedOn: g)
+            _ = try await s.addRejection(pendingID: "p3", envelope: [3], signerKey: "k8", addedAt: "t", veto: true, decidedOn: g)
+            // The committer's read: p1 pending, two rejections for entry 1 (p3's are for entry 2).
+            #expect(try await s.pending(id: "p1")?.status == .pending)
+            let decided = try await s.slotRejections(sequence: 1).count
+            #expect(decided == 2)
             let e1 = F.entry(after: g)
-            #expect(try await s.append([e1], book: [1], blobs: [], removingPending: "p1", decidedOn: g) == .done(e1.ref))
+            #expect(try await s.append([e1], book: [1], blobs: [[7]], removing: PendingRemoval(id: "p1", slotRejections: decided), decidedOn: g)
+                    == .done(e1.ref))
+            #expect(try await s.head() == e1)
+            #expect(try await s.book()?.json == [1])
+            #expect(try await s.blob(SHA256.hexDigest([7])) == [7])
             #expect(try await s.pending(id: "p1") == nil)
             #expect(try await s.signatures(pendingID: "p1").isEmpty)
             #expect(try await s.rejections(pendingID: "p1").isEmpty)
-            #expect(try await s.pending(id: "p2") != nil, "other proposals stay")
-            // Removing a proposal that is not there is no error.
+            #expect(try await s.pending(id: "p2")?.rejectionCount == 1, "other proposals stay, with their rejections")
+            #expect(try await s.signatures(pendingID: "p2").count == 1)
+            #expect(try await s.pending(id: "p3")?.status == .vetoed)
+            // Appending without removing a proposal checks no queue.
             let e2 = F.entry(after: e1.ref)
-            #expect(try await s.append([e2], book: [2], blobs: [], removingPending: "nope", decidedOn: e1.ref) == .done(e2.ref))
+            #expect(try await s.append([e2], book: [2], blobs: [], removing: nil, decidedOn: e1.ref) == .done(e2.ref))
+        }
+    }
+
+    @Test("append: a rejection stored after the commit was decided answers queueChanged and writes nothing", arguments: Backend.enabled)
+    func appendQueueChangedByRejection(_ backend: Backend) async throws {
+        try await backend.with { s async throws in
+            let g = try await Self.queueForCommit(s)
+            // The committer reads the queue: p1 pending, no rejection for entry 1 …
+            #expect(try await s.pending(id: "p1")?.status == .pending)
+            let decided = PendingRemoval(id: "p1", slotRejections: try await s.slotRejections(sequence: 1).count)
+            #expect(decided.slotRejections == 0)
+            // … a rejection of p1 arrives (not a veto: p1 stays pending, only the count tells) …
+            #expect(try await s.addRejection(pendingID: "p1", envelope: [1], signerKey: "k9", addedAt: "t", veto: false, decidedOn: g)
+                    == .done(.added(vetoed: false)))
+            #expect(try await s.pending(id: "p1")?.status == .pending)
+            // … and the commit decided before it is refused: nothing written, the rejection kept.
+            let e1 = F.entry(after: g)
+            #expect(try await s.append([e1], book: [1], blobs: [[7]], removing: decided, decidedOn: g) == .queueChanged)
+            try await Self.expectNothingCommitted(s, head: g, blob: [7], queued: "p1")
+            #expect(try await s.rejections(pendingID: "p1") == [[1]])
+            #expect(try await s.signatures(pendingID: "p1").count == 1)
+
+            // A rejection of another proposal for the same entry counts too (the entry records them all).
+            let redecided = PendingRemoval(id: "p1", slotRejections: try await s.slotRejections(sequence: 1).count)
+            #expect(redecided.slotRejections == 1)
+            _ = try await s.addRejection(pendingID: "p2", envelope: [2], signerKey: "k9", addedAt: "t", veto: false, decidedOn: g)
+            #expect(try await s.append([e1], book: [1], blobs: [[7]], removing: redecided, decidedOn: g) == .queueChanged)
+            try await Self.expectNothingCommitted(s, head: g, blob: [7], queued: "p1")
+            // A rejection for another entry does not.
+            _ = try await s.addRejection(pendingID: "p3", envelope: [3], signerKey: "k9", addedAt: "t", veto: false, decidedOn: g)
+            #expect(try await s.append([e1], book: [1], blobs: [[7]], removing: PendingRemoval(id: "p1", slotRejections: 2), decidedOn: g)
+                    == .done(e1.ref))
+            #expect(try await s.pending(id: "p1") == nil)
+        }
+    }
+
+    @Test("append: a proposal vetoed, expired or made stale after the commit was decided answers queueChanged", arguments: Backend.enabled)
+    func appendQueueChangedByStatus(_ backend: Backend) async throws {
+        try await backend.with { s async throws in
+            let g = try await Self.queueForCommit(s)
+            let e1 = F.entry(after: g)
+            // Vetoed meanwhile.
+            let decided = PendingRemoval(id: "p1", slotRejections: try await s.slotRejections(sequence: 1).count)
+            #expect(try await s.addRejection(pendingID: "p1", envelope: [1], signerKey: "k-veto", addedAt: "t", veto: true, decidedOn: g)
+                    == .done(.added(vetoed: true)))
+            #expect(try await s.append([e1], book: [1], blobs: [[7]], removing: decided, decidedOn: g) == .queueChanged)
+            try await Self.expectNothingCommitted(s, head: g, blob: [7], queued: "p1")
+            #expect(try await s.pending(id: "p1")?.status == .vetoed)
+            // Even with the count read after the veto: a vetoed proposal is never committed.
+            let afterVeto = PendingRemoval(id: "p1", slotRejections: try await s.slotRejections(sequence: 1).count)
+            #expect(afterVeto.slotRejections == 1)
+            #expect(try await s.append([e1], book: [1], blobs: [[7]], removing: afterVeto, decidedOn: g) == .queueChanged)
+            try await Self.expectNothingCommitted(s, head: g, blob: [7], queued: "p1")
+
+            // Expired (or stale) meanwhile, the count unchanged: the status alone refuses it.
+            for (id, status) in [("p2", PendingStatus.expired), ("p3", .stale)] {
+                let sequence = try #require(try await s.pending(id: id)).sequence
+                let decided = PendingRemoval(id: id, slotRejections: try await s.slotRejections(sequence: sequence).count)
+                #expect(try await s.setStatus([(id: id, status: status)], decidedOn: g) == .done([.marked(id: id, to: status)]))
+                #expect(try await s.append([e1], book: [1], blobs: [[7]], removing: decided, decidedOn: g) == .queueChanged)
+                try await Self.expectNothingCommitted(s, head: g, blob: [7], queued: id)
+                #expect(try await s.pending(id: id)?.status == status)
+            }
+        }
+    }
+
+    @Test("append: a proposal no longer queued answers queueChanged", arguments: Backend.enabled)
+    func appendQueueChangedByRemoval(_ backend: Backend) async throws {
+        try await backend.with { s async throws in
+            let g = try await Self.queueForCommit(s)
+            let e1 = F.entry(after: g)
+            // Never queued.
+            #expect(try await s.append([e1], book: [1], blobs: [[7]], removing: PendingRemoval(id: "nope", slotRejections: 0), decidedOn: g)
+                    == .queueChanged)
+            try await Self.expectNothingCommitted(s, head: g, blob: [7], queued: "p1")
+            // Committed already (by another committer): removed with the entry that recorded it.
+            #expect(try await s.append([e1], book: [1], blobs: [], removing: PendingRemoval(id: "p1", slotRejections: 0), decidedOn: g) == .done(e1.ref))
+            let e2 = F.entry(after: e1.ref)
+            #expect(try await s.append([e2], book: [2], blobs: [[8]], removing: PendingRemoval(id: "p1", slotRejections: 0), decidedOn: e1.ref)
+                    == .queueChanged)
+            #expect(try await s.head() == e1)
+            #expect(try await s.book()?.json == [1])
+            #expect(try await s.blob(SHA256.hexDigest([8])) == nil)
+        }
+    }
+
+    @Test("append: entries that do not continue the head are refused before the queue is looked at", arguments: Backend.enabled)
+    func appendLinkageBeforeQueue(_ backend: Backend) async throws {
+        try await backend.with { s async throws in
+            let g = try await Self.queueForCommit(s)
+            var gap = F.entry(after: g)
+            gap.sequence += 1
+            let error = await #expect(throws: StorageError.self) {
+                _ = try await s.append([gap], book: [1], blobs: [[7]], removing: PendingRemoval(id: "nope", slotRejections: 5), decidedOn: g)
+            }
+            #expect(error?.code == .refused)
+            try await Self.expectNothingCommitted(s, head: g, blob: [7], queued: "p1")
         }
     }
 
@@ -134,8 +283,9 @@ struct StorageConformanceTests {
             #expect(try await s.rejections(pendingID: "p1").isEmpty)
             #expect(try await s.pending(id: "p1")?.status == .pending)
 
-            let appended = try await s.append([F.entry(after: g, tag: "x")], book: [9], blobs: [], removingPending: "p1", decidedOn: g)
-            #expect(appended == .headMoved(current: current))
+            let appended = try await s.append([F.entry(after: g, tag: "x")], book: [9], blobs: [], removing: PendingRemoval(id: "p1", slotRejections: 0),
+                                          decidedOn: g)
+            #expect(appended == .headMoved(current: current), "a moved head is answered first, whatever the queue")
             #expect(try await s.head()?.ref == current)
             #expect(try await s.pending(id: "p1") != nil)
 
@@ -154,7 +304,7 @@ struct StorageConformanceTests {
             let someHead = F.genesis().ref
             let outcome = try await s.enqueue(F.proposal("p1"), id: "p1", blobs: [], signatures: [], maxSignatures: 5, conflicts: F.never, decidedOn: someHead)
             #expect(outcome == .headMoved(current: nil))
-            #expect(try await s.append([F.entry(after: someHead)], book: [], blobs: [], removingPending: nil, decidedOn: someHead) == .headMoved(current: nil))
+            #expect(try await s.append([F.entry(after: someHead)], book: [], blobs: [], removing: nil, decidedOn: someHead) == .headMoved(current: nil))
             #expect(try await s.pending(id: "p1") == nil)
         }
     }
@@ -324,7 +474,7 @@ struct StorageConformanceTests {
         try await backend.with { s async throws in
             let g = try await F.create(s) // stores "snapshot-0"
             let payloads: [[UInt8]] = (0..<7).map { Array("blob-\($0)".utf8) }
-            _ = try await s.append([F.entry(after: g)], book: [], blobs: payloads + payloads, removingPending: nil, decidedOn: g)
+            _ = try await s.append([F.entry(after: g)], book: [], blobs: payloads + payloads, removing: nil, decidedOn: g)
             let all = (payloads + [Array("snapshot-0".utf8)]).map { (SHA256.hexDigest($0), $0) }.sorted { $0.0 < $1.0 }
             var pages: [[String]] = []
             var after: String?
@@ -353,7 +503,7 @@ struct StorageConformanceTests {
             let e2 = F.entry(after: e1.ref, kind: "policy-change")
             let e3 = F.entry(after: e2.ref)
             let e4 = F.entry(after: e3.ref)
-            _ = try await s.append([e1, e2, e3, e4], book: [], blobs: [], removingPending: nil, decidedOn: g)
+            _ = try await s.append([e1, e2, e3, e4], book: [], blobs: [], removing: nil, decidedOn: g)
             #expect(try await s.lastPolicyEntry(before: nil) == e2)
             #expect(try await s.lastPolicyEntry(before: 4)?.sequence == 2)
             #expect(try await s.lastPolicyEntry(before: 3)?.sequence == 2)
