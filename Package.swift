@@ -98,7 +98,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "alvh-bench",
-            dependencies: ["ALVHSigning", "ALVHApproval", "ALVHEngine", "ALVHBacktest", "ALVHLedger", "ALVHSigner", .product(name: "GRDB", package: "GRDB.swift")]
+            // No database module's types: it reaches SQLite and PostgreSQL through the seam (and the
+            // SQLite backend's testing SPI for bulk inserts).
+            dependencies: ["ALVHSigning", "ALVHApproval", "ALVHEngine", "ALVHBacktest", "ALVHLedger", "ALVHSigner",
+                           "ALVHStorage", "ALVHStorageSQLite", "ALVHStoragePostgres"]
         ),
         .target(
             name: "ALVHTestSupport",
@@ -117,12 +120,14 @@ let package = Package(
         ),
         .testTarget(
             name: "ALVHLedgerTests",
-            dependencies: ["ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHSigner", "ALVHTestSupport"]
+            dependencies: ["ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHSigner", "ALVHTestSupport",
+                           "ALVHStorage", "ALVHStorageSQLite", "ALVHStoragePostgres"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "ALVHSignerTests",
             dependencies: ["ALVHSigner", "ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHTestSupport",
-                           .product(name: "Logging", package: "swift-log")]
+                           "ALVHStorage", "ALVHStorageSQLite", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             // One conformance suite over every storage backend (memory, SQLite, PostgreSQL),

@@ -114,7 +114,7 @@ public enum LedgerLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The password from a file that only its owner can read (like `~/.pgpass`): trailing newline dropped.
-    static func readPasswordFile(_ path: String) throws -> String {
+    public static func readPasswordFile(_ path: String) throws -> String {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             throw StorageError(.badLocation, "cannot open the password file: \(String(cString: strerror(errno)))", path: path)

@@ -54,3 +54,30 @@ extension SQLiteLedgerStorage {
         }
     }
 }
+
+/// The bench's peer: a bare SQLite table in its own file, same journal mode and durability as the
+/// ledger (WAL, synchronous=FULL), one INSERT of an entry-sized row per transaction through a
+/// reused prepared statement — the cheapest durable insert SQLite offers.
+@_spi(Testing) public final class SQLiteBarePeer: Sendable {
+    let queue: DatabaseQueue
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.journalMode = .wal
+        queue = try DatabaseQueue(path: path, configuration: config)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS t (seq INTEGER PRIMARY KEY, prev TEXT, body BLOB, hash TEXT)")
+        }
+        let level = try queue.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
+        guard level == 2 else { throw StorageError(.database, "bare SQLite must run with synchronous=FULL (got \(level ?? -1))", path: path) }
+    }
+
+    /// Inserts row `seq` with `body` in its own transaction.
+    public func insert(_ seq: Int, body: [UInt8]) throws {
+        try queue.write { db in
+            try db.cachedStatement(sql: "INSERT INTO t (seq, prev, body, hash) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [seq, String(repeating: "a", count: 64), Data(body), String(repeating: "b", count: 64)])
+        }
+    }
+}

@@ -5,7 +5,8 @@ import ALVHBacktest
 import ALVHLedger
 import ALVHSigner
 import Foundation
-import GRDB
+import ALVHStorage
+@_spi(Testing) import ALVHStorageSQLite
 
 // alvh-bench: measurements that print JSON; scripts/bench runs them beside their peers (openssl
 // speed, Python cryptography, QuantLib, bare SQLite) in the same run and writes the ratios to
@@ -90,7 +91,7 @@ struct BenchWorkspace {
         return try SecureFile.read(path, limit: MarketSnapshot.maxBytes)
     }
 
-    static func create(_ root: String) throws -> BenchWorkspace {
+    static func create(_ root: String) async throws -> BenchWorkspace {
         if FileManager.default.fileExists(atPath: root) { try FileManager.default.removeItem(atPath: root) }
         try SecureFile.makeDirectory(root, mode: 0o755)
         let store = KeyStore(directory: "\(root)/Keys")
@@ -111,22 +112,22 @@ struct BenchWorkspace {
                                             positions: [Position(expiry: "2026-12-16", strike: 20, quantity: 100, entryPrice: 1)],
                                             targetCoverageDollars: nil)])
         let committerKey = try PrivateKey.load(from: committer.privateKeyPath)
-        let ledger = try Ledger.initialize(workspace: root, policyPath: "\(root)/policy.yaml", book: book, committer: committerKey, at: Date())
+        let ledger = try await Ledger.initialize(workspace: root, policyPath: "\(root)/policy.yaml", book: book, committer: committerKey, at: Date())
         let bytes = try snapshotBytes()
         return BenchWorkspace(root: root, keys: keys, committer: committerKey, ledger: ledger, market: try MarketSnapshot.decode(Data(bytes)), snapshotBytes: bytes)
     }
 
     /// The workspace `create` made at `root`, as it is now.
-    static func open(_ root: String) throws -> BenchWorkspace {
+    static func open(_ root: String) async throws -> BenchWorkspace {
         let keys = try (0..<3).map { try PrivateKey.load(from: "\(root)/Keys/private/s\($0).key.pem") }
         let bytes = try snapshotBytes()
         return BenchWorkspace(root: root, keys: keys, committer: try PrivateKey.load(from: "\(root)/Keys/private/committer.key.pem"),
-                              ledger: try Ledger.open(workspace: root), market: try MarketSnapshot.decode(Data(bytes)), snapshotBytes: bytes)
+                              ledger: try await Ledger.open(workspace: root), market: try MarketSnapshot.decode(Data(bytes)), snapshotBytes: bytes)
     }
 
     /// A signed resize bound to the verified head.
-    func nextEnvelope(at time: Date) throws -> Envelope {
-        let verified = try ledger.verified()
+    func nextEnvelope(at time: Date) async throws -> Envelope {
+        let verified = try await ledger.verified()
         return try envelope(binding: LedgerBinding(ledgerID: verified.ledgerID, base: verified.hash, sequence: verified.sequence + 1,
                                                    policyHash: verified.policy.hash), book: verified.book, at: time)
     }
@@ -157,45 +158,40 @@ struct BenchWorkspace {
 /// them (same envelope, same entry hash, same links) but appended in batches of 5,000 rows per
 /// transaction, so a 100,000-entry ledger takes seconds, not minutes. `alvh ledger verify` then
 /// checks every one of them from genesis.
-func makeLedger(dir: String, entries: Int, committed: Int = 100) throws {
+func makeLedger(dir: String, entries: Int, committed: Int = 100) async throws {
     let started = now()
-    let workspace = try BenchWorkspace.create(dir)
+    let workspace = try await BenchWorkspace.create(dir)
     let time = Date()
     for _ in 0..<min(entries, committed) {
-        let id = try workspace.ledger.enqueue(try workspace.nextEnvelope(at: time), snapshot: workspace.snapshotBytes, at: time).pending.id
-        try workspace.ledger.commit(id: id, committer: workspace.committer, at: time)
+        let id = try await workspace.ledger.enqueue(try await workspace.nextEnvelope(at: time), snapshot: workspace.snapshotBytes, at: time).pending.id
+        try await workspace.ledger.commit(id: id, committer: workspace.committer, at: time)
     }
-    var book = try workspace.ledger.book()
+    var book = try await workspace.ledger.book()
     let attachments = try EntryAttachments().encoded() // the snapshot is in the blobs (stored by the real commits above)
-    var head = try workspace.ledger.head()
-    let context = try workspace.ledger.context()
-    let policyHash = try workspace.ledger.policyInForce().hash
+    var head = try await workspace.ledger.head()
+    let context = try await workspace.ledger.context()
+    let policyHash = try await workspace.ledger.policyInForce().hash
     let stamp = RFC3339.format(time)  // the committed_at of every appended entry
-    var config = Configuration()
-    config.journalMode = .wal
-    let raw = try DatabaseQueue(path: "\(dir)/alvh.sqlite", configuration: config)
+    guard let raw = workspace.ledger.storage as? SQLiteLedgerStorage else { fail("make-ledger writes a SQLite ledger") }
     var sequence = head.sequence + 1
     while sequence <= UInt64(entries) {
         let batchEnd = min(UInt64(entries), sequence + 4_999)
-        try raw.write { db in
+        var rows: [StoredEntry] = []
+        do {
             while sequence <= batchEnd {
                 let envelope = try workspace.envelope(binding: LedgerBinding(ledgerID: context.ledgerID, base: head.hash, sequence: sequence,
                                                                              policyHash: policyHash), book: book, at: time)
                 var entry = LedgerEntry(sequence: sequence, previousHash: head.hash, kind: .layerChange, envelope: try envelope.encoded(),
                                         attachments: attachments, policyHash: policyHash, committedAt: stamp)
                 entry.committerSignature = try workspace.committer.signature(for: entry.signingMessage)
-                try db.execute(sql: """
-                    INSERT INTO entries (seq, prev_hash, kind, envelope, attachments, policy_hash, committed_at, entry_hash, committer_sig)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [Int64(sequence), entry.previousHash, entry.kind.rawValue, Data(entry.envelope), Data(attachments),
-                                     policyHash, stamp, entry.hash, Data(entry.committerSignature)])
+                rows.append(entry.stored)
                 book = try book.applying(LayerChange(kind: .resizeLayer, layer: "short-term", trades: [try workspace.trade(sequence)]))
                 head = entry
                 sequence += 1
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try db.execute(sql: "UPDATE book SET seq = ?, json = ? WHERE id = 1", arguments: [Int64(head.sequence), try encoder.encode(book)])
+            try await raw.rawInsert(rows, book: Array(try encoder.encode(book)))
         }
     }
     emit(["bench": "make-ledger", "entries": entries, "seconds": now() - started, "dir": dir,
@@ -206,27 +202,15 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }
 
-func commitLatency(dir: String, commits: Int) throws {
-    let workspace = try BenchWorkspace.create(dir)
+func commitLatency(dir: String, commits: Int) async throws {
+    let workspace = try await BenchWorkspace.create(dir)
     // The peer: one INSERT of a row as big as an entry, per transaction, same file system, same
     // durability, through a prepared statement reused (the cheapest insert SQLite offers).
-    let barePath = "\(dir)/bare.sqlite"
-    var config = Configuration()
-    config.journalMode = .wal
-    let bare = try DatabaseQueue(path: barePath, configuration: config)
-    try bare.writeWithoutTransaction { db in
-        try db.execute(sql: "PRAGMA synchronous = FULL")
-        try db.execute(sql: "CREATE TABLE IF NOT EXISTS t (seq INTEGER PRIMARY KEY, prev TEXT, body BLOB, hash TEXT)")
-    }
-    let level = try bare.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
-    precondition(level == 2, "bare SQLite must run with synchronous=FULL")
+    let bare = try SQLiteBarePeer(path: "\(dir)/bare.sqlite")
     /// One bare insert of row `seq` in its own transaction; its latency in seconds.
-    func bareInsert(_ seq: Int, _ body: Data) throws -> Double {
+    func bareInsert(_ seq: Int, _ body: [UInt8]) throws -> Double {
         let start = now()
-        try bare.write { db in
-            try db.cachedStatement(sql: "INSERT INTO t (seq, prev, body, hash) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [seq, String(repeating: "a", count: 64), body, String(repeating: "b", count: 64)])
-        }
+        try bare.insert(seq, body: body)
         return now() - start
     }
     // Interleaved: each commit is followed by one bare insert, so a noisy neighbour slows both alike.
@@ -235,18 +219,18 @@ func commitLatency(dir: String, commits: Int) throws {
     var envelopeBytes = 0
     for i in 0..<commits {
         let time = Date()
-        let envelope = try workspace.nextEnvelope(at: time)
+        let envelope = try await workspace.nextEnvelope(at: time)
         envelopeBytes = try envelope.encoded().count
-        let id = try workspace.ledger.enqueue(envelope, snapshot: workspace.snapshotBytes, at: time).pending.id
+        let id = try await workspace.ledger.enqueue(envelope, snapshot: workspace.snapshotBytes, at: time).pending.id
         let start = now()
-        try workspace.ledger.commit(id: id, committer: workspace.committer, at: time)
+        try await workspace.ledger.commit(id: id, committer: workspace.committer, at: time)
         latencies.append(now() - start)
 
-        bareLatencies.append(try bareInsert(i, Data(repeating: 0x5a, count: envelopeBytes)))
+        bareLatencies.append(try bareInsert(i, [UInt8](repeating: 0x5a, count: envelopeBytes)))
     }
     // And the bare insert alone, back to back (its best case: nothing else touches the disk).
     var aloneLatencies: [Double] = []
-    let body = Data(repeating: 0x5a, count: envelopeBytes)
+    let body = [UInt8](repeating: 0x5a, count: envelopeBytes)
     for i in commits..<(2 * commits) { aloneLatencies.append(try bareInsert(i, body)) }
     latencies.sort()
     bareLatencies.sort()
@@ -259,18 +243,18 @@ func commitLatency(dir: String, commits: Int) throws {
 
 /// A signer's view of the ledger brought up to date after one more commit: verified from genesis
 /// (what signers did before checkpoints) against resumed from its checkpoint.
-func signerAdvance(dir: String) throws {
-    let workspace = try BenchWorkspace.open(dir)
+func signerAdvance(dir: String) async throws {
+    let workspace = try await BenchWorkspace.open(dir)
     var start = now()
-    let verified = try ProposalReview.VerifiedLedger.verify(workspace.ledger, jobs: 1)
+    let verified = try await ProposalReview.VerifiedLedger.verify(workspace.ledger, jobs: 1)
     let fromGenesis = now() - start
     let time = Date()
     // Another process commits one entry (its own Ledger object), then this signer catches up.
-    let other = try BenchWorkspace.open(dir)
-    let id = try other.ledger.enqueue(try other.nextEnvelope(at: time), snapshot: other.snapshotBytes, at: time).pending.id
-    try other.ledger.commit(id: id, committer: other.committer, at: time)
+    let other = try await BenchWorkspace.open(dir)
+    let id = try await other.ledger.enqueue(try await other.nextEnvelope(at: time), snapshot: other.snapshotBytes, at: time).pending.id
+    try await other.ledger.commit(id: id, committer: other.committer, at: time)
     start = now()
-    let advanced = try ProposalReview.VerifiedLedger.verify(workspace.ledger, jobs: 1)
+    let advanced = try await ProposalReview.VerifiedLedger.verify(workspace.ledger, jobs: 1)
     let fromCheckpoint = now() - start
     precondition(advanced.context.nextSequence == verified.context.nextSequence + 1)
     emit(["bench": "signer-advance", "entries": Int(verified.context.nextSequence),
@@ -356,11 +340,11 @@ do {
     switch arguments.first {
     case "verify": try benchVerify(seconds: seconds)
     case "make-ledger":
-        try makeLedger(dir: required("--dir"), entries: option("--entries").flatMap(Int.init) ?? 20_000)
+        try await makeLedger(dir: required("--dir"), entries: option("--entries").flatMap(Int.init) ?? 20_000)
     case "signer-advance":
-        try signerAdvance(dir: required("--dir"))
+        try await signerAdvance(dir: required("--dir"))
     case "commit-latency":
-        try commitLatency(dir: required("--dir"), commits: option("--commits").flatMap(Int.init) ?? 1000)
+        try await commitLatency(dir: required("--dir"), commits: option("--commits").flatMap(Int.init) ?? 1000)
     case "pricing":
         try pricing(inputs: required("--inputs"), out: required("--out"))
     case "backtest":

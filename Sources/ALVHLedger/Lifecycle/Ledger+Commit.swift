@@ -49,8 +49,8 @@ extension Ledger {
             // Every signed rejection for this entry's slot goes into the entry: verification then
             // proves the committed proposal carried no veto. (The storage writes only if the slot's
             // rejections and the proposal's status are still the ones decided on.)
-            let slotRejections = try await io { try await storage.slotRejections(sequence: context.nextSequence) }
-                .map { try Envelope.decode($0, path: "rejection") }
+            let slotRejectionBytes = try await io { try await storage.slotRejections(sequence: context.nextSequence) }
+            let slotRejections = try slotRejectionBytes.map { try Envelope.decode($0, path: "rejection") }
             let kind: LedgerEntry.Kind
             let attachments: EntryAttachments
             var book = verified.book
@@ -84,7 +84,8 @@ extension Ledger {
             let advanced = LedgerVerifier.Checkpoint(sequence: entry.sequence, hash: entry.hash, committedAt: RFC3339.parse(entry.committedAt) ?? now,
                                                      ledgerID: verified.ledgerID, policy: adopted ?? policy, book: book)
             let written = try await storage.append([entry.stored], book: try Ledger.encodeBook(book), blobs: blobs,
-                                                   removingPending: id, decidedOn: verified.ref)
+                                                   removing: PendingRemoval(id: id, slotRejections: slotRejectionBytes.count),
+                                                   decidedOn: verified.ref)
             return written.map { _ in (entry, advanced) }
         }
         // Only once the write is durable: this object's verified head is the entry it wrote.

@@ -375,7 +375,7 @@ extension Ledger {
             switch try await io({ try await storage.setStatus(changes, decidedOn: HeadRef(sequence: head.sequence, hash: head.hash)) }) {
             case .done(let results):
                 return results.compactMap { if case .marked(let id, let status) = $0 { (id, status) } else { nil } }
-            case .headMoved:
+            case .headMoved, .queueChanged:
                 continue
             }
         }
@@ -388,7 +388,7 @@ extension Ledger {
     public func markVetoed(id: String) async throws -> Bool {
         switch try await io({ try await storage.setStatus([(id, .vetoed)], decidedOn: nil) }) {
         case .done(let results): return results.first == .marked(id: id, to: .vetoed)
-        case .headMoved: return false // (not decided on a head: cannot happen)
+        case .headMoved, .queueChanged: return false // (not decided on a head: cannot happen)
         }
     }
 
@@ -439,6 +439,7 @@ extension WriteOutcome {
         switch self {
         case .done(let value): return .done(try transform(value))
         case .headMoved(let current): return .headMoved(current: current)
+        case .queueChanged: return .queueChanged
         }
     }
 }

@@ -67,13 +67,14 @@ extension Ledger {
     /// A deciding write on the verified head: verifies (or advances the verification) first, decides
     /// on what it verified, and writes only if the stored head is still the verified one (the
     /// storage checks that in the write's own transaction). If another process appended meanwhile
-    /// (or the proposal's queue state changed), verifies the new entries and decides again.
+    /// (or the proposal's queue state changed: a rejection, a veto), verifies the new entries and
+    /// decides again.
     func onVerifiedHead<T>(_ attempt: (LedgerVerifier.Checkpoint) async throws -> WriteOutcome<T>) async throws -> T {
         for _ in 0..<5 {
             let checkpoint = try await verified()
             switch try await io({ try await attempt(checkpoint) }) {
             case .done(let value): return value
-            case .headMoved: continue
+            case .headMoved, .queueChanged: continue
             }
         }
         throw LedgerError(.database, "the ledger's head kept moving while this process verified it; retry", path: location)

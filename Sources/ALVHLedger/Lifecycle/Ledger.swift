@@ -89,7 +89,7 @@ public final class Ledger: Sendable {
     /// Creates the ledger: a genesis entry binding the policy bytes (and its key files) and the book.
     /// Refuses when a ledger is there already. The policy text and its key files are also stored
     /// as content-addressed blobs.
-    public static func initialize(workspace: String, at location: LedgerLocation? = nil, policyPath: String, book: Book,
+    public static func initialize(workspace: String, location: LedgerLocation? = nil, policyPath: String, book: Book,
                                   committer: PrivateKey, at now: Date) async throws -> Ledger {
         let location = location ?? defaultLocation(workspace: workspace)
         if case .sqlite(let file) = location, FileManager.default.fileExists(atPath: file) {

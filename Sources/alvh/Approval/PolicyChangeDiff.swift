@@ -12,9 +12,11 @@ struct PolicyChangeDiff: Encodable {
 
     /// The diff of `document`'s proposed policy against `current` (default: the ledger's policy in
     /// force, else the workspace's only policy file). Nil when `document` is not a policy change.
-    static func make(_ document: ProposalDocument?, current: Policy? = nil, workspace: WorkspaceOptions) -> PolicyChangeDiff? {
+    static func make(_ document: ProposalDocument?, current: Policy? = nil, workspace: WorkspaceOptions) async -> PolicyChangeDiff? {
         guard let document, document.kind == .policyChange, let change = document.change.policy else { return nil }
-        guard let current = current ?? currentPolicy(workspace: workspace) else {
+        var current = current
+        if current == nil { current = await currentPolicy(workspace: workspace) }
+        guard let current else {
             return PolicyChangeDiff(diff: nil, unavailable: "no current policy to compare with (no ledger, and not exactly one file in Policies/)")
         }
         do {
@@ -25,8 +27,8 @@ struct PolicyChangeDiff: Encodable {
         }
     }
 
-    static func currentPolicy(workspace: WorkspaceOptions) -> Policy? {
-        if let ledger = try? Ledger.open(workspace: workspace.path, readOnly: true), let policy = try? ledger.policyInForce() {
+    static func currentPolicy(workspace: WorkspaceOptions) async -> Policy? {
+        if let policy = try? await workspace.withLedger(readOnly: true, { try await $0.policyInForce() }) {
             return policy
         }
         return try? PolicyLocator.load(nil, workspace: workspace)

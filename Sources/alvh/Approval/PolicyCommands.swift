@@ -91,18 +91,18 @@ struct PolicyPropose: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
+        try await reportingErrors(json: output.json) {
             guard expiresInHours > 0, expiresInHours <= 24 * 30 else {
                 throw CLIError("invalid-option", "--expires-in-hours must be between 0 and 720", path: "--expires-in-hours")
             }
             let proposer = try PrivateKey.load(from: key, passphrase: passphrase.provider)
             let newPolicy = try Policy.load(path: file, workspace: workspace.path)
-            let ledger = try Ledger.open(workspace: workspace.path)
-            let current = try ledger.policyInForce()
+            let result = try await workspace.withLedger { ledger in
+            let current = try await ledger.policyInForce()
             guard newPolicy.version > current.version else {
                 throw LedgerError(.policyRollback, "the new policy's version \(newPolicy.version) must be above the current \(current.version)", path: file)
             }
-            let context = try ledger.context()
+            let context = try await ledger.context()
             let now = Date()
             let doc = ProposalDocument(
                 ledger: LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence, policyHash: current.hash),
@@ -110,7 +110,8 @@ struct PolicyPropose: AsyncParsableCommand {
                 change: .init(kind: .policyChange, policy: .init(bytes: newPolicy.bytes, version: newPolicy.version)))
             var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
             try envelope.addSignature(using: proposer)
-            let result = try ledger.enqueue(envelope, at: now)
+            return try await ledger.enqueue(envelope, at: now)
+            }
             try QueueFile.print(result, json: output.json)
         }
     }

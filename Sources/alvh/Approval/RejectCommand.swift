@@ -40,15 +40,15 @@ struct RejectCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try reportingErrors(json: format.json) {
+        try await reportingErrors(json: format.json) {
             let pending = PendingTarget(file, workspace: workspace)
-            let envelope = try pending.envelope()
+            let envelope = try await pending.envelope()
             guard PayloadTypes.isProposal(envelope.payloadType) else {
                 throw ApprovalError(.wrongPayloadType, "payloadType is '\(envelope.payloadType)', not an alvh proposal", path: file)
             }
             let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)
             let rejection = try RejectionFiles.make(for: envelope, reason: reason, key: privateKey, at: Date())
-            let target = try pending.storeRejection(rejection, keyID: privateKey.keyID, output: output, at: Date())
+            let target = try await pending.storeRejection(rejection, keyID: privateKey.keyID, output: output, at: Date())
             if format.json {
                 try Console.json(RejectedReport(file: target, proposalID: envelope.id, keyID: privateKey.keyID.hex, reason: reason))
             } else {

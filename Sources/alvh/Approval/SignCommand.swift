@@ -38,15 +38,15 @@ struct SignCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
+        try await reportingErrors(json: output.json) {
             let now = Date() // the real clock: a chosen time would let a signer sign what has expired
             let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)
             let pending = PendingTarget(file, workspace: workspace)
-            let review = try pending.signable(by: privateKey, snapshot: snapshot, book: book, at: now)
+            let review = try await pending.signable(by: privateKey, snapshot: snapshot, book: book, at: now)
             var envelope = review.envelope
             ProposalSummary.lines(review.document, envelope: envelope).forEach(Console.err)
             if let recomputed = review.recomputed { ProposalSummary.recomputedLines(recomputed, report: review.report).forEach(Console.err) }
-            let policyDiff = PolicyChangeDiff.make(review.document, workspace: workspace)
+            let policyDiff = await PolicyChangeDiff.make(review.document, workspace: workspace)
             policyDiff?.lines.forEach(Console.err)
             if !yes {
                 guard let confirmed = Confirmation.ask("Sign this proposal with key \(privateKey.keyID.fingerprint)?") else {
@@ -55,7 +55,7 @@ struct SignCommand: AsyncParsableCommand {
                 guard confirmed else { throw ApprovalError(.signingRefused, "not confirmed; nothing was written", path: file) }
             }
             try envelope.addSignature(using: privateKey)
-            try pending.store(envelope, newSignature: envelope.signatures.last!, at: now)
+            try await pending.store(envelope, newSignature: envelope.signatures.last!, at: now)
             if output.json {
                 try Console.json(WithPolicyDiff(report: SignedReport(file: file, proposalID: envelope.id, keyID: privateKey.keyID.hex,
                                                                      signatures: envelope.signatures.count), policyDiff: policyDiff))
@@ -98,22 +98,23 @@ struct PendingTarget {
     /// A file when one exists at that path; otherwise a pending id.
     var isFile: Bool { FileManager.default.fileExists(atPath: argument) }
 
-    func envelope() throws -> Envelope {
+    func envelope() async throws -> Envelope {
         if isFile { return try Envelope.load(path: argument) }
-        let ledger = try Ledger.open(workspace: workspace.path)
-        return try ledger.envelope(id: try ledger.resolvePendingID(argument))
+        return try await workspace.withLedger(readOnly: true) { ledger in
+            try await ledger.envelope(id: try await ledger.resolvePendingID(argument))
+        }
     }
 
     /// The envelope `key` may sign, its document and the recomputed figures: a file verified under
     /// the workspace's policy and recomputed on `book`/`snapshot` (or the workspace ledger's), or a
     /// pending proposal after the ledger's review (policy membership, verified envelope, every figure
     /// recomputed); then the usual signing checks.
-    func signable(by key: PrivateKey, snapshot: String? = nil, book: String? = nil, at now: Date) throws
+    func signable(by key: PrivateKey, snapshot: String? = nil, book: String? = nil, at now: Date) async throws
         -> (envelope: Envelope, document: ProposalDocument, recomputed: Recomputation?, report: ApprovalReport?) {
         if isFile {
             let envelope = try Envelope.load(path: argument)
             let policy = try PolicyLocator.load(nil, workspace: workspace)
-            let review = try FigureCheck.reviewFile(envelope, path: argument, policy: policy, snapshot: snapshot, book: book,
+            let review = try await FigureCheck.reviewFile(envelope, path: argument, policy: policy, snapshot: snapshot, book: book,
                                                     workspace: workspace, at: now)
             if review.document.kind != .policyChange, policy.signer(for: key.keyID).map({ !$0.revoked }) != true {
                 throw ApprovalError(.signingRefused, "key \(key.keyID.fingerprint) is not a signer of policy '\(policy.name)' v\(policy.version) (or is revoked); its signature would not count; nothing was written",
@@ -122,28 +123,32 @@ struct PendingTarget {
             _ = try ProposalSigning.check(envelope, signer: key.publicKey, at: now, path: argument)
             return (envelope, review.document, review.recomputed, review.report)
         }
-        let ledger = try Ledger.open(workspace: workspace.path)
-        let review = try ledger.signable(id: try ledger.resolvePendingID(argument), by: key, at: now)
+        let review = try await workspace.withLedger(readOnly: true) { ledger in
+            try await ledger.signable(id: try await ledger.resolvePendingID(argument), by: key, at: now)
+        }
         return (review.envelope, review.document, review.recomputed, review.report)
     }
 
     /// Writes the signed envelope back: the file atomically, or the signature into the queue.
-    func store(_ envelope: Envelope, newSignature: Envelope.Signature, at now: Date) throws {
+    func store(_ envelope: Envelope, newSignature: Envelope.Signature, at now: Date) async throws {
         if isFile { try envelope.write(to: argument); return }
-        let ledger = try Ledger.open(workspace: workspace.path)
-        try ledger.addSignature(newSignature, to: try ledger.resolvePendingID(argument), at: now)
+        try await workspace.withLedger { ledger in
+            try await ledger.addSignature(newSignature, to: try await ledger.resolvePendingID(argument), at: now)
+        }
     }
 
     /// Records a rejection: beside the file, or in the queue. Returns where it went.
-    func storeRejection(_ rejection: Envelope, keyID: KeyID, output: String?, at now: Date) throws -> String {
+    func storeRejection(_ rejection: Envelope, keyID: KeyID, output: String?, at now: Date) async throws -> String {
         if isFile || output != nil {
             let target = output ?? RejectionFiles.defaultPath(for: argument, keyID: keyID)
             try rejection.write(to: target)
             return target
         }
-        let ledger = try Ledger.open(workspace: workspace.path)
-        let id = try ledger.resolvePendingID(argument)
-        try ledger.addRejection(rejection, to: id, at: now)
+        let id = try await workspace.withLedger { ledger in
+            let id = try await ledger.resolvePendingID(argument)
+            try await ledger.addRejection(rejection, to: id, at: now)
+            return id
+        }
         return "pending \(id.prefix(16))…"
     }
 }

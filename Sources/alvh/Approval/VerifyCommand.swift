@@ -41,15 +41,15 @@ struct VerifyCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
+        try await reportingErrors(json: output.json) {
             let now = try EvaluationTime.parse(at)
             let loaded = try PolicyLocator.load(policy, workspace: workspace)
             let envelope = try Envelope.load(path: file)
             var rejections = try RejectionFiles.discover(beside: file).map(\.envelope)
             rejections += try rejection.map { try Envelope.load(path: $0) }
-            let (report, document, _) = try FigureCheck.evaluate(envelope, policy: loaded, rejections: rejections, snapshot: snapshot,
+            let (report, document, _) = try await FigureCheck.evaluate(envelope, policy: loaded, rejections: rejections, snapshot: snapshot,
                                                                   book: book, workspace: workspace, at: now)
-            let policyDiff = PolicyChangeDiff.make(document, current: loaded, workspace: workspace)
+            let policyDiff = await PolicyChangeDiff.make(document, current: loaded, workspace: workspace)
             if output.json {
                 try Console.json(WithPolicyDiff(report: report, policyDiff: policyDiff))
             } else {

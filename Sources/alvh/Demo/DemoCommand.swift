@@ -24,6 +24,14 @@ struct DemoCommand: AsyncParsableCommand {
             completion: .directory)
     var workspace: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Run the demo on this ledger instead of the workspace's alvh.sqlite: an empty PostgreSQL database (set up with `alvh ledger setup`), postgres://user@host[:port]/db.",
+        valueName: "url"))
+    var ledger: String?
+
+    @Option(name: .long, help: ArgumentHelp("A file (mode 0600) holding the --ledger's PostgreSQL password.", valueName: "file"), completion: .file())
+    var ledgerPasswordFile: String?
+
     @Option(name: .long, help: "The directory with market/*.json and book/condor.json (default: the repository's Examples/).",
             completion: .directory)
     var examples: String?
@@ -32,16 +40,20 @@ struct DemoCommand: AsyncParsableCommand {
     var timeout: Double = 30
 
     func run() async throws {
-        try reportingErrors(json: false) {
+        try await reportingErrors(json: false) {
             let examplesDir = try examples ?? DemoFiles.findExamples()
+            var options = WorkspaceOptions()
+            options.ledger = ledger
+            options.ledgerPasswordFile = ledgerPasswordFile
+            let location = ledger == nil ? nil : try options.ledgerLocation()
             let root = try workspace ?? DemoWorkspace.makeTemporary()
             try SecureFile.makeDirectory(root, mode: 0o755)
             guard !SecureFile.exists(Ledger.path(workspace: root)) else {
                 throw CLIError("demo-workspace", "already holds a ledger; give an empty directory (or none, for a temporary one)", path: root)
             }
-            var demo = try DemoRun(root: root, examples: examplesDir, timeout: timeout)
+            var demo = try DemoRun(root: root, examples: examplesDir, timeout: timeout, location: location)
             defer { demo.stopAll() }
-            try demo.run()
+            try await demo.run()
         }
     }
 }

@@ -3,6 +3,7 @@ import ALVHApproval
 import ALVHEngine
 import ALVHLedger
 import ALVHSigning
+import ALVHStorage
 import Foundation
 
 /// The demo's script: a desk's workspace, five signer processes and a coordinator, four markets.
@@ -39,28 +40,35 @@ struct DemoRun {
     let root: String
     let examples: String
     let timeout: Double
+    /// The ledger (nil: the workspace's alvh.sqlite). Child processes get it without its password,
+    /// which they read from their environment (PGPASSWORD), never from their command line.
+    let location: LedgerLocation?
     var children: [String: Process] = [:]
     var ledger: Ledger!
     var trader: PrivateKey!
     var keyPaths: [String: String] = [:]
 
-    init(root: String, examples: String, timeout: Double) throws {
+    init(root: String, examples: String, timeout: Double, location: LedgerLocation?) throws {
         self.root = root
         self.examples = examples
         self.timeout = timeout
+        self.location = location
     }
 
-    mutating func run() throws {
+    /// `--ledger URL` for a child's command line (no password), or nothing for the workspace's file.
+    var ledgerArguments: [String] { location.map { ["--ledger", $0.description] } ?? [] }
+
+    mutating func run() async throws {
         let started = Date()
         say("alvh demo — workspace \(root)")
         say("OpenSSL: \(OpenSSLInfo.versionText)")
         try setUpKeys()
         try writePolicy()
-        try createLedger()
-        try startProcesses()
+        try await createLedger()
+        try await startProcesses()
         var stepNumber = 5
         for step in Self.steps {
-            try runStep(step, number: stepNumber)
+            try await runStep(step, number: stepNumber)
             stepNumber += 1
             if step == Self.killed.afterStep, let process = children[Self.killed.id] {
                 kill(process.processIdentifier, SIGKILL)
@@ -69,7 +77,7 @@ struct DemoRun {
                 say("   ✗ \(Self.killed.id)'s signer process killed with SIGKILL (pid \(process.processIdentifier)); 4 signers remain")
             }
         }
-        try finish(number: stepNumber, started: started)
+        try await finish(number: stepNumber, started: started)
     }
 
     // MARK: - Set-up
@@ -150,11 +158,11 @@ struct DemoRun {
         say("   layer change: 3 of 5 incl. limits-bot · backstop: + the CRO · veto: limits-bot · proposer never counts")
     }
 
-    mutating func createLedger() throws {
-        heading(3, "Ledger: alvh.sqlite, genesis = the policy + an iron condor with no hedge layers yet")
+    mutating func createLedger() async throws {
+        heading(3, "Ledger: \(location.map { "\($0)" } ?? "alvh.sqlite"), genesis = the policy + an iron condor with no hedge layers yet")
         var book = try Book.load(path: "\(examples)/book/condor.json")
         book.layers = []
-        ledger = try Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: book,
+        ledger = try await Ledger.initialize(workspace: root, location: location, policyPath: "\(root)/Policies/desk.yaml", book: book,
                                        committer: try PrivateKey.load(from: keyPaths["committer"]!), at: Date())
         try SecureFile.makeDirectory("\(root)/market", mode: 0o755)
         for step in Self.steps {
@@ -165,11 +173,11 @@ struct DemoRun {
             try SecureFile.writeAtomically(bytes, to: "\(root)/limits/market/\(step).json", mode: 0o644)
         }
         let c = book.condor
-        say("   ledger id \(try ledger.ledgerID())")
+        say("   ledger id \(try await ledger.ledgerID())")
         say("   condor: \(c.quantity) × SPX \(c.expiry) \(Int(c.longPut))/\(Int(c.shortPut))p \(Int(c.shortCall))/\(Int(c.longCall))c, credit $\(BookPrinter.fmt(c.creditDollars)), max loss $\(BookPrinter.fmt(c.maxLossDollars))")
     }
 
-    mutating func startProcesses() throws {
+    mutating func startProcesses() async throws {
         heading(4, "Processes: 5 independent signers + 1 coordinator (logs in logs/)")
         try SecureFile.makeDirectory("\(root)/logs", mode: 0o755)
         for member in Self.signers {
@@ -178,7 +186,7 @@ struct DemoRun {
             children[member.id] = try spawn(member.id, arguments)
         }
         children["coordinator"] = try spawn("coordinator", ["coordinator", "run", "--poll", "100", "--committer-key", keyPaths["committer"]!,
-                                                            "--expect-ledger-id", try ledger.ledgerID()])
+                                                            "--expect-ledger-id", try await ledger.ledgerID()])
         for name in Self.signers.map(\.id) + ["coordinator"] {
             say("   \(name.padding(11)) pid \(children[name]!.processIdentifier)")
         }
@@ -187,7 +195,12 @@ struct DemoRun {
     func spawn(_ name: String, _ arguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: DemoFiles.ownExecutable())
-        process.arguments = arguments + ["--workspace", root]
+        process.arguments = arguments + ["--workspace", root] + ledgerArguments
+        if case .postgres(let server) = location, let password = server.password {
+            var environment = ProcessInfo.processInfo.environment
+            environment["PGPASSWORD"] = password
+            process.environment = environment
+        }
         let log = "\(root)/logs/\(name).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: log) else {
@@ -209,7 +222,7 @@ struct DemoRun {
 
     // MARK: - Steps
 
-    func runStep(_ step: String, number: Int) throws {
+    func runStep(_ step: String, number: Int) async throws {
         let path = "\(root)/market/\(step).json"
         let bytes = try SecureFile.read(path, limit: MarketSnapshot.maxBytes)
         let market = try MarketSnapshot.decode(Data(bytes), path: path)
@@ -219,7 +232,7 @@ struct DemoRun {
         say("   " + "PROPOSAL".padding(17) + "RULE".padding(12) + "CHANGE".padding(54) + "COST $".leftPad(10) + "  SIGS  OUTCOME")
         var done = Set<String>()
         var details: [String] = []
-        var manual = step == Self.fatFingerStep ? try fatFinger(market: market) : nil
+        var manual = step == Self.fatFingerStep ? try await fatFinger(market: market) : nil
         var held: [String] = []
         for _ in 0..<6 {
             let proposal: EngineProposal
@@ -227,15 +240,15 @@ struct DemoRun {
                 proposal = first
                 manual = nil
             } else {
-                let run = try Engine.run(book: try ledger.book(), market: market)
+                let run = try Engine.run(book: try await ledger.book(), market: market)
                 held = run.held.map(\.description)
                 let proposals = run.proposals.filter { !done.contains("\($0.rule)/\($0.change.layer)") }
                 guard let next = proposals.first else { break }
                 proposal = next
             }
             done.insert("\(proposal.rule)/\(proposal.change.layer)")
-            let queued = try ledger.queue(proposal, market: market, snapshotBytes: bytes, proposer: trader, lifetime: 3600, at: Date())
-            let outcome = try waitForOutcome(queued.pending.id)
+            let queued = try await ledger.queue(proposal, market: market, snapshotBytes: bytes, proposer: trader, lifetime: 3600, at: Date())
+            let outcome = try await waitForOutcome(queued.pending.id)
             say("   " + String(queued.pending.id.prefix(16)).padding(17) + proposal.rule.padding(12) + change(proposal).padding(54)
                 + String(format: "%.2f", proposal.costDollars).leftPad(10) + "  " + outcome.tally.padding(5) + " " + outcome.status)
             details.append(contentsOf: outcome.details.map { "     \(queued.pending.id.prefix(8)): \($0)" })
@@ -249,13 +262,13 @@ struct DemoRun {
     /// prices: a change the limits bot's per-change premium limit exists for.
     static let fatFingerStep = "spike"
 
-    func fatFinger(market: MarketSnapshot) throws -> EngineProposal {
+    func fatFinger(market: MarketSnapshot) async throws -> EngineProposal {
         let expiry = market.vix.futures[1].expiry
         let strike = (try market.vixFuture(expiry: expiry) + 5).rounded()
         let price = try Engine.vixLimitPrice(market: market, expiry: expiry, strike: strike, buying: true)
         let change = LayerChange(kind: .resizeLayer, layer: "short-term", layerKind: .shortTerm,
                                  trades: [Trade(expiry: expiry, strike: strike, quantity: 150, price: price)])
-        return try Engine.manual(book: try ledger.book(), change: change, market: market, note: "trader: add protection into the spike")
+        return try Engine.manual(book: try await ledger.book(), change: change, market: market, note: "trader: add protection into the spike")
     }
 
     func change(_ proposal: EngineProposal) -> String {
@@ -270,26 +283,26 @@ struct DemoRun {
     }
 
     /// Waits until the proposal is committed, vetoed or expired.
-    func waitForOutcome(_ id: String) throws -> Outcome {
+    func waitForOutcome(_ id: String) async throws -> Outcome {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let row = try ledger.pending().first(where: { $0.id == id }) {
-                if row.status != "pending" {
-                    let report = try ledger.evaluate(id: id, at: Date())
+            if let row = try await ledger.pending().first(where: { $0.id == id }) {
+                if row.status != .pending {
+                    let report = try await ledger.evaluate(id: id, at: Date())
                     let veto = report.rejections.first { $0.veto }
-                    return Outcome(status: row.status == "vetoed" ? "vetoed by \(veto?.signer ?? "?")" : row.status,
+                    return Outcome(status: row.status == .vetoed ? "vetoed by \(veto?.signer ?? "?")" : row.status.rawValue,
                                    tally: "\(report.counted)/\(report.threshold)",
                                    details: report.rejections.compactMap { r in r.signer.map { "rejected by \($0)\(r.veto ? " (veto)" : ""): \(r.reason ?? "")" } }
                                    + ["signed by: " + signers(report)])
                 }
-            } else if let entry = try committedEntry(id) {
+            } else if let entry = try await committedEntry(id) {
                 let envelope = try Envelope.decode(entry.envelope)
-                let policy = try ledger.policy(atEntry: entry.sequence)
+                let policy = try await ledger.policy(atEntry: entry.sequence)
                 let report = ThresholdEvaluator(policy: policy).evaluate(envelope, at: RFC3339.parse(entry.committedAt) ?? Date())
                 return Outcome(status: "committed as entry \(entry.sequence)", tally: "\(report.counted)/\(report.threshold)",
                                details: ["signed by: " + signers(report) + " — rules: " + report.rules.joined(separator: ", ")])
             }
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw CLIError("demo-timeout", "proposal \(id.prefix(16))… had no outcome after \(Int(timeout)) s; see the logs", path: "\(root)/logs")
     }
@@ -301,9 +314,9 @@ struct DemoRun {
         }.joined(separator: ", ")
     }
 
-    func committedEntry(_ id: String) throws -> LedgerEntry? {
-        let head = try ledger.head()
-        for entry in try ledger.entries(from: head.sequence >= 5 ? head.sequence - 5 : 0).reversed() where entry.kind == .layerChange {
+    func committedEntry(_ id: String) async throws -> LedgerEntry? {
+        let head = try await ledger.head()
+        for entry in try await ledger.entries(from: head.sequence >= 5 ? head.sequence - 5 : 0).reversed() where entry.kind == .layerChange {
             if (try? Envelope.decode(entry.envelope).id) == id { return entry }
         }
         return nil
@@ -311,7 +324,7 @@ struct DemoRun {
 
     // MARK: - End
 
-    mutating func finish(number: Int, started: Date) throws {
+    mutating func finish(number: Int, started: Date) async throws {
         heading(number, "Stop: SIGTERM to every process (each finishes its decision in progress)")
         let running = children.filter { $0.value.isRunning }
         for (_, process) in running { process.terminate() }
@@ -323,27 +336,30 @@ struct DemoRun {
         children = [:]
 
         heading(number + 1, "Audit: ledger verify from genesis")
-        var source = DatabaseEntrySource(ledger: ledger)
-        let report = try LedgerVerifier().verify(&source, materializedBook: try ledger.book())
+        var source = StorageEntrySource(ledger: ledger)
+        let report = try await LedgerVerifier().verify(&source, materializedBook: try await ledger.book())
         guard report.ok else {
-            throw CLIError("demo-verify", "ledger verify failed: \(report.firstBad.map { "entry \($0.sequence): \($0.problem)" } ?? "?")", path: ledger.store.path)
+            throw CLIError("demo-verify", "ledger verify failed: \(report.firstBad.map { "entry \($0.sequence): \($0.problem)" } ?? "?")", path: ledger.location)
         }
         say("   OK: \(report.entries) entries, \(report.signatureChecks) signatures checked, head \(report.headSequence!):\(report.headHash!.prefix(16))…, replayed book matches")
 
         heading(number + 2, "The book now, and its risk in the last market")
-        let book = try ledger.book()
+        let book = try await ledger.book()
+        try await ledger.close()
         BookPrinter.print(book)
         say("")
         let market = try MarketSnapshot.load(path: "\(root)/market/\(Self.steps.last!).json")
         RiskPrinter.print(try BookValuer(book: book, market: market).report(book: book, scenarios: Engine.reportScenarios))
         say("")
         say("Done in \(String(format: "%.1f", Date().timeIntervalSince(started))) s. The workspace stays at \(root):")
-        say("   alvh --workspace \(root) ledger log")
-        say("   alvh --workspace \(root) book")
-        say("   alvh --workspace \(root) ledger verify")
-        say("   alvh --workspace \(root) pending")
-        say("   alvh --workspace \(root) propose --market \(root)/market/recovery.json --key \(root)/Keys/private/trader-tom.key.pem")
-        say("   alvh --workspace \(root) sign ID --key \(root)/Keys/private/ro-alice.key.pem")
+        let at = location.map { " --ledger \($0)" } ?? ""
+        say("   alvh --workspace \(root)\(at) ledger log")
+        say("   alvh --workspace \(root)\(at) book")
+        say("   alvh --workspace \(root)\(at) ledger verify")
+        say("   alvh --workspace \(root)\(at) pending")
+        say("   alvh --workspace \(root)\(at) propose --market \(root)/market/recovery.json --key \(root)/Keys/private/trader-tom.key.pem")
+        say("   alvh --workspace \(root)\(at) sign ID --key \(root)/Keys/private/ro-alice.key.pem")
+        if location?.isPostgres == true { say("   (the password: PGPASSWORD or --ledger-password-file FILE)") }
     }
 
     func heading(_ number: Int, _ text: String) {

@@ -67,9 +67,9 @@ struct ProposeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
+        try await reportingErrors(json: output.json) {
             if let file {
-                try QueueFile.print(try QueueFile.enqueue(file, snapshot: nil, workspace: workspace), json: output.json)
+                try QueueFile.print(try await QueueFile.enqueue(file, snapshot: nil, workspace: workspace), json: output.json)
                 return
             }
             let now = Date()
@@ -81,23 +81,26 @@ struct ProposeCommand: AsyncParsableCommand {
             let vix = try history.map(DailyHistory.load(path:))
             let spx = try spxHistory.map(DailyHistory.load(path:))
             let proposer = try PrivateKey.load(from: key!, passphrase: passphrase.provider)
-            let ledger: Ledger? = SecureFile.exists(Ledger.path(workspace: workspace.path)) ? try Ledger.open(workspace: workspace.path) : nil
-            let book = try bookSource.book.map(Book.load(path:)) ?? (try ledger?.verified().book) ?? {
+            let location = try workspace.ledgerLocation()
+            let ledger: Ledger? = location != nil || SecureFile.exists(Ledger.path(workspace: workspace.path))
+                ? try await Ledger.open(workspace: workspace.path, at: location) : nil
+            let outcomes: [Outcome]
+            let proposals: [EngineProposal]
+            do {
+            var book = try bookSource.book.map(Book.load(path:))
+            if book == nil { book = try await ledger?.verified().book }
+            guard let book else {
                 throw CLIError("no-book", "no ledger in the workspace; give --book BOOK.json", path: "--book")
-            }()
-            let run = try Engine.run(book: book, market: snapshot, strategy: rules, spxHistory: spx, vixHistory: vix)
-            let proposals = run.proposals
-            if !output.json { for held in run.held { Console.err(held.description) } }
-            guard !proposals.isEmpty else {
-                if output.json { try Console.json([Outcome]()) } else { Console.out("no rule fires: the book meets the strategy in this market") }
-                return
             }
-            var outcomes: [Outcome] = []
-            for proposal in all ? proposals : [proposals[0]] {
+            let run = try Engine.run(book: book, market: snapshot, strategy: rules, spxHistory: spx, vixHistory: vix)
+            proposals = run.proposals
+            if !output.json { for held in run.held { Console.err(held.description) } }
+            var queued: [Outcome] = []
+            for proposal in all ? proposals : Array(proposals.prefix(1)) {
                 if let ledger {
-                    let result = try ledger.queue(proposal, market: snapshot, snapshotBytes: snapshotBytes, proposer: proposer,
+                    let result = try await ledger.queue(proposal, market: snapshot, snapshotBytes: snapshotBytes, proposer: proposer,
                                                   lifetime: expiresInHours * 3600, at: now)
-                    outcomes.append(Outcome(id: result.pending.id, rule: proposal.rule, summary: proposal.summary, costDollars: proposal.costDollars, queued: true, file: nil))
+                    queued.append(Outcome(id: result.pending.id, rule: proposal.rule, summary: proposal.summary, costDollars: proposal.costDollars, queued: true, file: nil))
                 } else {
                     // No ledger: an unbound draft (zero ledger id, base and policy) for review or `import` elsewhere.
                     let zero = String(repeating: "0", count: 64)
@@ -108,8 +111,18 @@ struct ProposeCommand: AsyncParsableCommand {
                     let path = "\(workspace.resolve(out))/\(envelope.id.prefix(16)).json"
                     try SecureFile.makeDirectory(workspace.resolve(out), mode: 0o755)
                     try envelope.write(to: path)
-                    outcomes.append(Outcome(id: envelope.id, rule: proposal.rule, summary: proposal.summary, costDollars: proposal.costDollars, queued: false, file: path))
+                    queued.append(Outcome(id: envelope.id, rule: proposal.rule, summary: proposal.summary, costDollars: proposal.costDollars, queued: false, file: path))
                 }
+            }
+            outcomes = queued
+            try await ledger?.close()
+            } catch {
+                try? await ledger?.close()
+                throw error
+            }
+            guard !proposals.isEmpty else {
+                if output.json { try Console.json([Outcome]()) } else { Console.out("no rule fires: the book meets the strategy in this market") }
+                return
             }
             if output.json { try Console.json(outcomes); return }
             for outcome in outcomes {

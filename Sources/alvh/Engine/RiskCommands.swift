@@ -5,12 +5,12 @@ import Foundation
 
 /// Where a command gets its book: --book FILE, else the workspace ledger's book.
 struct BookSource: ParsableArguments {
-    @Option(name: .long, help: "The book JSON (default: the book of the workspace's ledger).", completion: .file())
+    @Option(name: .long, help: "The book JSON (default: the ledger's book).", completion: .file())
     var book: String?
 
-    func load(workspace: WorkspaceOptions) throws -> Book {
+    func load(workspace: WorkspaceOptions) async throws -> Book {
         if let book { return try Book.load(path: book) }
-        return try Ledger.open(workspace: workspace.path).book()
+        return try await workspace.withLedger(readOnly: true) { try await $0.book() }
     }
 }
 
@@ -37,9 +37,9 @@ struct RiskCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
+        try await reportingErrors(json: output.json) {
             let snapshot = try MarketSnapshot.load(path: market)
-            let book = try bookSource.load(workspace: workspace)
+            let book = try await bookSource.load(workspace: workspace)
             let report = try BookValuer(book: book, market: snapshot).report(book: book, scenarios: Engine.reportScenarios)
             let attribution = try since.map { try BookValuer(book: book, market: try MarketSnapshot.load(path: $0)).attribution(to: snapshot, book: book) }
             if output.json {
@@ -144,9 +144,9 @@ struct StressCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
+        try await reportingErrors(json: output.json) {
             let snapshot = try MarketSnapshot.load(path: market)
-            let book = try bookSource.load(workspace: workspace)
+            let book = try await bookSource.load(workspace: workspace)
             let valuer = try BookValuer(book: book, market: snapshot)
             let spx: [Double] = (0..<gridSpx).map { (i: Int) -> Double in -30 + 40 * Double(i) / Double(gridSpx - 1) }
             let vix: [Double] = (0..<gridVix).map { (i: Int) -> Double in 10 + 80 * Double(i) / Double(gridVix - 1) }

@@ -15,11 +15,9 @@ struct BookCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
-            let ledger = try Ledger.open(workspace: workspace.path)
-            let book = try ledger.book()
+        try await reportingErrors(json: output.json) {
+            let (book, head) = try await workspace.withLedger(readOnly: true) { ledger in (try await ledger.book(), try await ledger.head()) }
             if output.json { try Console.json(book); return }
-            let head = try ledger.head()
             Console.out("book at entry \(head.sequence) (\(head.hash.prefix(16))…)")
             BookPrinter.print(book)
         }
@@ -29,8 +27,9 @@ struct BookCommand: AsyncParsableCommand {
 struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
-        abstract: "Read, export and re-verify the hash-chained ledger.",
-        subcommands: [LedgerLog.self, LedgerShow.self, LedgerExport.self, LedgerVerify.self, StressCommitCommand.self]
+        abstract: "Read, export, re-verify, copy and set up the hash-chained ledger.",
+        subcommands: [LedgerLog.self, LedgerShow.self, LedgerExport.self, LedgerVerify.self, LedgerCopy.self, LedgerSetup.self,
+                      StressCommitCommand.self]
     )
 }
 
@@ -80,20 +79,22 @@ struct LedgerLog: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
-            let ledger = try Ledger.open(workspace: workspace.path, readOnly: false)
-            var source = DatabaseEntrySource(ledger: ledger)
-            var all: [EntrySummary] = []
-            while true {
-                let batch = try source.next(max: 1000)
-                if batch.isEmpty { break }
-                for entry in batch {
-                    let summary = EntrySummary(entry)
-                    if output.json { all.append(summary) } else {
-                        Console.out("\(summary.sequence)".padding(5) + " " + summary.committedAt + "  " + (summary.change ?? summary.kind).padding(28)
-                                    + " sigs \(summary.signatures)".padding(8) + "  " + summary.head)
+        try await reportingErrors(json: output.json) {
+            let all = try await workspace.withLedger(readOnly: true) { ledger -> [EntrySummary] in
+                var source = StorageEntrySource(ledger: ledger)
+                var all: [EntrySummary] = []
+                while true {
+                    let batch = try await source.next(max: 1000)
+                    if batch.isEmpty { break }
+                    for entry in batch {
+                        let summary = EntrySummary(entry)
+                        if output.json { all.append(summary) } else {
+                            Console.out("\(summary.sequence)".padding(5) + " " + summary.committedAt + "  " + (summary.change ?? summary.kind).padding(28)
+                                        + " sigs \(summary.signatures)".padding(8) + "  " + summary.head)
+                        }
                     }
                 }
+                return all
             }
             if output.json { try Console.json(all) }
         }
@@ -117,21 +118,23 @@ struct LedgerShow: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
-            let ledger = try Ledger.open(workspace: workspace.path)
-            let entry = try ledger.entry(sequence)
+        try await reportingErrors(json: output.json) {
+            let (entry, policy, ledgerID) = try await workspace.withLedger(readOnly: true) { ledger in
+                let entry = try await ledger.entry(sequence)
+                return (entry, try? await ledger.policy(atEntry: sequence), try await ledger.ledgerID())
+            }
             var proposal: ProposalDocument?
             var genesis: GenesisDocument?
             var report: ApprovalReport?
             if entry.kind == .genesis {
                 genesis = try? GenesisDocument.decode(entry.envelope)
             } else if let envelope = try? Envelope.decode(entry.envelope),
-                      let policy = try? ledger.policy(atEntry: sequence), let at = RFC3339.parse(entry.committedAt) {
+                      let policy, let at = RFC3339.parse(entry.committedAt) {
                 // The payload is shown only once a policy key verified it. The figures are recomputed by
                 // `ledger verify` (which replays the book); this view counts signatures only.
                 let rejections = (try? EntryAttachments.decode(entry.attachments).rejectionEnvelopes()) ?? []
                 let evaluated = ThresholdEvaluator(policy: policy).evaluateDocument(envelope, at: at, ledger: LedgerContext(
-                    ledgerID: try ledger.ledgerID(), head: entry.previousHash, nextSequence: entry.sequence), rejections: rejections,
+                    ledgerID: ledgerID, head: entry.previousHash, nextSequence: entry.sequence), rejections: rejections,
                     mode: .init(policyHashInForce: entry.policyHash))
                 proposal = evaluated.document
                 report = evaluated.report
@@ -167,9 +170,8 @@ struct LedgerExport: AsyncParsableCommand {
     @OptionGroup var format: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: format.json) {
-            let ledger = try Ledger.open(workspace: workspace.path)
-            let count = try LedgerExporter.export(ledger, to: output)
+        try await reportingErrors(json: format.json) {
+            let count = try await workspace.withLedger(readOnly: true) { try await LedgerExporter.export($0, to: output) }
             if format.json {
                 try Console.json(["file": output, "entries": "\(count)"])
             } else {
@@ -186,7 +188,7 @@ struct LedgerVerify: AsyncParsableCommand {
         discussion: "Exits non-zero and names the first bad entry when anything fails."
     )
 
-    @Option(name: .long, help: "Verify an exported JSONL file instead of the workspace's database.", completion: .file())
+    @Option(name: .long, help: "Verify an exported JSONL file instead of the ledger.", completion: .file())
     var export: String?
 
     @Option(name: .long, help: "A head seen earlier, SEQ:HASH (from `ledger log`), that must still be in the ledger.")
@@ -215,23 +217,26 @@ struct LedgerVerify: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
+        try await reportingErrors(json: output.json) {
             let verifier = LedgerVerifier(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
             let head = expectHead.flatMap(Self.parseHead)
+            // Progress on a terminal only, on stderr, never with --json: done / total, rate, time left.
             let showProgress = isatty(2) == 1 && !output.json
-            let progress: (Int) -> Void = { count in
-                if showProgress { FileHandleStderr.write("\rverified \(count) entries…") }
-            }
             var report: LedgerVerifier.Report
             if let export {
                 var source = try ExportEntrySource(path: export)
-                report = try verifier.verify(&source, expectHead: head, progress: progress)
+                let meter = ProgressMeter(total: nil, enabled: showProgress)
+                report = try await verifier.verify(&source, expectHead: head, progress: meter.update)
+                meter.finish()
             } else {
-                let ledger = try Ledger.open(workspace: workspace.path)
-                var source = DatabaseEntrySource(ledger: ledger)
-                report = try verifier.verify(&source, expectHead: head, materializedBook: try ledger.book(), progress: progress)
+                report = try await workspace.withLedger(readOnly: true) { ledger in
+                    let total = try await ledger.head().sequence + 1
+                    var source = StorageEntrySource(ledger: ledger)
+                    let meter = ProgressMeter(total: Int(total), enabled: showProgress)
+                    defer { meter.finish() }
+                    return try await verifier.verify(&source, expectHead: head, materializedBook: try await ledger.book(), progress: meter.update)
+                }
             }
-            if showProgress { FileHandleStderr.write("\r\u{1B}[K") }
             if report.ok, let expected = expectLedgerID?.lowercased(), report.ledgerID != expected {
                 report.ok = false
                 report.firstBad = LedgerVerifier.Report.BadEntry(sequence: 0, problem: "this is ledger \(report.ledgerID ?? "?"), not the expected \(expected) (another ledger, or one forged from a new genesis)")

@@ -21,10 +21,13 @@ struct PendingCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
+        try await reportingErrors(json: output.json) {
             let now = try EvaluationTime.parse(at)
-            let ledger = try Ledger.open(workspace: workspace.path)
-            let rows = try ledger.pending().map { Row(pending: $0, report: try ledger.evaluate(id: $0.id, at: now)) }
+            let rows = try await workspace.withLedger(readOnly: true) { ledger in
+                var rows: [Row] = []
+                for pending in try await ledger.pending() { rows.append(Row(pending: pending, report: try await ledger.evaluate(id: pending.id, at: now))) }
+                return rows
+            }
             if output.json { try Console.json(rows); return }
             if rows.isEmpty { Console.err("no pending proposals"); return }
             Console.out("ID                KIND           SEQ  AGE      EXPIRES               STATUS   COUNTED/NEEDED  ROLES              VETO  READY")
@@ -33,7 +36,7 @@ struct PendingCommand: AsyncParsableCommand {
                 let roles = row.report.roleCounts.map { "\($0.have)/\($0.needed) \($0.role)" }.joined(separator: ",")
                 let vetoed = row.report.isVetoed
                 let status = row.report.findings.contains { if case .expired = $0 { return true } else { return false } } ? "expired"
-                    : row.report.findings.contains { if case .staleBase = $0 { return true } else { return false } } ? "stale" : row.pending.status
+                    : row.report.findings.contains { if case .staleBase = $0 { return true } else { return false } } ? "stale" : row.pending.status.rawValue
                 Console.out(String(row.pending.id.prefix(16)).padding(17) + " " + row.pending.kind.padding(14) + " "
                             + "\(row.pending.sequence)".padding(4) + " " + age.padding(8) + " " + row.pending.expires.padding(21) + " "
                             + status.padding(8) + " " + "\(row.report.counted)/\(row.report.threshold)".padding(15) + " "
@@ -56,7 +59,7 @@ enum Duration {
 struct CommitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commit",
-        abstract: "Commit a pending proposal that meets the policy in force (one IMMEDIATE transaction).",
+        abstract: "Commit a pending proposal that meets the policy in force (written only on the head it was decided on).",
         discussion: """
         Re-verifies the envelope against the policy at the head, checks base == head and sequence == head + 1, \
         expiry, vetoes and thresholds, appends the entry, applies the change to the book and removes the \
@@ -74,15 +77,15 @@ struct CommitCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
+        try await reportingErrors(json: output.json) {
             // Always the real clock: a chosen commit time would let an operator commit an expired proposal.
             let now = Date()
             let key = try committer.load(passphrase: passphrase.provider)
-            let ledger = try Ledger.open(workspace: workspace.path)
-            ledger.pin(pin.pins)
-            let full = try ledger.resolvePendingID(id)
-            // Verifies the chain (from genesis: this process has no checkpoint) before deciding.
-            let entry = try ledger.commit(id: full, committer: key, at: now)
+            let (full, entry) = try await workspace.withLedger(pins: pin.pins) { ledger in
+                let full = try await ledger.resolvePendingID(id)
+                // Verifies the chain (from genesis: this process has no checkpoint) before deciding.
+                return (full, try await ledger.commit(id: full, committer: key, at: now))
+            }
             if output.json {
                 try Console.json(EntrySummary(entry))
             } else {
@@ -108,12 +111,13 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var format: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: format.json) {
-            let ledger = try Ledger.open(workspace: workspace.path)
-            let full = try ledger.resolvePendingID(id)
-            let envelope = try ledger.envelope(id: full)
+        try await reportingErrors(json: format.json) {
+            let (full, envelope, rejections) = try await workspace.withLedger(readOnly: true) { ledger in
+                let full = try await ledger.resolvePendingID(id)
+                return (full, try await ledger.envelope(id: full), try await ledger.rejections(id: full))
+            }
             try envelope.write(to: output)
-            for (index, rejection) in try ledger.rejections(id: full).enumerated() {
+            for (index, rejection) in rejections.enumerated() {
                 try rejection.write(to: "\(output).rejection-\(index).json")
             }
             if format.json {
@@ -141,8 +145,8 @@ struct ImportCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
-            let result = try QueueFile.enqueue(file, snapshot: snapshot, workspace: workspace)
+        try await reportingErrors(json: output.json) {
+            let result = try await QueueFile.enqueue(file, snapshot: snapshot, workspace: workspace)
             try QueueFile.print(result, json: output.json)
         }
     }
@@ -150,16 +154,19 @@ struct ImportCommand: AsyncParsableCommand {
 
 /// `propose FILE` and `import FILE` share this.
 enum QueueFile {
-    static func enqueue(_ file: String, snapshot: String?, workspace: WorkspaceOptions) throws -> Ledger.EnqueueResult {
-        let ledger = try Ledger.open(workspace: workspace.path)
+    static func enqueue(_ file: String, snapshot: String?, workspace: WorkspaceOptions) async throws -> Ledger.EnqueueResult {
+        // Every file is read before the ledger is opened.
         let envelope = try Envelope.load(path: file)
         let snapshotBytes = try snapshot.map { try SnapshotStore.read(path: $0) } // else the workspace's snapshots/HASH.json
-        let now = Date()
-        let result = try ledger.enqueue(envelope, snapshot: snapshotBytes, at: now)
-        for (_, rejection) in try RejectionFiles.discover(beside: file) {
-            try ledger.addRejection(rejection, to: result.pending.id, at: now)
+        let rejections = try RejectionFiles.discover(beside: file)
+        return try await workspace.withLedger { ledger in
+            let now = Date()
+            let result = try await ledger.enqueue(envelope, snapshot: snapshotBytes, at: now)
+            for (_, rejection) in rejections {
+                try await ledger.addRejection(rejection, to: result.pending.id, at: now)
+            }
+            return result
         }
-        return result
     }
 
     static func print(_ result: Ledger.EnqueueResult, json: Bool) throws {

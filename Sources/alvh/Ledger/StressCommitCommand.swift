@@ -37,33 +37,33 @@ struct StressCommitCommand: AsyncParsableCommand {
     @OptionGroup var workspace: WorkspaceOptions
 
     func run() async throws {
-        try reportingErrors(json: false) {
+        try await reportingErrors(json: false) {
             let keys = try key.map { try PrivateKey.load(from: $0) }
             guard let proposer = keys.first else { throw ValidationError("give at least one --key") }
             let committerKey = try committer.load(passphrase: nil)
             let snapshotBytes = try SnapshotStore.read(path: market)
             let snapshot = try MarketSnapshot.decode(Data(snapshotBytes), path: market)
-            let ledger = try Ledger.open(workspace: workspace.path)
+            let ledger = try await Ledger.open(workspace: workspace.path, at: try workspace.ledgerLocation())
             var done = 0
             while count == 0 || done < count {
                 let now = Date()
                 // A proposal an earlier (killed) run queued for this entry is committed first: its
                 // signers may not sign a second one for the same entry while it is live.
-                let next = try ledger.verified().sequence + 1
-                if let leftover = try ledger.openProposals().first(where: { $0.sequence == next }),
-                   let entry = try? ledger.commit(id: leftover.id, committer: committerKey, at: now) {
+                let next = try await ledger.verified().sequence + 1
+                if let leftover = try await ledger.openProposals().first(where: { $0.sequence == next }),
+                   let entry = try? await ledger.commit(id: leftover.id, committer: committerKey, at: now) {
                     Console.out("committed \(entry.sequence) \(entry.hash)")
                     done += 1
                     continue
                 }
-                let quantity = try ledger.verified().sequence % 2 == 0 ? 1 : -1
-                var envelope = try ledger.manualProposal(kind: .resizeLayer, layer: layer,
+                let quantity = try await ledger.verified().sequence % 2 == 0 ? 1 : -1
+                var envelope = try await ledger.manualProposal(kind: .resizeLayer, layer: layer,
                                                          trades: [Trade(expiry: expiry, strike: strike, quantity: quantity, price: 0)],
                                                          market: snapshot, snapshotBytes: snapshotBytes, proposer: proposer,
                                                          created: now, lifetime: 3600)
                 for key in keys.dropFirst() { try envelope.addSignature(using: key) }
-                let id = try ledger.enqueue(envelope, snapshot: snapshotBytes, at: now).pending.id
-                let entry = try ledger.commit(id: id, committer: committerKey, at: now)
+                let id = try await ledger.enqueue(envelope, snapshot: snapshotBytes, at: now).pending.id
+                let entry = try await ledger.commit(id: id, committer: committerKey, at: now)
                 Console.out("committed \(entry.sequence) \(entry.hash)") // FileHandle writes are unbuffered
                 done += 1
             }

@@ -84,15 +84,15 @@ struct SignerRun: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
+        try await reportingErrors(json: output.json) {
             let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)
             let signerLimits = try limits.map(SignerLimits.load(path:)) ?? .none
             _ = try SignerProcess.feed(at: market) // before the record is opened: a bad --market writes nothing
             let record = try SignerState.open(path: state ?? SignerState.defaultPath(forKey: key), keyID: privateKey.keyID)
             let stop = StopSignal.install()
-            let signer = try SignerProcess(workspace: workspace.path, key: privateKey, limits: signerLimits, state: record,
-                                           market: market, logger: process.logger(label: "alvh.signer"))
-            let posted = try signer.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
+            let signer = try await SignerProcess(workspace: workspace.path, ledger: try workspace.ledgerLocation(), key: privateKey,
+                                                 limits: signerLimits, state: record, market: market, logger: process.logger(label: "alvh.signer"))
+            let posted = try await signer.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
             if output.json { try Console.json(SignerSummary(keyID: privateKey.keyID.hex, posted: posted)) }
         }
     }
@@ -117,8 +117,9 @@ struct CoordinatorRun: AsyncParsableCommand {
         commandName: "run",
         abstract: "Commit each pending proposal once commit-ready; mark expired, stale and vetoed ones.",
         discussion: """
-        Proposes nothing and signs nothing. Safe to run two at once: each commit is one immediate transaction \
-        that re-verifies everything, so each proposal is committed exactly once. Logs on stderr; with --json, \
+        Proposes nothing and signs nothing. Safe to run two at once (on one host or several, on a shared --ledger): \
+        each commit re-verifies everything and is written only on the head it was decided on, so each proposal is \
+        committed exactly once. Logs on stderr; with --json, \
         prints what it committed and marked (entry numbers, proposal ids) on stdout when it exits.
         """
     )
@@ -131,12 +132,12 @@ struct CoordinatorRun: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try reportingErrors(json: output.json) {
+        try await reportingErrors(json: output.json) {
             let key = try committer.load(passphrase: passphrase.provider)
             let stop = StopSignal.install()
-            let coordinator = try Coordinator(workspace: workspace.path, committer: key, pins: pin.pins,
-                                              logger: process.logger(label: "alvh.coordinator"))
-            let done = try coordinator.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
+            let coordinator = try await Coordinator(workspace: workspace.path, ledger: try workspace.ledgerLocation(), committer: key,
+                                                    pins: pin.pins, logger: process.logger(label: "alvh.coordinator"))
+            let done = try await coordinator.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
             if output.json { try Console.json(done) }
         }
     }

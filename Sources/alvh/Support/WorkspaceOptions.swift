@@ -2,14 +2,63 @@ import ArgumentParser
 import Foundation
 import ALVHSigning
 import ALVHLedger
+import ALVHStorage
 
 /// `--workspace DIR` (env `ALVH_WORKSPACE`, default the current directory): where `Keys/`,
-/// `Policies/` and the ledger live. Policy key paths are relative to it.
+/// `Policies/` and, by default, the ledger live. Policy key paths are relative to it.
+/// `--ledger URL` (env `ALVH_LEDGER`): another ledger — `sqlite:PATH` or a shared PostgreSQL
+/// server, `postgres://user@host[:port]/db[?sslmode=require]`, its password from the URL,
+/// `--ledger-password-file` (mode 0600) or `PGPASSWORD`, never printed.
 struct WorkspaceOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The workspace directory (default: $ALVH_WORKSPACE, else the current directory).",
                                             valueName: "dir"),
             completion: .directory)
     var workspace: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The ledger: sqlite:PATH or postgres://user@host[:port]/db[?sslmode=require] (default: $ALVH_LEDGER, else the workspace's alvh.sqlite).",
+        valueName: "url"))
+    var ledger: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "A file (mode 0600) holding the PostgreSQL password (default: $ALVH_LEDGER_PASSWORD_FILE, else the URL's or $PGPASSWORD).",
+        valueName: "file"), completion: .file())
+    var ledgerPasswordFile: String?
+
+    /// The ledger asked for, or nil for the workspace's own `alvh.sqlite`.
+    func ledgerLocation() throws -> LedgerLocation? {
+        let environment = ProcessInfo.processInfo.environment
+        let passwordFile = ledgerPasswordFile ?? environment["ALVH_LEDGER_PASSWORD_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let field = ledger != nil ? "--ledger" : "ALVH_LEDGER"
+        guard let text = ledger ?? environment["ALVH_LEDGER"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            if passwordFile != nil {
+                throw CLIError("usage", "--ledger-password-file needs a postgres:// ledger: give --ledger postgres://user@host/db", path: "--ledger-password-file")
+            }
+            return nil
+        }
+        do { return try LedgerLocation.parse(text, field: field, environment: environment, passwordFile: passwordFile) }
+        catch let error as StorageError { throw LedgerError(storage: error) }
+    }
+
+    /// The ledger location in force, for messages (never with a password).
+    func ledgerDescription() throws -> String {
+        (try ledgerLocation() ?? Ledger.defaultLocation(workspace: path)).description
+    }
+
+    /// Opens the ledger, runs `body` on it and closes it (its connections released) however `body` ends.
+    @discardableResult
+    func withLedger<T>(readOnly: Bool = false, pins: Ledger.Pins? = nil, _ body: (Ledger) async throws -> T) async throws -> T {
+        let ledger = try await Ledger.open(workspace: path, at: try ledgerLocation(), readOnly: readOnly)
+        if let pins { ledger.pin(pins) }
+        do {
+            let result = try await body(ledger)
+            try await ledger.close()
+            return result
+        } catch {
+            try? await ledger.close()
+            throw error
+        }
+    }
 
     /// The resolved workspace path.
     var path: String {
