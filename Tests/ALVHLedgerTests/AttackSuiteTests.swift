@@ -12,166 +12,166 @@ import ALVHTestSupport
 @Suite("Attack suite")
 struct AttackSuiteTests {
 
-    func commit(_ fixture: LedgerFixture, _ doc: ProposalDocument, signedBy names: [String]) throws {
-        let ledger = try fixture.ledger()
-        let id = try ledger.enqueue(try fixture.envelope(doc, signedBy: names), at: fixture.start).pending.id
-        try ledger.commit(id: id, at: fixture.start)
+    func commit(_ fixture: LedgerFixture, _ doc: ProposalDocument, signedBy names: [String]) async throws {
+        let ledger = try await fixture.ledger()
+        let id = try await ledger.enqueue(try fixture.envelope(doc, signedBy: names), at: fixture.start).pending.id
+        try await ledger.commit(id: id, at: fixture.start)
     }
 
     @Test("arbitrary change: signed only by keys outside the policy → not even queued")
-    func outsideKeys() throws {
-        let f = try LedgerFixture()
-        try refused(f, "no signature verifies under any key") {
-            try commit(f, try f.layerProposal(proposer: "mallory"), signedBy: ["mallory"])
+    func outsideKeys() async throws {
+        let f = try await LedgerFixture()
+        try await refused(f, "no signature verifies under any key") {
+            try await commit(f, try await f.layerProposal(proposer: "mallory"), signedBy: ["mallory"])
         }
     }
 
     @Test("arbitrary change: below threshold → not committed")
-    func belowThreshold() throws {
-        let f = try LedgerFixture()
-        try refused(f, "threshold unmet: 1 of 2") { try commit(f, try f.layerProposal(), signedBy: ["tom", "alice"]) }
+    func belowThreshold() async throws {
+        let f = try await LedgerFixture()
+        try await refused(f, "threshold unmet: 1 of 2") { try await commit(f, try await f.layerProposal(), signedBy: ["tom", "alice"]) }
     }
 
     @Test("key compromise below threshold: M−1 honest signatures plus forgeries naming honest keyids")
-    func compromiseBelowThreshold() throws {
-        let f = try LedgerFixture()
-        let doc = try f.layerProposal()
+    func compromiseBelowThreshold() async throws {
+        let f = try await LedgerFixture()
+        let doc = try await f.layerProposal()
         var envelope = try f.envelope(doc, signedBy: ["tom", "alice"])
         // The attacker forges "carol" and "bob" by naming their keyids over signatures of keys it holds.
         let attacker = [f.key("mallory"), try PrivateKey.generate(.p256)]
         for (victim, key) in zip(["carol", "bob"], attacker) {
             envelope.signatures.append(.init(keyid: f.key(victim).keyID.hex, sig: try key.signature(for: envelope.pae)))
         }
-        let ledger = try f.ledger()
-        let queued = try ledger.enqueue(envelope, at: f.start)
+        let ledger = try await f.ledger()
+        let queued = try await ledger.enqueue(envelope, at: f.start)
         #expect(queued.signaturesRefused == 2) // the forgeries are not even stored
-        let report = try ledger.evaluate(id: queued.pending.id, at: f.start)
+        let report = try await ledger.evaluate(id: queued.pending.id, at: f.start)
         #expect(report.counted == 1)
-        try refused(f, "threshold unmet: 1 of 2") { try ledger.commit(id: queued.pending.id, at: f.start) }
+        try await refused(f, "threshold unmet: 1 of 2") { try await ledger.commit(id: queued.pending.id, at: f.start) }
     }
 
     @Test("rollback: a proposal built on an older head is refused once the head moved")
-    func rollbackOlderProposal() throws {
-        let f = try LedgerFixture()
-        let old = try f.layerProposal(quantity: 5)
+    func rollbackOlderProposal() async throws {
+        let f = try await LedgerFixture()
+        let old = try await f.layerProposal(quantity: 5)
         let oldEnvelope = try f.envelope(old, signedBy: ["tom", "alice", "carol"])
-        try f.commitLayer(try f.layerProposal(quantity: 7))
-        try refused(f, "stale proposal") { try f.ledger().enqueue(oldEnvelope, at: f.start) }
+        try await f.commitLayer(try await f.layerProposal(quantity: 7))
+        try await refused(f, "stale proposal") { try await f.ledger().enqueue(oldEnvelope, at: f.start) }
     }
 
     @Test("rollback: a policy change to a lower (or equal) version is refused")
-    func rollbackPolicy() throws {
-        let f = try LedgerFixture()
+    func rollbackPolicy() async throws {
+        let f = try await LedgerFixture()
         let lower = f.policyYAML(version: 1, withoutBob: true)
-        try refused(f, "policy rollback refused") {
-            try commit(f, try f.policyProposal(lower, version: 1), signedBy: ["tom", "alice", "bob", "carol"])
+        try await refused(f, "policy rollback refused") {
+            try await commit(f, try await f.policyProposal(lower, version: 1), signedBy: ["tom", "alice", "bob", "carol"])
         }
     }
 
     @Test("replay: a proposal from another ledger is refused")
-    func otherLedger() throws {
-        let a = try LedgerFixture(), b = try LedgerFixture()
-        let doc = try b.layerProposal()
+    func otherLedger() async throws {
+        let a = try await LedgerFixture(), b = try await LedgerFixture()
+        let doc = try await b.layerProposal()
         // b's own signers sign, but the document binds ledger a's id (with b's head and policy).
         var docForB = doc
-        docForB.ledger.ledgerID = try a.ledger().ledgerID()
-        try refused(b, "ledger") { try commit(b, docForB, signedBy: ["tom", "alice", "carol"]) }
+        docForB.ledger.ledgerID = try await a.ledger().ledgerID()
+        try await refused(b, "ledger") { try await commit(b, docForB, signedBy: ["tom", "alice", "carol"]) }
     }
 
     @Test("replay: another base, another sequence")
-    func otherBaseOrSequence() throws {
-        let f = try LedgerFixture()
-        var doc = try f.layerProposal()
+    func otherBaseOrSequence() async throws {
+        let f = try await LedgerFixture()
+        var doc = try await f.layerProposal()
         doc.ledger.base = String(repeating: "c", count: 64)
-        try refused(f, "stale proposal") { try commit(f, doc, signedBy: ["tom", "alice", "carol"]) }
-        var later = try f.layerProposal()
+        try await refused(f, "stale proposal") { try await commit(f, doc, signedBy: ["tom", "alice", "carol"]) }
+        var later = try await f.layerProposal()
         later.ledger.sequence += 1
-        try refused(f, "stale proposal") { try commit(f, later, signedBy: ["tom", "alice", "carol"]) }
+        try await refused(f, "stale proposal") { try await commit(f, later, signedBy: ["tom", "alice", "carol"]) }
     }
 
     @Test("replay: a committed proposal submitted again is refused")
-    func replayCommitted() throws {
-        let f = try LedgerFixture()
-        let envelope = try f.envelope(try f.layerProposal(), signedBy: ["tom", "alice", "carol"])
-        let ledger = try f.ledger()
-        try ledger.commit(id: try ledger.enqueue(envelope, at: f.start).pending.id, at: f.start)
-        try refused(f, "stale proposal") { try ledger.enqueue(envelope, at: f.start) }
+    func replayCommitted() async throws {
+        let f = try await LedgerFixture()
+        let envelope = try f.envelope(try await f.layerProposal(), signedBy: ["tom", "alice", "carol"])
+        let ledger = try await f.ledger()
+        try await ledger.commit(id: try await ledger.enqueue(envelope, at: f.start).pending.id, at: f.start)
+        try await refused(f, "stale proposal") { try await ledger.enqueue(envelope, at: f.start) }
     }
 
     @Test("mix-and-match: signatures lifted from one proposal onto another are not counted")
-    func liftedSignatures() throws {
-        let f = try LedgerFixture()
-        let donor = try f.envelope(try f.layerProposal(quantity: 1), signedBy: ["tom", "alice", "carol"])
-        var target = try f.envelope(try f.layerProposal(quantity: 900), signedBy: ["tom"])
+    func liftedSignatures() async throws {
+        let f = try await LedgerFixture()
+        let donor = try f.envelope(try await f.layerProposal(quantity: 1), signedBy: ["tom", "alice", "carol"])
+        var target = try f.envelope(try await f.layerProposal(quantity: 900), signedBy: ["tom"])
         target.signatures += donor.signatures.dropFirst()
-        let ledger = try f.ledger()
-        let queued = try ledger.enqueue(target, at: f.start)
+        let ledger = try await f.ledger()
+        let queued = try await ledger.enqueue(target, at: f.start)
         #expect(queued.signaturesRefused == 2)
         let id = queued.pending.id
-        try refused(f, "threshold unmet: 0 of 2") { try ledger.commit(id: id, at: f.start) }
+        try await refused(f, "threshold unmet: 0 of 2") { try await ledger.commit(id: id, at: f.start) }
     }
 
     @Test("mix-and-match: a veto lifted onto another proposal does not block it, and a veto on its own does")
-    func liftedRejection() throws {
-        let f = try LedgerFixture()
-        let ledger = try f.ledger()
-        let vetoed = try ledger.enqueue(try f.envelope(try f.layerProposal(quantity: 1), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
+    func liftedRejection() async throws {
+        let f = try await LedgerFixture()
+        let ledger = try await f.ledger()
+        let vetoed = try await ledger.enqueue(try f.envelope(try await f.layerProposal(quantity: 1), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
         let doc = RejectionDocument(proposal: vetoed, reason: "over limit", created: f.start, signer: f.key("limits").keyID)
         var rejection = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.rejection)
         try rejection.addSignature(using: f.key("limits"))
-        try ledger.addRejection(rejection, to: vetoed, at: f.start)
-        try refused(f, "vetoed by limits") { try ledger.commit(id: vetoed, at: f.start) }
-        let other = try ledger.enqueue(try f.envelope(try f.layerProposal(quantity: 2), signedBy: ["tom", "bob", "limits"]), at: f.start).pending.id
+        try await ledger.addRejection(rejection, to: vetoed, at: f.start)
+        try await refused(f, "vetoed by limits") { try await ledger.commit(id: vetoed, at: f.start) }
+        let other = try await ledger.enqueue(try f.envelope(try await f.layerProposal(quantity: 2), signedBy: ["tom", "bob", "limits"]), at: f.start).pending.id
         // The lifted veto is not even stored for the other proposal.
-        #expect { try ledger.addRejection(rejection, to: other, at: f.start) } throws: { ($0 as? LedgerError)?.reason.contains("rejects another proposal") == true }
-        #expect(try ledger.rejections(id: other).isEmpty)
-        #expect(try ledger.commit(id: other, at: f.start).sequence == 1)
+        await #expect { try await ledger.addRejection(rejection, to: other, at: f.start) } throws: { ($0 as? LedgerError)?.reason.contains("rejects another proposal") == true }
+        #expect(try await ledger.rejections(id: other).isEmpty)
+        #expect(try await ledger.commit(id: other, at: f.start).sequence == 1)
     }
 
     @Test("freeze: an expired proposal is refused at commit")
-    func expired() throws {
-        let f = try LedgerFixture()
-        let ledger = try f.ledger()
-        let id = try ledger.enqueue(try f.envelope(try f.layerProposal(expiresIn: 600), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
-        try refused(f, "expired at") { try ledger.commit(id: id, at: f.start.addingTimeInterval(601)) }
+    func expired() async throws {
+        let f = try await LedgerFixture()
+        let ledger = try await f.ledger()
+        let id = try await ledger.enqueue(try f.envelope(try await f.layerProposal(expiresIn: 600), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
+        try await refused(f, "expired at") { try await ledger.commit(id: id, at: f.start.addingTimeInterval(601)) }
     }
 
     @Test("freeze, backdated: a commit time before the head's is refused (the CLI has no commit-time option at all)")
-    func backdated() throws {
-        let f = try LedgerFixture()
-        try f.commitLayer(try f.layerProposal(at: f.start), at: f.start.addingTimeInterval(60))
-        let ledger = try f.ledger()
-        let id = try ledger.enqueue(try f.envelope(try f.layerProposal(kind: .resizeLayer, at: f.start), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
-        try refused(f, "commit times never go back") { try ledger.commit(id: id, at: f.start.addingTimeInterval(30)) }
+    func backdated() async throws {
+        let f = try await LedgerFixture()
+        try await f.commitLayer(try await f.layerProposal(at: f.start), at: f.start.addingTimeInterval(60))
+        let ledger = try await f.ledger()
+        let id = try await ledger.enqueue(try f.envelope(try await f.layerProposal(kind: .resizeLayer, at: f.start), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
+        try await refused(f, "commit times never go back") { try await ledger.commit(id: id, at: f.start.addingTimeInterval(30)) }
         let help = try TestProcess.run(TestProcess.alvh, ["commit", "--help"])
         #expect(!help.text.contains("--at"))
     }
 
     @Test("stale market: a snapshot older than the policy's max-market-age is refused")
-    func staleMarket() throws {
-        let f = try LedgerFixture(initialize: false)
+    func staleMarket() async throws {
+        let f = try await LedgerFixture(initialize: false)
         let policy = f.policyYAML(version: 1).replacingOccurrences(of: "veto-roles:", with: "max-market-age: 2h\nveto-roles:")
         try f.write("Policies/desk.yaml", policy)
-        _ = try Ledger.initialize(workspace: f.root, policyPath: "\(f.root)/Policies/desk.yaml", book: try Book.load(path: "\(f.root)/book.json"), at: f.start)
+        _ = try await Ledger.initialize(workspace: f.root, policyPath: "\(f.root)/Policies/desk.yaml", book: try Book.load(path: "\(f.root)/book.json"), at: f.start)
         // The cited snapshot is as of a week before: stale, whatever the proposal says.
-        try refused(f, "market snapshot is stale") { try commit(f, try f.layerProposal(), signedBy: ["tom", "alice", "carol"]) }
+        try await refused(f, "market snapshot is stale") { try await commit(f, try await f.layerProposal(), signedBy: ["tom", "alice", "carol"]) }
         // Labelled fresh: the snapshot's own asOf is what ages, and the false label is named.
-        var relabelled = try f.layerProposal()
+        var relabelled = try await f.layerProposal()
         relabelled.market?.asOf = RFC3339.format(f.start)
-        try refused(f, "claimed market.asOf") { try commit(f, relabelled, signedBy: ["tom", "alice", "carol"]) }
+        try await refused(f, "claimed market.asOf") { try await commit(f, relabelled, signedBy: ["tom", "alice", "carol"]) }
     }
 
     @Test("fast-forward: a sequence far ahead of the head is refused")
-    func fastForward() throws {
-        let f = try LedgerFixture()
-        var doc = try f.layerProposal()
+    func fastForward() async throws {
+        let f = try await LedgerFixture()
+        var doc = try await f.layerProposal()
         doc.ledger.sequence = 1_000_000
-        try refused(f, "stale proposal") { try commit(f, doc, signedBy: ["tom", "alice", "carol"]) }
+        try await refused(f, "stale proposal") { try await commit(f, doc, signedBy: ["tom", "alice", "carol"]) }
     }
 
     @Test("endless data: oversized envelope, payload, policy, key file, snapshot and CSV are refused with a size error")
-    func endlessData() throws {
-        let f = try LedgerFixture()
+    func endlessData() async throws {
+        let f = try await LedgerFixture()
         let big = String(repeating: "A", count: 2 << 20)
         let envelopeFile = try f.write("big-envelope.json", "{\"payload\": \"\(big)\", \"payloadType\": \"x\", \"signatures\": []}")
         #expect { try Envelope.load(path: envelopeFile) } throws: { ($0 as? ApprovalError)?.code == .tooLarge || "\($0)".contains("limit") }
@@ -187,23 +187,23 @@ struct AttackSuiteTests {
     }
 
     @Test("wrong change: a payload whose risk figures do not match its legs is refused by an independent signer")
-    func wrongChange() throws {
-        let f = try LedgerFixture()
+    func wrongChange() async throws {
+        let f = try await LedgerFixture()
         let bytes = try SecureFile.read(TestProcess.packageRoot.appendingPathComponent("Examples/market/calm.json").path, limit: MarketSnapshot.maxBytes)
         let market = try MarketSnapshot.decode(Data(bytes))
-        let ledger = try f.ledger()
-        let proposal = try #require(try Engine.propose(book: try ledger.book(), market: market).first)
-        let context = try ledger.context()
+        let ledger = try await f.ledger()
+        let proposal = try #require(try Engine.propose(book: try await ledger.book(), market: market).first)
+        let context = try await ledger.context()
         try SnapshotStore.store(bytes, workspace: f.root)
         var doc = ProposalBuilder.document(for: proposal, binding: LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
-                                                                                   policyHash: try ledger.policyInForce().hash),
+                                                                                   policyHash: try await ledger.policyInForce().hash),
                                            proposer: f.key("tom").keyID, market: market, snapshotBytes: bytes, created: Date(), lifetime: 3600)
         doc.change.layer!.legs[0].quantity *= 10 // ten times the contracts, the same risk figures
         let envelope = try f.envelope(doc, signedBy: ["tom"])
         // The ledger does not even queue it …
-        try refused(f, "is not the recomputed") { try ledger.enqueue(envelope, snapshot: bytes, at: Date()) }
+        try await refused(f, "is not the recomputed") { try await ledger.enqueue(envelope, snapshot: bytes, at: Date()) }
         // … and an independent signer shown it refuses it too.
-        let verified = try ProposalReview.VerifiedLedger.verify(ledger)
+        let verified = try await ProposalReview.VerifiedLedger.verify(ledger)
         let verdict = ProposalReview(verified: verified, me: f.key("alice").publicKey, limits: .none)
             .decide(envelope, snapshot: bytes, premiumToday: 0, at: Date())
         guard case .reject(let reason) = verdict else { Issue.record("signed a change whose figures do not match: \(verdict)"); return }
@@ -211,16 +211,16 @@ struct AttackSuiteTests {
     }
 
     @Test("keyid confusion: keyid names alice, the bytes are mallory's → not counted as alice")
-    func keyidConfusion() throws {
-        let f = try LedgerFixture()
-        var envelope = try f.envelope(try f.layerProposal(), signedBy: ["tom", "carol"])
+    func keyidConfusion() async throws {
+        let f = try await LedgerFixture()
+        var envelope = try f.envelope(try await f.layerProposal(), signedBy: ["tom", "carol"])
         envelope.signatures.append(.init(keyid: f.key("alice").keyID.hex, sig: try f.key("mallory").signature(for: envelope.pae)))
-        let ledger = try f.ledger()
-        let queued = try ledger.enqueue(envelope, at: f.start)
+        let ledger = try await f.ledger()
+        let queued = try await ledger.enqueue(envelope, at: f.start)
         #expect(queued.signaturesRefused == 1) // mallory's bytes verify under no policy key: not stored
         let id = queued.pending.id
-        let report = try ledger.evaluate(id: id, at: f.start)
+        let report = try await ledger.evaluate(id: id, at: f.start)
         #expect(!report.signatures.contains { $0.signer == "alice" })
-        try refused(f, "threshold unmet: 1 of 2") { try ledger.commit(id: id, at: f.start) }
+        try await refused(f, "threshold unmet: 1 of 2") { try await ledger.commit(id: id, at: f.start) }
     }
 }

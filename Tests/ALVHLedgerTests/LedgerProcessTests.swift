@@ -13,8 +13,8 @@ struct LedgerProcessTests {
     static let killCount = ProcessInfo.processInfo.environment["ALVH_CRASH_KILLS"].flatMap(Int.init) ?? 60
 
     @Test("SIGKILL at random moments never loses an acknowledged commit and never breaks the chain (60 kills)")
-    func crashSafety() throws {
-        let fx = try LedgerFixture()
+    func crashSafety() async throws {
+        let fx = try await LedgerFixture()
         let alvh = Tools.alvh
         try #require(FileManager.default.isExecutableFile(atPath: alvh), "the alvh binary is not built: \(alvh)")
         var acknowledged: [UInt64: String] = [:]
@@ -43,11 +43,11 @@ struct LedgerProcessTests {
                 let parts = line.split(separator: " ")
                 if parts.count == 3, let seq = UInt64(parts[1]) { acknowledged[seq] = String(parts[2]) }
             }
-            let report = try fx.verify()
+            let report = try await fx.verify()
             #expect(report.ok, "after kill \(kills): \(report.firstBad?.problem ?? "")")
-            let ledger = try fx.ledger()
+            let ledger = try await fx.ledger()
             for (seq, hash) in acknowledged {
-                #expect(try ledger.entry(seq).hash == hash, "acknowledged entry \(seq) lost after kill \(kills)")
+                #expect(try await ledger.entry(seq).hash == hash, "acknowledged entry \(seq) lost after kill \(kills)")
             }
         }
         #expect(kills >= min(50, Self.killCount))
@@ -55,15 +55,15 @@ struct LedgerProcessTests {
     }
 
     @Test("two processes committing different proposals on the same base: exactly one wins, the other is stale")
-    func racingCommitters() throws {
+    func racingCommitters() async throws {
         let alvh = Tools.alvh
         try #require(FileManager.default.isExecutableFile(atPath: alvh), "the alvh binary is not built: \(alvh)")
         for round in 0..<5 {
-            let fx = try LedgerFixture()
-            let ledger = try fx.ledger()
+            let fx = try await LedgerFixture()
+            let ledger = try await fx.ledger()
             let now = Date()
-            let a = try ledger.enqueue(try fx.envelope(try fx.layerProposal(layer: "short-term", at: now), signedBy: ["tom", "alice", "carol"]), at: now).pending.id
-            let b = try ledger.enqueue(try fx.envelope(try fx.layerProposal(layer: "event", at: now), signedBy: ["tom", "bob", "limits"]), at: now).pending.id
+            let a = try await ledger.enqueue(try fx.envelope(try await fx.layerProposal(layer: "short-term", at: now), signedBy: ["tom", "alice", "carol"]), at: now).pending.id
+            let b = try await ledger.enqueue(try fx.envelope(try await fx.layerProposal(layer: "event", at: now), signedBy: ["tom", "bob", "limits"]), at: now).pending.id
             let processes = [a, b].map { id -> (Process, Pipe) in
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: alvh)
@@ -84,8 +84,8 @@ struct LedgerProcessTests {
             }
             #expect(statuses.sorted() == [0, 1], "round \(round): \(statuses) \(errors)")
             #expect(errors.contains { $0.contains("stale proposal") }, "round \(round): \(errors)")
-            #expect(try ledger.head().sequence == 1)
-            #expect(try fx.verify().ok)
+            #expect(try await ledger.head().sequence == 1)
+            #expect(try await fx.verify().ok)
         }
     }
 }

@@ -11,12 +11,12 @@ struct LedgerTamperTests {
     static let dropTriggers = "DROP TRIGGER entries_append_only_update; DROP TRIGGER entries_append_only_delete;"
 
     /// A ledger with genesis and three layer changes.
-    func fixture() throws -> LedgerFixture {
-        let fx = try LedgerFixture()
-        try fx.commitLayer(try fx.layerProposal(layer: "short-term"))
-        try fx.commitLayer(try fx.layerProposal(kind: .resizeLayer, layer: "short-term", quantity: 5))
-        try fx.commitLayer(try fx.layerProposal(layer: "event", strike: 22))
-        #expect(try fx.verify().ok)
+    func fixture() async throws -> LedgerFixture {
+        let fx = try await LedgerFixture()
+        try await fx.commitLayer(try await fx.layerProposal(layer: "short-term"))
+        try await fx.commitLayer(try await fx.layerProposal(kind: .resizeLayer, layer: "short-term", quantity: 5))
+        try await fx.commitLayer(try await fx.layerProposal(layer: "event", strike: 22))
+        #expect(try await fx.verify().ok)
         return fx
     }
 
@@ -28,10 +28,10 @@ struct LedgerTamperTests {
 
     @Test("flipping a byte in any column of any entry is detected and the entry named",
           arguments: ["prev_hash", "kind", "envelope", "attachments", "policy_hash", "committed_at", "entry_hash"], [0, 1, 2, 3])
-    func flipByte(column: String, sequence: Int) throws {
-        let fx = try fixture()
+    func flipByte(column: String, sequence: Int) async throws {
+        let fx = try await fixture()
         let db = "\(fx.root)/alvh.sqlite"
-        let entry = try fx.ledger().entry(UInt64(sequence))
+        let entry = try await fx.ledger().entry(UInt64(sequence))
         var sql = Self.dropTriggers
         switch column {
         case "envelope", "attachments":
@@ -54,7 +54,7 @@ struct LedgerTamperTests {
         }
         let result = try Tools.sqlite(db, sql)
         try #require(result.status == 0, "\(result.stderr)")
-        let report = try fx.verify()
+        let report = try await fx.verify()
         #expect(!report.ok)
         // A changed stored hash breaks the next entry's link when the entry itself still hashes right.
         let named = report.firstBad?.sequence
@@ -63,58 +63,58 @@ struct LedgerTamperTests {
     }
 
     @Test("two entries swapped are detected")
-    func reorder() throws {
-        let fx = try fixture()
+    func reorder() async throws {
+        let fx = try await fixture()
         let result = try Tools.sqlite("\(fx.root)/alvh.sqlite",
             Self.dropTriggers + "UPDATE entries SET seq = 1000 WHERE seq = 1; UPDATE entries SET seq = 1 WHERE seq = 2; UPDATE entries SET seq = 2 WHERE seq = 1000;")
         try #require(result.status == 0, "\(result.stderr)")
-        let report = try fx.verify()
+        let report = try await fx.verify()
         #expect(report.firstBad?.sequence == 1)
         #expect(report.firstBad?.problem.contains("link broken") == true)
     }
 
     @Test("deleted last entries are detected against a head the auditor saw earlier")
-    func truncation() throws {
-        let fx = try fixture()
-        let seen = try fx.ledger().head()
+    func truncation() async throws {
+        let fx = try await fixture()
+        let seen = try await fx.ledger().head()
         let result = try Tools.sqlite("\(fx.root)/alvh.sqlite", Self.dropTriggers + "DELETE FROM entries WHERE seq >= 2; UPDATE book SET json = (SELECT json FROM book) WHERE id = 1;")
         try #require(result.status == 0, "\(result.stderr)")
         // Export what is left (as an attacker would hand it over) and verify it offline.
         let export = "\(fx.root)/ledger.jsonl"
-        try LedgerExporter.export(try fx.ledger(), to: export)
+        try await LedgerExporter.export(try await fx.ledger(), to: export)
         var plain = try ExportEntrySource(path: export)
-        #expect(try LedgerVerifier(jobs: 2).verify(&plain).ok) // a prefix of a ledger is self-consistent…
+        #expect(try await LedgerVerifier(jobs: 2).verify(&plain).ok) // a prefix of a ledger is self-consistent…
         var source = try ExportEntrySource(path: export)
-        let report = try LedgerVerifier(jobs: 2).verify(&source, expectHead: .init(sequence: seen.sequence, hash: seen.hash))
+        let report = try await LedgerVerifier(jobs: 2).verify(&source, expectHead: .init(sequence: seen.sequence, hash: seen.hash))
         #expect(!report.ok) // …but not with the head the auditor kept
         #expect(report.firstBad?.sequence == 3)
         #expect(report.firstBad?.problem.contains("missing") == true)
     }
 
     @Test("a wrong expected head is named")
-    func wrongExpectedHead() throws {
-        let fx = try fixture()
-        let report = try fx.verify(expectHead: .init(sequence: 2, hash: String(repeating: "f", count: 64)))
+    func wrongExpectedHead() async throws {
+        let fx = try await fixture()
+        let report = try await fx.verify(expectHead: .init(sequence: 2, hash: String(repeating: "f", count: 64)))
         #expect(report.firstBad?.sequence == 2)
     }
 
     @Test("the materialized book must equal the replay")
-    func bookTamper() throws {
-        let fx = try fixture()
+    func bookTamper() async throws {
+        let fx = try await fixture()
         let result = try Tools.sqlite("\(fx.root)/alvh.sqlite", "UPDATE book SET json = replace(json, '\"quantity\":15', '\"quantity\":150');")
         try #require(result.status == 0, "\(result.stderr)")
-        let report = try fx.verify()
+        let report = try await fx.verify()
         #expect(!report.ok)
         #expect(report.firstBad?.problem.contains("materialized book") == true)
     }
 
     @Test("export → offline verify passes; a tampered export line is named")
-    func exportRoundTrip() throws {
-        let fx = try fixture()
+    func exportRoundTrip() async throws {
+        let fx = try await fixture()
         let path = "\(fx.root)/ledger.jsonl"
-        #expect(try LedgerExporter.export(try fx.ledger(), to: path) == 4)
+        #expect(try await LedgerExporter.export(try await fx.ledger(), to: path) == 4)
         var source = try ExportEntrySource(path: path)
-        let ok = try LedgerVerifier(jobs: 1).verify(&source)
+        let ok = try await LedgerVerifier(jobs: 1).verify(&source)
         #expect(ok.ok)
         #expect(ok.signatureChecks == 9)
 
@@ -123,15 +123,15 @@ struct LedgerTamperTests {
         lines[3] = lines[3].replacingOccurrences(of: "\"committedAt\":\"2026-11-25T14", with: "\"committedAt\":\"2026-11-25T13")
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         var tampered = try ExportEntrySource(path: path)
-        let bad = try LedgerVerifier(jobs: 1).verify(&tampered)
+        let bad = try await LedgerVerifier(jobs: 1).verify(&tampered)
         #expect(bad.firstBad?.sequence == 2)
     }
 
     @Test("signature verification gives the same verdict on 1 and 2 threads")
-    func jobsAgree() throws {
-        let fx = try fixture()
-        let one = try fx.verify(jobs: 1)
-        let two = try fx.verify(jobs: 2)
+    func jobsAgree() async throws {
+        let fx = try await fixture()
+        let one = try await fx.verify(jobs: 1)
+        let two = try await fx.verify(jobs: 2)
         #expect(one.ok && two.ok)
         #expect(one.signatureChecks == two.signatureChecks)
     }

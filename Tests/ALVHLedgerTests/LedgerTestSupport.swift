@@ -4,6 +4,8 @@ import Testing
 import ALVHSigning
 import ALVHApproval
 import ALVHEngine
+import ALVHStorage
+@_spi(Testing) import ALVHStorageSQLite
 @testable import ALVHLedger
 
 /// A temporary workspace with signer keys (private keys under Keys/private/), a policy and a ledger.
@@ -17,7 +19,7 @@ final class LedgerFixture: @unchecked Sendable {
 
     static let signerNames = ["tom", "alice", "bob", "carol", "limits"]
 
-    init(initialize: Bool = true, policy: String? = nil) throws {
+    init(initialize: Bool = true, policy: String? = nil) async throws {
         var template = Array("/tmp/alvh-ledger-XXXXXX".utf8CString)
         root = String(cString: mkdtemp(&template)!)
         let store = KeyStore(directory: "\(root)/Keys")
@@ -31,7 +33,7 @@ final class LedgerFixture: @unchecked Sendable {
         market = try MarketSnapshot.decode(Data(snapshotBytes))
         try SnapshotStore.store(snapshotBytes, workspace: root) // where enqueue finds the snapshot a proposal cites
         if initialize {
-            _ = try Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: try Book.load(path: "\(root)/book.json"), at: start)
+            _ = try await Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: try Book.load(path: "\(root)/book.json"), at: start)
         }
     }
 
@@ -85,21 +87,22 @@ final class LedgerFixture: @unchecked Sendable {
         return path
     }
 
-    func ledger() throws -> Ledger { try Ledger.open(workspace: root) }
+    func ledger() async throws -> Ledger { try await Ledger.open(workspace: root) }
 
     /// A layer proposal bound to the current head, with its real figures: the legs priced at the
     /// calm market's limit prices (on the tick grid) and evaluated by the engine on the ledger's book.
     func layerProposal(kind: ChangeKind = .addLayer, layer: String = "short-term", quantity: Int = 10, strike: Double = 20,
-                       at: Date? = nil, expiresIn: TimeInterval = 3600, context: LedgerContext? = nil, proposer: String = "tom") throws -> ProposalDocument {
-        let ledger = try ledger()
-        let ctx = try context ?? ledger.context()
+                       at: Date? = nil, expiresIn: TimeInterval = 3600, context: LedgerContext? = nil, proposer: String = "tom") async throws -> ProposalDocument {
+        let ledger = try await ledger()
+        let ctx: LedgerContext
+        if let context { ctx = context } else { ctx = try await ledger.context() }
         let created = at ?? start
         let engineKind: LayerChange.Kind = kind == .addLayer ? .addLayer : kind == .rollLayer ? .rollLayer : kind == .closeLayer ? .closeLayer : .resizeLayer
         let price = try Engine.vixLimitPrice(market: market, expiry: "2026-12-16", strike: strike, buying: quantity > 0)
         let change = LayerChange(kind: engineKind, layer: layer, layerKind: HedgeLayer.Kind(rawValue: layer),
                                  trades: [Trade(expiry: "2026-12-16", strike: strike, quantity: quantity, price: price)])
-        let proposal = try Engine.manual(book: try ledger.book(), change: change, market: market, note: "test")
-        let binding = LedgerBinding(ledgerID: ctx.ledgerID, base: ctx.head, sequence: ctx.nextSequence, policyHash: try ledger.policyInForce().hash)
+        let proposal = try Engine.manual(book: try await ledger.book(), change: change, market: market, note: "test")
+        let binding = LedgerBinding(ledgerID: ctx.ledgerID, base: ctx.head, sequence: ctx.nextSequence, policyHash: try await ledger.policyInForce().hash)
         var doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: key(proposer).keyID, market: market,
                                            snapshotBytes: snapshotBytes, created: created, lifetime: expiresIn)
         doc.notBefore = RFC3339.format(created)
@@ -107,12 +110,12 @@ final class LedgerFixture: @unchecked Sendable {
     }
 
     /// A policy-change proposal to `yaml`.
-    func policyProposal(_ yaml: String, version: Int, at: Date? = nil, expiresIn: TimeInterval = 3600) throws -> ProposalDocument {
-        let ledger = try ledger()
-        let ctx = try ledger.context()
+    func policyProposal(_ yaml: String, version: Int, at: Date? = nil, expiresIn: TimeInterval = 3600) async throws -> ProposalDocument {
+        let ledger = try await ledger()
+        let ctx = try await ledger.context()
         let created = at ?? start
         return ProposalDocument(
-            ledger: LedgerBinding(ledgerID: ctx.ledgerID, base: ctx.head, sequence: ctx.nextSequence, policyHash: try ledger.policyInForce().hash),
+            ledger: LedgerBinding(ledgerID: ctx.ledgerID, base: ctx.head, sequence: ctx.nextSequence, policyHash: try await ledger.policyInForce().hash),
             created: created, expires: created.addingTimeInterval(expiresIn), proposer: key("tom").keyID,
             change: .init(kind: .policyChange, policy: .init(bytes: Array(yaml.utf8), version: version)))
     }
@@ -125,35 +128,36 @@ final class LedgerFixture: @unchecked Sendable {
 
     /// Proposes, signs and commits a layer change; returns the entry.
     @discardableResult
-    func commitLayer(_ doc: ProposalDocument? = nil, signers: [String] = ["tom", "alice", "carol"], at: Date? = nil) throws -> LedgerEntry {
-        let ledger = try ledger()
-        let document = try doc ?? layerProposal()
+    func commitLayer(_ doc: ProposalDocument? = nil, signers: [String] = ["tom", "alice", "carol"], at: Date? = nil) async throws -> LedgerEntry {
+        let ledger = try await ledger()
+        let document: ProposalDocument
+        if let doc { document = doc } else { document = try await layerProposal() }
         let envelope = try self.envelope(document, signedBy: signers)
-        let result = try ledger.enqueue(envelope, at: document.createdDate) // queued when it is made
-        return try ledger.commit(id: result.pending.id, at: at ?? start)
+        let result = try await ledger.enqueue(envelope, at: document.createdDate) // queued when it is made
+        return try await ledger.commit(id: result.pending.id, at: at ?? start)
     }
 
-    func verify(expectHead: LedgerVerifier.ExpectedHead? = nil, jobs: Int = 2) throws -> LedgerVerifier.Report {
-        let ledger = try ledger()
-        var source = DatabaseEntrySource(ledger: ledger)
-        return try LedgerVerifier(jobs: jobs).verify(&source, expectHead: expectHead, materializedBook: try ledger.book())
+    func verify(expectHead: LedgerVerifier.ExpectedHead? = nil, jobs: Int = 2) async throws -> LedgerVerifier.Report {
+        let ledger = try await ledger()
+        var source = StorageEntrySource(ledger: ledger)
+        return try await LedgerVerifier(jobs: jobs).verify(&source, expectHead: expectHead, materializedBook: try await ledger.book())
     }
 
     /// Writes `envelope` as entry 1 straight into the database with the committer's signature and
     /// the book it would lead to — what a database writer holding the committer key can do, past
     /// every check of enqueue and commit — so that a test can show verification refuses it.
-    func forceFirstEntry(_ envelope: Envelope, attachments: EntryAttachments? = nil, blobs: [[UInt8]] = []) throws {
-        let ledger = try ledger()
-        let verified = try ledger.verified()
+    func forceFirstEntry(_ envelope: Envelope, attachments: EntryAttachments? = nil, blobs: [[UInt8]] = []) async throws {
+        let ledger = try await ledger()
+        let verified = try await ledger.verified()
         let book = try BookChange.apply(try ProposalDocument.decode(envelope.payload), to: verified.book)
         var entry = LedgerEntry(sequence: 1, previousHash: verified.hash, kind: .layerChange, envelope: try envelope.encoded(),
                                 attachments: try (attachments ?? EntryAttachments()).encoded(), policyHash: verified.policy.hash, committedAt: RFC3339.format(start))
         entry.committerSignature = try key("committer").signature(for: entry.signingMessage)
-        try ledger.store.queue.write { db in
-            for blob in blobs { _ = try Ledger.storeBlob(blob, db) }
-            try Ledger.insert(entry, db)
-            _ = try Ledger.storeBook(book, seq: 1, db)
+        let sqlite = try #require(ledger.storage as? SQLiteLedgerStorage)
+        for blob in blobs {
+            try await sqlite.rawExecute("INSERT OR IGNORE INTO blobs (hash, bytes) VALUES (?, ?)", [.text(SHA256.hexDigest(blob)), .bytes(blob)])
         }
+        try await sqlite.rawInsert([entry.stored], book: try Ledger.encodeBook(book))
     }
 }
 
@@ -181,13 +185,13 @@ enum Tools {
 
 /// Runs `attack`, expects a ledger refusal whose text contains `reason`, and checks the head did not move.
 func refused(_ fixture: LedgerFixture, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation,
-             _ attack: () throws -> Void) throws {
-    let before = try fixture.ledger().head()
+             _ attack: () async throws -> Void) async throws {
+    let before = try await fixture.ledger().head()
     do {
-        try attack()
+        try await attack()
         Issue.record("the attack was not refused (expected: \(reason))", sourceLocation: sourceLocation)
     } catch let error as LedgerError {
         #expect(error.reason.contains(reason), "refused for another reason: \(error.reason)", sourceLocation: sourceLocation)
     }
-    #expect(try fixture.ledger().head() == before, "the head moved", sourceLocation: sourceLocation)
+    #expect(try await fixture.ledger().head() == before, "the head moved", sourceLocation: sourceLocation)
 }

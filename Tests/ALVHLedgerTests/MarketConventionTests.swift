@@ -19,10 +19,10 @@ struct MarketConventionTests {
     /// cost at the legs' limit prices — without the engine's own tradability check (so a test can
     /// build the proposal a hostile proposer would sign), bound to the ledger's head.
     static func proposal(_ f: LedgerFixture, trades: [Trade], market: MarketSnapshot, snapshotBytes: [UInt8],
-                         created: Date) throws -> ProposalDocument {
-        let ledger = try f.ledger()
-        let context = try ledger.context()
-        let book = try ledger.book()
+                         created: Date) async throws -> ProposalDocument {
+        let ledger = try await f.ledger()
+        let context = try await ledger.context()
+        let book = try await ledger.book()
         let change = LayerChange(kind: .addLayer, layer: "short-term", layerKind: .shortTerm, trades: trades)
         let after = try book.applying(change)
         let before = try BookValuer(book: book, market: market).report(book: book, scenarios: Engine.reportScenarios)
@@ -31,7 +31,7 @@ struct MarketConventionTests {
                                       riskBefore: before, riskAfter: afterReport, costDollars: Engine.cost(of: change, market: market),
                                       summary: "test")
         let binding = LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
-                                    policyHash: try ledger.policyInForce().hash)
+                                    policyHash: try await ledger.policyInForce().hash)
         var doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: f.key("tom").keyID, market: market,
                                            snapshotBytes: snapshotBytes, created: created, lifetime: 3600)
         doc.notBefore = RFC3339.format(created)
@@ -61,50 +61,50 @@ struct MarketConventionTests {
     // MARK: - The tick grid
 
     @Test("a limit price off the VIX tick grid (a 0.05 step from $3.00) is refused at enqueue, naming limit-price-off-tick")
-    func offTickRefusedAtEnqueue() throws {
-        let f = try LedgerFixture()
+    func offTickRefusedAtEnqueue() async throws {
+        let f = try await LedgerFixture()
         let (strike, onGrid) = try Self.strikeAboveThreeDollars(f)
         let offTick = (onGrid * 100 + 2).rounded() / 100 // e.g. 3.25 → 3.27: within the model tolerance, off the 0.05 grid
         #expect(TickSchedule.isOnGrid(.vix, price: onGrid))
         #expect(!TickSchedule.isOnGrid(.vix, price: offTick))
-        let doc = try Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: strike, quantity: 10, price: offTick)],
+        let doc = try await Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: strike, quantity: 10, price: offTick)],
                                     market: f.market, snapshotBytes: f.snapshotBytes, created: f.start)
         // What every deciding party's assessment says: the one problem, by its code.
-        let assessment = LedgerAssessor(book: try f.ledger().book(), snapshot: { _ in f.snapshotBytes })
-            .assess(doc, policy: try f.ledger().policyInForce())
+        let assessment = LedgerAssessor(book: try await f.ledger().book(), snapshot: { _ in f.snapshotBytes })
+            .assess(doc, policy: try await f.ledger().policyInForce())
         #expect(assessment.problems.map(\.code) == ["limit-price-off-tick"], "\(assessment.problems)")
-        try refused(f, "change.layer.legs[0].limitPrice \(offTick) is not on the exchange's tick grid") {
-            try f.ledger().enqueue(try f.envelope(doc, signedBy: ["tom", "alice", "carol"]), at: f.start)
+        try await refused(f, "change.layer.legs[0].limitPrice \(offTick) is not on the exchange's tick grid") {
+            try await f.ledger().enqueue(try f.envelope(doc, signedBy: ["tom", "alice", "carol"]), at: f.start)
         }
-        #expect(try f.ledger().pending().isEmpty)
+        #expect(try await f.ledger().pending().isEmpty)
         // The same leg at the grid price goes through.
-        let honest = try Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: strike, quantity: 10, price: onGrid)],
+        let honest = try await Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: strike, quantity: 10, price: onGrid)],
                                        market: f.market, snapshotBytes: f.snapshotBytes, created: f.start)
-        #expect(try f.commitLayer(honest).sequence == 1)
+        #expect(try await f.commitLayer(honest).sequence == 1)
     }
 
     @Test("a limit price off the tick grid below $3.00 (a 0.01 step) is refused too: half a cent off")
-    func offTickBelowThreeDollars() throws {
-        let f = try LedgerFixture()
+    func offTickBelowThreeDollars() async throws {
+        let f = try await LedgerFixture()
         let onGrid = try Engine.vixLimitPrice(market: f.market, expiry: "2026-12-16", strike: 20, buying: true)
         try #require(onGrid < 3)
         let offTick = onGrid + 0.005
-        let doc = try Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: 10, price: offTick)],
+        let doc = try await Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: 10, price: offTick)],
                                     market: f.market, snapshotBytes: f.snapshotBytes, created: f.start)
-        try refused(f, "is not on the exchange's tick grid (0.01-point steps at that price)") {
-            try f.ledger().enqueue(try f.envelope(doc, signedBy: ["tom", "alice", "carol"]), at: f.start)
+        try await refused(f, "is not on the exchange's tick grid (0.01-point steps at that price)") {
+            try await f.ledger().enqueue(try f.envelope(doc, signedBy: ["tom", "alice", "carol"]), at: f.start)
         }
     }
 
     @Test("an entry committing an off-tick limit price, forced into the ledger with the committer's key, does not verify")
-    func offTickForcedEntryFailsVerify() throws {
-        let f = try LedgerFixture()
+    func offTickForcedEntryFailsVerify() async throws {
+        let f = try await LedgerFixture()
         let (strike, onGrid) = try Self.strikeAboveThreeDollars(f)
         let offTick = (onGrid * 100 + 2).rounded() / 100
-        let doc = try Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: strike, quantity: 10, price: offTick)],
+        let doc = try await Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: strike, quantity: 10, price: offTick)],
                                     market: f.market, snapshotBytes: f.snapshotBytes, created: f.start)
-        try f.forceFirstEntry(try f.envelope(doc, signedBy: ["tom", "alice", "carol"]), blobs: [f.snapshotBytes])
-        let report = try f.verify()
+        try await f.forceFirstEntry(try f.envelope(doc, signedBy: ["tom", "alice", "carol"]), blobs: [f.snapshotBytes])
+        let report = try await f.verify()
         #expect(!report.ok)
         #expect(report.firstBad?.sequence == 1)
         #expect(report.firstBad?.problem.contains("is not on the exchange's tick grid") == true, "\(report.firstBad?.problem ?? "")")
@@ -116,39 +116,40 @@ struct MarketConventionTests {
     // MARK: - Options that stopped trading
 
     @Test("December 2026 VIX options (last trade 2026-12-15 16:15 New York = 21:15Z) cited on a snapshot as of 21:20Z are refused")
-    func stoppedTradingRefused() throws {
-        let f = try LedgerFixture()
+    func stoppedTradingRefused() async throws {
+        let f = try await LedgerFixture()
         let (market, bytes) = try Self.snapshot(f, asOf: "2026-12-15T21:20:00Z")
         let price = try Engine.vixLimitPrice(market: market, expiry: "2026-12-16", strike: 20, buying: true)
         let created = RFC3339.parse("2026-12-15T21:25:00Z")!
-        let doc = try Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: 10, price: price)],
+        let doc = try await Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: 10, price: price)],
                                     market: market, snapshotBytes: bytes, created: created)
         // The engine itself refuses to evaluate the change …
-        #expect { try Engine.manual(book: try f.ledger().book(), change: try BookChange.layerChange(doc), market: market, note: "late") } throws: {
+        let lateBook = try await f.ledger().book()
+        #expect { try Engine.manual(book: lateBook, change: try BookChange.layerChange(doc), market: market, note: "late") } throws: {
             ($0 as? EngineError)?.path == "change.legs[0].expiry"
         }
         // … and the ledger will not queue it: the recomputation fails, naming the leg.
-        try refused(f, "change.legs[0].expiry") {
-            try f.ledger().enqueue(try f.envelope(doc, signedBy: ["tom", "alice", "carol"]), at: created)
+        try await refused(f, "change.legs[0].expiry") {
+            try await f.ledger().enqueue(try f.envelope(doc, signedBy: ["tom", "alice", "carol"]), at: created)
         }
-        try refused(f, "stopped trading at 2026-12-15T21:15:00Z") {
-            try f.ledger().enqueue(try f.envelope(doc, signedBy: ["tom", "alice", "carol"]), at: created)
+        try await refused(f, "stopped trading at 2026-12-15T21:15:00Z") {
+            try await f.ledger().enqueue(try f.envelope(doc, signedBy: ["tom", "alice", "carol"]), at: created)
         }
-        let assessment = LedgerAssessor(book: try f.ledger().book(), snapshot: { _ in bytes }).assess(doc, policy: try f.ledger().policyInForce())
+        let assessment = LedgerAssessor(book: try await f.ledger().book(), snapshot: { _ in bytes }).assess(doc, policy: try await f.ledger().policyInForce())
         #expect(assessment.problems.map(\.code) == ["not-recomputed"], "\(assessment.problems)")
-        #expect(try f.ledger().pending().isEmpty)
+        #expect(try await f.ledger().pending().isEmpty)
     }
 
     @Test("the same December 2026 options cited on a snapshot as of 2026-12-15T20:00Z (still trading) are accepted and commit")
-    func stillTradingAccepted() throws {
-        let f = try LedgerFixture()
+    func stillTradingAccepted() async throws {
+        let f = try await LedgerFixture()
         let (market, bytes) = try Self.snapshot(f, asOf: "2026-12-15T20:00:00Z")
         let price = try Engine.vixLimitPrice(market: market, expiry: "2026-12-16", strike: 20, buying: true)
         let created = RFC3339.parse("2026-12-15T20:05:00Z")!
-        let doc = try Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: 10, price: price)],
+        let doc = try await Self.proposal(f, trades: [Trade(expiry: "2026-12-16", strike: 20, quantity: 10, price: price)],
                                     market: market, snapshotBytes: bytes, created: created)
-        let entry = try f.commitLayer(doc, at: created)
+        let entry = try await f.commitLayer(doc, at: created)
         #expect(entry.sequence == 1)
-        #expect(try f.verify().ok)
+        #expect(try await f.verify().ok)
     }
 }

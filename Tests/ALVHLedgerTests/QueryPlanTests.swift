@@ -1,23 +1,19 @@
 import Foundation
 import Testing
-import GRDB
+@_spi(Testing) import ALVHStorageSQLite
 @testable import ALVHLedger
 
-/// The statements every enqueue, commit and verification runs (``LedgerSQL/hot``) use an index and sort nothing:
-/// a plan that scans a table or sorts in a temporary B-tree grows with the ledger (or costs tens
-/// of microseconds per commit), which a timed test would only catch on a quiet machine.
+/// The statements every enqueue, commit and verification runs (``SQLiteLedgerStorage/hotStatements``)
+/// use an index and sort nothing: a plan that scans a table or sorts in a temporary B-tree grows with
+/// the ledger (or costs tens of microseconds per commit), which a timed test would only catch on a quiet machine.
 @Suite("Query plans")
 struct QueryPlanTests {
-    @Test("hot statements search by index; none scans a table or sorts", arguments: LedgerSQL.hot)
-    func usesIndexes(sql: String) throws {
-        let fixture = try LedgerFixture()
-        let ledger = try Ledger.open(workspace: fixture.root)
-        let plan = try ledger.store.queue.read { db in
-            let parameters = sql.filter { $0 == "?" }.count
-            return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql,
-                                    arguments: StatementArguments(Array(repeating: DatabaseValue.null, count: parameters)))
-                .map { $0["detail"] as String }
-        }
+    @Test("hot statements search by index; none scans a table or sorts", arguments: SQLiteLedgerStorage.hotStatements)
+    func usesIndexes(sql: String) async throws {
+        let fixture = try await LedgerFixture()
+        let ledger = try await Ledger.open(workspace: fixture.root)
+        let storage = try #require(ledger.storage as? SQLiteLedgerStorage)
+        let plan = try await storage.queryPlan(sql)
         #expect(!plan.isEmpty)
         for step in plan {
             #expect(!step.contains("TEMP B-TREE"), "\(sql): \(plan)")

@@ -104,6 +104,17 @@ public enum TestProcess {
         return try condition()
     }
 
+    /// Polls an async `condition` (a ledger read) every 50 ms until it holds or `seconds` pass;
+    /// returns whether it held.
+    public static func eventually(seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return try await condition()
+    }
+
     private final class DataBox: @unchecked Sendable {
         var data = Data()
         var flag = false

@@ -352,7 +352,7 @@ struct DemoRun {
         RiskPrinter.print(try BookValuer(book: book, market: market).report(book: book, scenarios: Engine.reportScenarios))
         say("")
         say("Done in \(String(format: "%.1f", Date().timeIntervalSince(started))) s. The workspace stays at \(root):")
-        let at = location.map { " --ledger \($0)" } ?? ""
+        let at = location.map { " --ledger '\($0)'" } ?? ""
         say("   alvh --workspace \(root)\(at) ledger log")
         say("   alvh --workspace \(root)\(at) book")
         say("   alvh --workspace \(root)\(at) ledger verify")
