@@ -16,8 +16,9 @@ public struct GenesisDocument: Sendable, Codable, Equatable {
     public var policyBase64: String
     /// Hex SHA-256 of the policy bytes.
     public var policyHash: String
-    /// The initial book: the iron condor and existing layers.
-    public var book: Book
+    /// The initial book: the iron condor and existing layers, in the ledger's own wire type
+    /// (``GenesisBook``: an engine change never breaks an old genesis).
+    public var book: GenesisBook
     /// Random bytes (hex) so that two ledgers made from the same files differ.
     public var nonce: String
 
@@ -26,7 +27,7 @@ public struct GenesisDocument: Sendable, Codable, Equatable {
         self.created = RFC3339.format(created)
         policyBase64 = Base64.encode(policyBytes)
         policyHash = SHA256.hexDigest(policyBytes)
-        self.book = book
+        self.book = GenesisBook(book)
         nonce = Hex.encode(try SecureRandom.bytes(16))
     }
 

@@ -115,7 +115,7 @@ public enum LedgerCopier {
                 try await append(Array(toAppend), book: book, blobs: [], to: storage, after: previous.ref)
             } else {
                 let genesis = toAppend.removeFirst()
-                let genesisBook = try Ledger.encodeBook(try GenesisDocument.decode(genesis.envelope).book)
+                let genesisBook = try Ledger.encodeBook(try GenesisDocument.decode(genesis.envelope).book.book())
                 try await storage.create(genesis: genesis.stored, meta: ["ledger_id": genesis.hash, "format": format], book: genesisBook, blobs: [])
                 // Every blob, page by page, each checked against its hash as it is read.
                 var after: String?

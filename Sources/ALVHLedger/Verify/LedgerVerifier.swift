@@ -218,7 +218,7 @@ public struct LedgerVerifier: Sendable {
                             stop(0, "the genesis entry is not signed by a committer of its policy"); break
                         }
                         policy = initial
-                        book = genesis.book
+                        book = try genesis.book.book()
                         ledgerID = entry.hash
                         report.ledgerID = ledgerID
                     } catch {

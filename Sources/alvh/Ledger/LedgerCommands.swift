@@ -147,7 +147,7 @@ struct LedgerShow: AsyncParsableCommand {
             Console.out("  policy    \(entry.policyHash)")
             if let genesis {
                 Console.out("  genesis   created \(genesis.created), policy \(genesis.policyHash.prefix(16))…")
-                BookPrinter.print(genesis.book)
+                if let book = try? genesis.book.book() { BookPrinter.print(book) }
             }
             if let proposal, let envelope = try? Envelope.decode(entry.envelope) {
                 ProposalSummary.lines(proposal, envelope: envelope).forEach { Console.out("  " + $0) }
