@@ -78,15 +78,15 @@ struct BadInputTests {
     ]
 
     /// A workspace with a ledger, one pending proposal, and the bad files.
-    static func workspace() throws -> (SignerFixture, String) {
-        let fixture = try SignerFixture()
-        let id = try fixture.queue()
+    static func workspace() async throws -> (SignerFixture, String) {
+        let fixture = try await SignerFixture()
+        let id = try await fixture.queue()
         let bad = "\(fixture.root)/bad"
         try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: true)
         func write(_ name: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
             try SecureFile.writeAtomically(bytes, to: "\(bad)/\(name)", mode: mode)
         }
-        let envelope = try fixture.ledger().envelope(id: id).encoded()
+        let envelope = try await fixture.ledger().envelope(id: id).encoded()
         try write("envelope.json", envelope)
         try write("malformed.json", Array("{\"payload\": \"abc\", ".utf8))
         try write("truncated.json", Array(envelope.prefix(envelope.count / 2)))
@@ -160,8 +160,8 @@ struct BadInputTests {
     }
 
     @Test("each bad input: the error names the problem, exit 1, nothing written", arguments: rows)
-    func badInput(row: Row) throws {
-        let (fixture, id) = try Self.workspace()
+    func badInput(row: Row) async throws {
+        let (fixture, id) = try await Self.workspace()
         let before = try Self.state(fixture.root)
         var arguments = row.arguments.map { $0 == "ID" ? String(id.prefix(16)) : $0.replacingOccurrences(of: "WS/", with: fixture.root + "/") }
         if let index = arguments.firstIndex(of: "%NO-WORKSPACE%") { arguments.remove(at: index) } else { arguments += ["--workspace", fixture.root] }
@@ -179,8 +179,8 @@ struct BadInputTests {
     }
 
     @Test("--json puts the same error on stdout as JSON, with its code")
-    func jsonError() throws {
-        let (fixture, _) = try Self.workspace()
+    func jsonError() async throws {
+        let (fixture, _) = try await Self.workspace()
         let out = try TestProcess.run(TestProcess.alvh, ["import", "\(fixture.root)/bad/malformed.json", "--json", "--workspace", fixture.root])
         let object = try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any]
         let error = object?["error"] as? [String: Any]
@@ -188,8 +188,8 @@ struct BadInputTests {
     }
 
     @Test("a full disk (RLIMIT_FSIZE): commit fails with a database error and writes nothing; it succeeds once there is room")
-    func fullDisk() throws {
-        let (fixture, id) = try Self.workspace()
+    func fullDisk() async throws {
+        let (fixture, id) = try await Self.workspace()
         for name in ["s1", "s2", "s3"] { #expect(try fixture.signOnce(name).status == 0) }
         let before = try Self.state(fixture.root)
         let script = "ulimit -f 1; trap '' XFSZ; exec \"$0\" commit \(id.prefix(16)) --workspace \(fixture.root) --committer-key \(fixture.keyPath("committer"))"
@@ -199,12 +199,12 @@ struct BadInputTests {
         #expect(try Self.state(fixture.root) == before, "a failed commit wrote something")
         let roomy = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root, "--committer-key", fixture.keyPath("committer")])
         #expect(roomy.status == 0, "stderr: \(roomy.stderr)")
-        #expect(try fixture.headSequence() == 1)
+        #expect(try await fixture.headSequence() == 1)
     }
 
     @Test("a locked database: commit waits ALVH_BUSY_TIMEOUT_MS, then fails naming the lock, and writes nothing")
-    func lockedDatabase() throws {
-        let (fixture, id) = try Self.workspace()
+    func lockedDatabase() async throws {
+        let (fixture, id) = try await Self.workspace()
         for name in ["s1", "s2", "s3"] { #expect(try fixture.signOnce(name).status == 0) }
         let before = try Self.state(fixture.root)
         let holder = Process()
@@ -227,9 +227,9 @@ struct BadInputTests {
     }
 
     @Test("permission refusals (unreadable file, read-only workspace) — only meaningful when not root")
-    func permissions() throws {
+    func permissions() async throws {
         guard geteuid() != 0 else { return } // root reads and writes through permission bits; CI runs as root
-        let (fixture, id) = try Self.workspace()
+        let (fixture, id) = try await Self.workspace()
         let file = "\(fixture.root)/bad/envelope.json"
         chmod(file, 0o000)
         defer { chmod(file, 0o644) }
@@ -246,8 +246,8 @@ struct BadInputTests {
     }
 
     @Test("secrets: no private key bytes in errors or --json output, even when the key is refused")
-    func secretsStayOut() throws {
-        let (fixture, id) = try Self.workspace()
+    func secretsStayOut() async throws {
+        let (fixture, id) = try await Self.workspace()
         let pem = String(decoding: try SecureFile.read("\(fixture.root)/bad/open.key.pem", limit: 65536), as: UTF8.self)
         let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
         let probes = stride(from: 0, to: max(1, body.count - 12), by: 8).map { String(body.dropFirst($0).prefix(12)) }

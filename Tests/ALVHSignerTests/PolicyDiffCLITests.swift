@@ -7,8 +7,8 @@ import ALVHTestSupport
 @Suite("Policy diff on the command line")
 struct PolicyDiffCLITests {
     @Test("verify of a policy-change envelope prints the diff (text, escaped, and --json)")
-    func verifyShowsDiff() throws {
-        let fixture = try SignerFixture()
+    func verifyShowsDiff() async throws {
+        let fixture = try await SignerFixture()
         let root = fixture.root
         // v2: s4 leaves, "dave" (an id carrying an escape sequence) joins with mallory's key,
         // the layers rule needs 4, and a policy-change rule appears.

@@ -3,6 +3,7 @@ import ALVHSigning
 import ALVHApproval
 import ALVHEngine
 import ALVHLedger
+import ALVHStorage
 import ALVHTestSupport
 
 /// A workspace with a trader, four risk officers (s1…s4), a limits bot, mallory (outside the
@@ -14,7 +15,7 @@ final class SignerFixture: @unchecked Sendable {
     static let members: [(String, String)] = [("trader", "trader"), ("s1", "risk-officer"), ("s2", "risk-officer"),
                                                ("s3", "risk-officer"), ("s4", "risk-officer"), ("lim", "limits-bot")]
 
-    init() throws {
+    init() async throws {
         var template = Array("/tmp/alvh-signer-XXXXXX".utf8CString)
         root = String(cString: mkdtemp(&template)!)
         let store = KeyStore(directory: "\(root)/Keys")
@@ -33,7 +34,7 @@ final class SignerFixture: @unchecked Sendable {
         try SecureFile.makeDirectory("\(root)/logs", mode: 0o755)
         try SecureFile.writeAtomically(Array(yaml.utf8), to: "\(root)/Policies/desk.yaml", mode: 0o644)
         let book = try Book.load(path: Self.examples + "/book/condor.json")
-        _ = try Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: book, at: Date())
+        _ = try await Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: book, at: Date())
     }
 
     deinit {
@@ -43,7 +44,7 @@ final class SignerFixture: @unchecked Sendable {
 
     static var examples: String { TestProcess.packageRoot.appendingPathComponent("Examples").path }
 
-    func ledger() throws -> Ledger { try Ledger.open(workspace: root) }
+    func ledger() async throws -> Ledger { try await Ledger.open(workspace: root) }
     func keyPath(_ name: String) -> String { "\(root)/Keys/private/\(name).key.pem" }
     func log(_ name: String) -> String { (try? String(contentsOfFile: "\(root)/logs/\(name).log", encoding: .utf8)) ?? "" }
 
@@ -56,26 +57,26 @@ final class SignerFixture: @unchecked Sendable {
     /// computed honestly, then passed through `tamper` before signing. Returns the pending id.
     @discardableResult
     func queue(change: LayerChange? = nil, lifetime: TimeInterval = 3600,
-               tamper: (inout ProposalDocument) -> Void = { _ in }) throws -> String {
-        let ledger = try ledger()
+               tamper: (inout ProposalDocument) -> Void = { _ in }) async throws -> String {
+        let ledger = try await ledger()
         let (snapshot, bytes) = try market()
-        let book = try ledger.verified().book
+        let book = try await ledger.verified().book
         let proposal: EngineProposal
         if let change {
             proposal = try Engine.manual(book: book, change: change, market: snapshot, note: "test")
         } else {
             proposal = try Engine.propose(book: book, market: snapshot)[0]
         }
-        let context = try ledger.context()
+        let context = try await ledger.context()
         let binding = LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
-                                    policyHash: try ledger.policyInForce().hash)
+                                    policyHash: try await ledger.policyInForce().hash)
         try SnapshotStore.store(bytes, workspace: root)
         var doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: keys["trader"]!.keyID, market: snapshot,
                                            snapshotBytes: bytes, created: Date(), lifetime: lifetime)
         tamper(&doc)
         var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
         try envelope.addSignature(using: keys["trader"]!)
-        return try ledger.enqueue(envelope, at: Date()).pending.id
+        return try await ledger.enqueue(envelope, at: Date()).pending.id
     }
 
     /// A small manual change: buy `quantity` short-term calls (a new layer the first time).
@@ -123,15 +124,15 @@ final class SignerFixture: @unchecked Sendable {
     }
 
     /// Who (by policy id) made the counted signatures of the committed entry `sequence`.
-    func countedSigners(entry sequence: UInt64) throws -> (counted: [String], report: ApprovalReport) {
-        let ledger = try ledger()
-        let entry = try ledger.entry(sequence)
+    func countedSigners(entry sequence: UInt64) async throws -> (counted: [String], report: ApprovalReport) {
+        let ledger = try await ledger()
+        let entry = try await ledger.entry(sequence)
         let envelope = try Envelope.decode(entry.envelope)
-        let report = ThresholdEvaluator(policy: try ledger.policy(atEntry: sequence)).evaluate(envelope, at: RFC3339.parse(entry.committedAt)!)
+        let report = ThresholdEvaluator(policy: try await ledger.policy(atEntry: sequence)).evaluate(envelope, at: RFC3339.parse(entry.committedAt)!)
         return (report.signatures.filter { $0.status == .counted }.compactMap(\.signer).sorted(), report)
     }
 
-    func headSequence() throws -> UInt64 { try ledger().head().sequence }
+    func headSequence() async throws -> UInt64 { try await ledger().head().sequence }
 
-    func status(_ id: String) throws -> String? { try ledger().pending().first { $0.id == id }?.status }
+    func status(_ id: String) async throws -> PendingStatus? { try await ledger().pending().first { $0.id == id }?.status }
 }

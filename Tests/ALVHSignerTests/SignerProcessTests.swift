@@ -11,29 +11,29 @@ import ALVHTestSupport
 @Suite("Signer processes", .serialized)
 struct SignerProcessTests {
     @Test("2 of 5 signers down: 3-of-5 still commits, counted exactly the three who ran")
-    func twoDown() throws {
-        let fixture = try SignerFixture()
+    func twoDown() async throws {
+        let fixture = try await SignerFixture()
         for name in ["s1", "s2", "s3"] { try fixture.startSigner(name) }
         try fixture.startCoordinator()
-        let id = try fixture.queue()
-        #expect(try TestProcess.waitUntil(seconds: 30) { try fixture.headSequence() == 1 }, "not committed; coordinator log:\n\(fixture.log("coordinator"))")
+        let id = try await fixture.queue()
+        #expect(try await TestProcess.eventually(seconds: 30) { try await fixture.headSequence() == 1 }, "not committed; coordinator log:\n\(fixture.log("coordinator"))")
         fixture.stopAll()
-        let (counted, _) = try fixture.countedSigners(entry: 1)
+        let (counted, _) = try await fixture.countedSigners(entry: 1)
         #expect(counted == ["s1", "s2", "s3"])
-        #expect(try fixture.status(id) == nil) // left the queue
+        #expect(try await fixture.status(id) == nil) // left the queue
         #expect(fixture.log("coordinator").contains("committed"))
     }
 
     @Test("3 of 5 down: the proposal stays pending, then expires with a clear status, and nothing is committed")
-    func threeDown() throws {
-        let fixture = try SignerFixture()
+    func threeDown() async throws {
+        let fixture = try await SignerFixture()
         for name in ["s1", "s2"] { try fixture.startSigner(name) }
         try fixture.startCoordinator()
-        let id = try fixture.queue(lifetime: 7)
-        #expect(try TestProcess.waitUntil(seconds: 20) { try fixture.status(id) == "expired" })
+        let id = try await fixture.queue(lifetime: 7)
+        #expect(try await TestProcess.eventually(seconds: 20) { try await fixture.status(id) == .expired })
         fixture.stopAll()
-        #expect(try fixture.headSequence() == 0)
-        let pending = try fixture.ledger().pending().first { $0.id == id }
+        #expect(try await fixture.headSequence() == 0)
+        let pending = try await fixture.ledger().pending().first { $0.id == id }
         #expect(pending?.signatureCount == 3) // trader + s1 + s2
         let listed = try TestProcess.run(TestProcess.alvh, ["pending", "--workspace", fixture.root])
         #expect(listed.text.contains(String(id.prefix(16))) && listed.text.contains("expired"))
@@ -41,72 +41,72 @@ struct SignerProcessTests {
         // A late signer does not sign an expired proposal.
         let late = try fixture.signOnce("s3")
         #expect(late.status == 0)
-        #expect(try fixture.ledger().pending().first { $0.id == id }?.signatureCount == 3)
+        #expect(try await fixture.ledger().pending().first { $0.id == id }?.signatureCount == 3)
     }
 
     @Test("a misbehaving signer's corrupt signature, signature over another payload, and forged keyid are not even stored; the honest three decide")
-    func misbehaving() throws {
-        let fixture = try SignerFixture()
-        let id = try fixture.queue()
-        let ledger = try fixture.ledger()
-        let envelope = try ledger.envelope(id: id)
+    func misbehaving() async throws {
+        let fixture = try await SignerFixture()
+        let id = try await fixture.queue()
+        let ledger = try await fixture.ledger()
+        let envelope = try await ledger.envelope(id: id)
         let s4 = fixture.keys["s4"]!, mallory = fixture.keys["mallory"]!, s1 = fixture.keys["s1"]!
         // (a) s4's signature with a flipped byte.
         var corrupt = try s4.signature(for: envelope.pae)
         corrupt[corrupt.count / 2] ^= 0x40
-        #expect(throws: LedgerError.self) { try ledger.addSignature(.init(keyid: s4.keyID.hex, sig: corrupt), to: id, at: Date()) }
+        await #expect(throws: LedgerError.self) { try await ledger.addSignature(.init(keyid: s4.keyID.hex, sig: corrupt), to: id, at: Date()) }
         // (b) s4's valid signature, but over a different payload.
         var other = envelope
         other.payload[other.payload.count - 2] ^= 1
-        #expect(throws: LedgerError.self) { try ledger.addSignature(.init(keyid: s4.keyID.hex, sig: try s4.signature(for: other.pae)), to: id, at: Date()) }
+        await #expect(throws: LedgerError.self) { try await ledger.addSignature(.init(keyid: s4.keyID.hex, sig: try s4.signature(for: other.pae)), to: id, at: Date()) }
         // (c) mallory (outside the policy) signs the right bytes and names s1 as the signer.
-        #expect(throws: LedgerError.self) { try ledger.addSignature(.init(keyid: s1.keyID.hex, sig: try mallory.signature(for: envelope.pae)), to: id, at: Date()) }
+        await #expect(throws: LedgerError.self) { try await ledger.addSignature(.init(keyid: s1.keyID.hex, sig: try mallory.signature(for: envelope.pae)), to: id, at: Date()) }
 
-        let before = try ledger.evaluate(id: id, at: Date())
+        let before = try await ledger.evaluate(id: id, at: Date())
         #expect(before.counted == 0 && !before.commitReady)
         #expect(before.signatures.count == 1) // the trader's only
 
         for name in ["s1", "s2"] { try fixture.startSigner(name) }
         try fixture.startCoordinator()
-        #expect(try TestProcess.waitUntil(seconds: 20) { try fixture.ledger().evaluate(id: id, at: Date()).counted == 2 })
-        #expect(try fixture.headSequence() == 0) // 2 honest + 3 bad is not 3
+        #expect(try await TestProcess.eventually(seconds: 20) { try await fixture.ledger().evaluate(id: id, at: Date()).counted == 2 })
+        #expect(try await fixture.headSequence() == 0) // 2 honest + 3 bad is not 3
         try fixture.startSigner("s3")
-        #expect(try TestProcess.waitUntil(seconds: 30) { try fixture.headSequence() == 1 })
+        #expect(try await TestProcess.eventually(seconds: 30) { try await fixture.headSequence() == 1 })
         fixture.stopAll()
-        let (counted, report) = try fixture.countedSigners(entry: 1)
+        let (counted, report) = try await fixture.countedSigners(entry: 1)
         #expect(counted == ["s1", "s2", "s3"])
         // None of the three bad signatures reached the committed envelope.
         #expect(report.signatures.allSatisfy { $0.status == .counted || $0.status == .proposer })
     }
 
     @Test("a restarted signer neither signs twice nor skips, re-posts a lost signature, refuses a second payload for the slot")
-    func restart() throws {
-        let fixture = try SignerFixture()
-        let first = try fixture.queue()
+    func restart() async throws {
+        let fixture = try await SignerFixture()
+        let first = try await fixture.queue()
         let s1 = fixture.keys["s1"]!
-        func mine(_ id: String) throws -> Int {
-            let envelope = try fixture.ledger().envelope(id: id)
+        func mine(_ id: String) async throws -> Int {
+            let envelope = try await fixture.ledger().envelope(id: id)
             return envelope.signatures.filter { s1.publicKey.isValidSignature($0.sig, for: envelope.pae) }.count
         }
         // Queued while the signer was down: decided on its first pass.
         #expect(try fixture.signOnce("s1").status == 0)
-        #expect(try mine(first) == 1)
+        #expect(try await mine(first) == 1)
         // Restarted: nothing new.
         #expect(try fixture.signOnce("s1").status == 0)
-        #expect(try mine(first) == 1)
+        #expect(try await mine(first) == 1)
         // A crash lost the post after the decision was recorded: the same decision is posted again.
         let database = "\(fixture.root)/alvh.sqlite"
         let deleted = try TestProcess.run("/usr/bin/sqlite3", [database, "DELETE FROM signatures WHERE pending_id = '\(first)' AND keyid = '\(s1.keyID.hex)'; SELECT changes();"])
         #expect(deleted.text.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
-        #expect(try mine(first) == 0)
+        #expect(try await mine(first) == 0)
         let again = try fixture.signOnce("s1")
         #expect(again.stderr.contains("re-posted"))
-        #expect(try mine(first) == 1)
+        #expect(try await mine(first) == 1)
         // A different payload for the same ledger slot, while the first is live: refused.
-        let second = try fixture.queue(lifetime: 1800)
+        let second = try await fixture.queue(lifetime: 1800)
         let refused = try fixture.signOnce("s1")
         #expect(refused.stderr.contains("double-sign protection"))
-        #expect(try mine(second) == 0)
+        #expect(try await mine(second) == 0)
         // Two processes with one key: the second is refused while the first runs; SIGTERM exits 0.
         let running = try fixture.startSigner("s1")
         #expect(TestProcess.waitUntil(seconds: 10) { fixture.log("s1").contains("signer started") })
@@ -119,9 +119,9 @@ struct SignerProcessTests {
     }
 
     @Test("--once --json: each signer reports what it posted, the coordinator what it committed")
-    func onceJSON() throws {
-        let fixture = try SignerFixture()
-        try fixture.queue()
+    func onceJSON() async throws {
+        let fixture = try await SignerFixture()
+        try await fixture.queue()
         for name in ["s1", "s2", "s3"] {
             let out = try TestProcess.run(TestProcess.alvh, ["signer", "run", "--once", "--json", "--key", fixture.keyPath(name), "--workspace", fixture.root])
             let summary = try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any]
@@ -130,55 +130,55 @@ struct SignerProcessTests {
         let out = try TestProcess.run(TestProcess.alvh, ["coordinator", "run", "--once", "--json", "--workspace", fixture.root, "--committer-key", fixture.keyPath("committer")])
         let result = try JSONSerialization.jsonObject(with: Data(out.stdout)) as? [String: Any]
         #expect(result?["committed"] as? [Int] == [1])
-        #expect(try fixture.headSequence() == 1)
+        #expect(try await fixture.headSequence() == 1)
     }
 
     @Test("two coordinators racing: every proposal committed exactly once")
-    func racingCoordinators() throws {
-        let fixture = try SignerFixture()
+    func racingCoordinators() async throws {
+        let fixture = try await SignerFixture()
         for name in ["s1", "s2", "s3", "s4"] { try fixture.startSigner(name) }
         try fixture.startCoordinator("coordinator-a")
         try fixture.startCoordinator("coordinator-b")
         let rounds = 5
         for round in 0..<rounds {
-            try fixture.queue(change: try fixture.buyShortTerm(10 + round, add: round == 0))
-            #expect(try TestProcess.waitUntil(seconds: 30) { try fixture.headSequence() == UInt64(round + 1) }, "round \(round) not committed")
+            try await fixture.queue(change: try fixture.buyShortTerm(10 + round, add: round == 0))
+            #expect(try await TestProcess.eventually(seconds: 30) { try await fixture.headSequence() == UInt64(round + 1) }, "round \(round) not committed")
         }
         fixture.stopAll()
         let commits = (fixture.log("coordinator-a") + fixture.log("coordinator-b")).components(separatedBy: "\n").filter { $0.hasSuffix(" committed") }
         #expect(commits.count == rounds)
-        var source = DatabaseEntrySource(ledger: try fixture.ledger())
-        let report = try LedgerVerifier(jobs: 1).verify(&source, materializedBook: try fixture.ledger().book())
+        var source = StorageEntrySource(ledger: try await fixture.ledger())
+        let report = try await LedgerVerifier(jobs: 1).verify(&source, materializedBook: try await fixture.ledger().book())
         #expect(report.ok && report.entries == rounds + 1)
-        #expect(try fixture.ledger().book().layer(named: "short-term")?.positions.first?.quantity == (0..<rounds).reduce(0) { $0 + 10 + $1 })
+        #expect(try await fixture.ledger().book().layer(named: "short-term")?.positions.first?.quantity == (0..<rounds).reduce(0) { $0 + 10 + $1 })
     }
 
     @Test("a proposal whose risk figures were altered after computing is not even queued; the mismatch is named")
-    func tamperedRisk() throws {
-        let fixture = try SignerFixture()
-        #expect { try fixture.queue { doc in doc.riskAfter!.stressPnL["covid-2020"]! += 25_000 } } throws: {
+    func tamperedRisk() async throws {
+        let fixture = try await SignerFixture()
+        await #expect { try await fixture.queue { doc in doc.riskAfter!.stressPnL["covid-2020"]! += 25_000 } } throws: {
             "\($0)".contains("riskAfter.stressPnL.covid-2020") && "\($0)".contains("not the recomputed")
         }
-        #expect(try fixture.ledger().pending().isEmpty)
+        #expect(try await fixture.ledger().pending().isEmpty)
         // A cost that does not match the legs' prices is caught too, and so is a false gamma.
-        #expect { try fixture.queue { doc in doc.costDollars -= 100 } } throws: { "\($0)".contains("claimed costDollars") }
-        #expect { try fixture.queue { doc in doc.riskAfter!.total.gamma += 1 } } throws: { "\($0)".contains("riskAfter.total.gamma") }
+        await #expect { try await fixture.queue { doc in doc.costDollars -= 100 } } throws: { "\($0)".contains("claimed costDollars") }
+        await #expect { try await fixture.queue { doc in doc.riskAfter!.total.gamma += 1 } } throws: { "\($0)".contains("riskAfter.total.gamma") }
     }
 
     @Test("the limits bot's veto blocks a proposal the risk officers signed; the coordinator marks it vetoed")
-    func limitsVeto() throws {
-        let fixture = try SignerFixture()
-        let id = try fixture.queue(change: try fixture.buyShortTerm(500, add: true))
+    func limitsVeto() async throws {
+        let fixture = try await SignerFixture()
+        let id = try await fixture.queue(change: try fixture.buyShortTerm(500, add: true))
         // The three risk officers sign first (no coordinator yet, so nothing commits on their three).
         for name in ["s1", "s2", "s3"] { #expect(try fixture.signOnce(name).status == 0) }
-        #expect(try fixture.ledger().evaluate(id: id, at: Date()).counted == 3)
+        #expect(try await fixture.ledger().evaluate(id: id, at: Date()).counted == 3)
         let vetoed = try TestProcess.run(TestProcess.alvh, ["signer", "run", "--once", "--key", fixture.keyPath("lim"), "--workspace", fixture.root,
                                                             "--limits", try limitsFile(fixture, "max-premium-per-change-dollars: 1000\n")])
         #expect(vetoed.stderr.contains("over this signer's per-change limit"))
         try fixture.startCoordinator()
-        #expect(try TestProcess.waitUntil(seconds: 20) { try fixture.status(id) == "vetoed" })
+        #expect(try await TestProcess.eventually(seconds: 20) { try await fixture.status(id) == .vetoed })
         fixture.stopAll()
-        #expect(try fixture.headSequence() == 0)
+        #expect(try await fixture.headSequence() == 0)
         let commit = try TestProcess.run(TestProcess.alvh, ["commit", String(id.prefix(16)), "--workspace", fixture.root, "--committer-key", fixture.keyPath("committer")])
         #expect(commit.status == 1 && commit.stderr.contains("vetoed by lim"))
     }

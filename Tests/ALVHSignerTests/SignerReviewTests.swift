@@ -43,17 +43,17 @@ struct SignerReviewTests {
     }
 
     @Test("review: signs an honest proposal; each limit refuses with its reason; wrong ledger and fast-forward are refused")
-    func review() throws {
-        let fixture = try SignerFixture()
-        let id = try fixture.queue()
-        let ledger = try fixture.ledger()
-        let envelope = try ledger.envelope(id: id)
-        let verified = try ProposalReview.VerifiedLedger.verify(ledger)
+    func review() async throws {
+        let fixture = try await SignerFixture()
+        let id = try await fixture.queue()
+        let ledger = try await fixture.ledger()
+        let envelope = try await ledger.envelope(id: id)
+        let verified = try await ProposalReview.VerifiedLedger.verify(ledger)
         let me = fixture.keys["s1"]!.publicKey
-        func decide(_ limits: SignerLimits, _ env: Envelope? = nil, today: Double = 0, verified v: ProposalReview.VerifiedLedger? = nil) -> ProposalReview.Verdict {
-            ProposalReview(verified: v ?? verified, me: me, limits: limits).decide(env ?? envelope, in: ledger, premiumToday: today, at: Date())
+        func decide(_ limits: SignerLimits, _ env: Envelope? = nil, today: Double = 0, verified v: ProposalReview.VerifiedLedger? = nil) async -> ProposalReview.Verdict {
+            await ProposalReview(verified: v ?? verified, me: me, limits: limits).decide(env ?? envelope, in: ledger, premiumToday: today, at: Date())
         }
-        guard case .sign(let doc) = decide(.none) else { Issue.record("an honest proposal is signed"); return }
+        guard case .sign(let doc) = await decide(.none) else { Issue.record("an honest proposal is signed"); return }
         #expect(doc.costDollars > 0)
 
         func rejected(_ verdict: ProposalReview.Verdict, _ text: String) -> Bool {
@@ -63,31 +63,31 @@ struct SignerReviewTests {
         // The limits apply to the premium paid on the buys (the cost less commissions).
         let premium = (doc.change.layer?.legs ?? []).filter { $0.quantity > 0 }.reduce(0.0) { $0 + $1.limitPrice * Double($1.quantity) * 100 }
         #expect(premium > 0 && premium < doc.costDollars)
-        #expect(rejected(decide(SignerLimits(maxPremiumPerChangeDollars: premium - 1)), "per-change limit"))
-        #expect(!rejected(decide(SignerLimits(maxPremiumPerChangeDollars: premium + 1)), "per-change limit"))
-        #expect(rejected(decide(SignerLimits(maxDailyPremiumDollars: premium + 10), today: 20), "daily limit"))
-        #expect(rejected(decide(SignerLimits(maxAbsDeltaVega: 1)), "|Δ vega|"))
-        #expect(rejected(decide(SignerLimits(allowedKinds: [.closeLayer])), "does not approve add-layer"))
-        #expect(rejected(decide(SignerLimits(minStressPnLDollars: ["oct-2008": 1e9])), "below the floor"))
-        if case .sign = decide(SignerLimits(stressMustNotWorsen: ["covid-2020"])) {} else { Issue.record("buying calls improves the crash stress") }
+        #expect(rejected(await decide(SignerLimits(maxPremiumPerChangeDollars: premium - 1)), "per-change limit"))
+        #expect(!rejected(await decide(SignerLimits(maxPremiumPerChangeDollars: premium + 1)), "per-change limit"))
+        #expect(rejected(await decide(SignerLimits(maxDailyPremiumDollars: premium + 10), today: 20), "daily limit"))
+        #expect(rejected(await decide(SignerLimits(maxAbsDeltaVega: 1)), "|Δ vega|"))
+        #expect(rejected(await decide(SignerLimits(allowedKinds: [.closeLayer])), "does not approve add-layer"))
+        #expect(rejected(await decide(SignerLimits(minStressPnLDollars: ["oct-2008": 1e9])), "below the floor"))
+        if case .sign = await decide(SignerLimits(stressMustNotWorsen: ["covid-2020"])) {} else { Issue.record("buying calls improves the crash stress") }
 
         // The proposer's own key waits (its approval never counts).
-        if case .wait = ProposalReview(verified: verified, me: fixture.keys["trader"]!.publicKey, limits: .none)
+        if case .wait = await ProposalReview(verified: verified, me: fixture.keys["trader"]!.publicKey, limits: .none)
             .decide(envelope, in: ledger, premiumToday: 0, at: Date()) {} else { Issue.record("the proposer does not approve itself") }
 
         // Bound to another ledger.
         var other = verified
         other.context.ledgerID = String(repeating: "a", count: 64)
-        #expect(rejected(decide(.none, verified: other), "another ledger"))
+        #expect(rejected(await decide(.none, verified: other), "another ledger"))
         // A sequence ahead of the head.
         var behind = verified
         behind.context.nextSequence = 0
         behind.context.head = String(repeating: "b", count: 64)
-        #expect(rejected(decide(.none, verified: behind), "fast-forward"))
+        #expect(rejected(await decide(.none, verified: behind), "fast-forward"))
         // Not signed by its proposer: another policy signer's signature alone does not make it a proposal.
         var unsignedByProposer = Envelope(payload: envelope.payload, payloadType: envelope.payloadType)
         try unsignedByProposer.addSignature(using: fixture.keys["s2"]!)
-        #expect(rejected(decide(.none, unsignedByProposer), "not signed by its proposer"))
+        #expect(rejected(await decide(.none, unsignedByProposer), "not signed by its proposer"))
         // A policy change is left to people unless the limits list it.
         let policyDoc = ProposalDocument(ledger: LedgerBinding(ledgerID: verified.context.ledgerID, base: verified.context.head, sequence: verified.context.nextSequence,
                                                                policyHash: verified.policy.hash),
@@ -95,8 +95,8 @@ struct SignerReviewTests {
                                          change: .init(kind: .policyChange, policy: .init(bytes: Array(verified.policy.bytes), version: 2)))
         var policyEnvelope = Envelope(payload: try policyDoc.encoded(), payloadType: PayloadTypes.proposal)
         try policyEnvelope.addSignature(using: fixture.keys["trader"]!)
-        if case .wait(let reason) = decide(.none, policyEnvelope) { #expect(reason.contains("left to a person")) } else { Issue.record("a bot signed a policy change") }
-        if case .sign = decide(SignerLimits(allowedKinds: [.policyChange]), policyEnvelope) {} else { Issue.record("an explicit allowance is honoured") }
+        if case .wait(let reason) = await decide(.none, policyEnvelope) { #expect(reason.contains("left to a person")) } else { Issue.record("a bot signed a policy change") }
+        if case .sign = await decide(SignerLimits(allowedKinds: [.policyChange]), policyEnvelope) {} else { Issue.record("an explicit allowance is honoured") }
 
         // Without the cited snapshot it cannot be recomputed, so it is not signed.
         #expect(rejected(ProposalReview(verified: verified, me: me, limits: .none).decide(envelope, snapshot: nil, premiumToday: 0, at: Date()),
@@ -104,20 +104,20 @@ struct SignerReviewTests {
     }
 
     @Test("a verified ledger advances over new entries to the verdict from genesis, and refuses a rewritten history")
-    func advance() throws {
-        let fixture = try SignerFixture()
-        let ledger = try fixture.ledger()
-        let start = try ProposalReview.VerifiedLedger.verify(ledger)
+    func advance() async throws {
+        let fixture = try await SignerFixture()
+        let ledger = try await fixture.ledger()
+        let start = try await ProposalReview.VerifiedLedger.verify(ledger)
         #expect(start.checkpoint?.sequence == 0)
         for (index, add) in [true, false].enumerated() {
-            let id = try fixture.queue(change: try fixture.buyShortTerm(5 + index, add: add))
-            var envelope = try ledger.envelope(id: id)
+            let id = try await fixture.queue(change: try fixture.buyShortTerm(5 + index, add: add))
+            var envelope = try await ledger.envelope(id: id)
             for name in ["s1", "s2", "s3"] { try envelope.addSignature(using: fixture.keys[name]!) }
-            _ = try ledger.enqueue(envelope, at: Date())
-            try ledger.commit(id: id, at: Date())
+            _ = try await ledger.enqueue(envelope, at: Date())
+            try await ledger.commit(id: id, at: Date())
         }
-        let advanced = try ProposalReview.VerifiedLedger.verify(ledger)
-        let full = try ProposalReview.VerifiedLedger.verify(ledger)
+        let advanced = try await ProposalReview.VerifiedLedger.verify(ledger)
+        let full = try await ProposalReview.VerifiedLedger.verify(ledger)
         #expect(advanced.context == full.context)
         #expect(advanced.context.nextSequence == 3)
         #expect(advanced.book == full.book)
@@ -125,12 +125,12 @@ struct SignerReviewTests {
         #expect(advanced.checkpoint?.sequence == 2)
 
         // Entry 2, verified above, rewritten underneath: the next advance refuses instead of resuming.
-        let entry = try ledger.entry(2)
+        let entry = try await ledger.entry(2)
         let sql = "DROP TRIGGER entries_append_only_update; UPDATE entries SET committed_at = '\(entry.committedAt.replacingOccurrences(of: ":", with: ";"))' WHERE seq = 2;"
         let result = try TestProcess.run("/usr/bin/env", ["sqlite3", "\(fixture.root)/alvh.sqlite", sql])
         try #require(result.status == 0, "\(result.stderr)")
-        #expect {
-            try ProposalReview.VerifiedLedger.verify(ledger)
+        await #expect {
+            try await ProposalReview.VerifiedLedger.verify(ledger)
         } throws: { error in
             (error as? LedgerError)?.reason.contains("history was rewritten") == true
         }
@@ -169,26 +169,26 @@ struct SignerReviewTests {
     }
 
     @Test("the cited snapshot against the signer's own market: a fabricated market is refused; without one of its own a cautious signer waits")
-    func ownMarket() throws {
-        let fixture = try SignerFixture()
-        let id = try fixture.queue() // cites the calm market
-        let ledger = try fixture.ledger()
-        let envelope = try ledger.envelope(id: id)
-        let verified = try ProposalReview.VerifiedLedger.verify(ledger)
+    func ownMarket() async throws {
+        let fixture = try await SignerFixture()
+        let id = try await fixture.queue() // cites the calm market
+        let ledger = try await fixture.ledger()
+        let envelope = try await ledger.envelope(id: id)
+        let verified = try await ProposalReview.VerifiedLedger.verify(ledger)
         let review = ProposalReview(verified: verified, me: fixture.keys["s1"]!.publicKey, limits: .none)
         // The signer's own feed says the market is the spike one: the calm snapshot the trader cites is not the market.
         let spike = try fixture.market("spike").snapshot
-        guard case .reject(let reason) = review.decide(envelope, in: ledger, ownMarket: spike, premiumToday: 0, at: Date()) else {
+        guard case .reject(let reason) = await review.decide(envelope, in: ledger, ownMarket: spike, premiumToday: 0, at: Date()) else {
             Issue.record("signed on a market its own feed contradicts"); return
         }
         #expect(reason.contains("differs from this signer's own"))
         // Its own feed agrees: signed.
-        if case .sign = review.decide(envelope, in: ledger, ownMarket: try fixture.market("calm").snapshot, premiumToday: 0, at: Date()) {} else {
+        if case .sign = await review.decide(envelope, in: ledger, ownMarket: try fixture.market("calm").snapshot, premiumToday: 0, at: Date()) {} else {
             Issue.record("an agreeing market is signed")
         }
         var cautious = SignerLimits()
         cautious.requireOwnMarket = true
-        if case .wait(let why) = ProposalReview(verified: verified, me: fixture.keys["s1"]!.publicKey, limits: cautious)
+        if case .wait(let why) = await ProposalReview(verified: verified, me: fixture.keys["s1"]!.publicKey, limits: cautious)
             .decide(envelope, in: ledger, premiumToday: 0, at: Date()) {
             #expect(why.contains("--market"))
         } else { Issue.record("a signer requiring its own market signed without one") }
@@ -196,8 +196,8 @@ struct SignerReviewTests {
     }
 
     @Test("the signer's own market also checks the VIX skew across strikes and the execution costs a snapshot charges")
-    func ownMarketSkewAndCosts() throws {
-        let fixture = try SignerFixture()
+    func ownMarketSkewAndCosts() async throws {
+        let fixture = try await SignerFixture()
         let own = try fixture.market("calm").snapshot
         #expect(MarketComparison.gap(cited: own, own: own, tolerance: SignerLimits.MarketTolerance()) == nil)
         // A flat skew leaves every at-the-money vol alone but makes out-of-the-money calls cheap.
