@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ALVHEngine
+import ALVHApproval
 import ALVHLedger
 import ALVHSigning
 import ALVHStorage
