@@ -119,8 +119,16 @@ struct LedgerTamperTests {
         #expect(ok.signatureChecks == 9)
 
         var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(lines[0].hasPrefix("{\"blob\":")) // the snapshot the entries cite, once, before them
-        lines[3] = lines[3].replacingOccurrences(of: "\"committedAt\":\"2026-11-25T14", with: "\"committedAt\":\"2026-11-25T13")
+        // The blobs come first (the snapshot the entries cite, once; the policy text and key files
+        // genesis keeps), then the four entries.
+        let isBlob = { (line: String) in line.hasPrefix("{\"blob\":") }
+        let firstEntry = try #require(lines.firstIndex { !isBlob($0) })
+        #expect(firstEntry > 0 && lines.count == firstEntry + 4 && !lines[firstEntry...].contains(where: isBlob))
+        let snapshotHash = SHA256.hexDigest(fx.snapshotBytes)
+        #expect(lines[..<firstEntry].filter { $0.hasPrefix("{\"blob\":\"\(snapshotHash)\"") }.count == 1)
+        let entry2 = firstEntry + 2
+        #expect(lines[entry2].contains("\"sequence\":2"))
+        lines[entry2] = lines[entry2].replacingOccurrences(of: "\"committedAt\":\"2026-11-25T14", with: "\"committedAt\":\"2026-11-25T13")
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         var tampered = try ExportEntrySource(path: path)
         let bad = try await LedgerVerifier(jobs: 1).verify(&tampered)
