@@ -331,31 +331,6 @@ struct PostgresUnreachableTests {
     }
 }
 
-/// Servers of a test's own, by scripts/pg-throwaway.
-enum ThrowawayServers {
-    /// Whether initdb is installed (scripts/pg-throwaway can start servers).
-    static var available: Bool {
-        if let path = ProcessInfo.processInfo.environment["PATH"],
-           path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/initdb") }) { return true }
-        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
-        return versions.contains { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/initdb") }
-    }
-
-    /// Runs scripts/pg-throwaway with `system` (Foundation's Process was seen to miss the exit of a
-    /// script whose grandchild, the server, lives on), its output through a file.
-    static func run(_ arguments: [String]) throws -> String {
-        let script = TestProcess.packageRoot.appendingPathComponent("scripts/pg-throwaway").path
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("pg-throwaway-\(UUID().uuidString).out").path
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        let quoted = ([script] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let status = system("/bin/bash \(quoted) </dev/null >'\(output)' 2>&1")
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        guard status == 0 else { throw StorageError(.database, "pg-throwaway \(arguments.joined(separator: " ")) failed (\(status)): \(text)") }
-        // The URL is the last line (pg_ctl's progress goes to stderr, before it).
-        return text.split(separator: "\n").last.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
-    }
-}
-
 /// The role's statements, without a server.
 @Test("setupSQL quotes the role's name and password")
 func setupSQLQuotes() {
@@ -371,17 +346,12 @@ func setupSQLQuotes() {
 @Suite("PostgreSQL storage: a server crash", .enabled(if: ThrowawayServers.available || PostgresTestServer.isCI,
                                                       "PostgreSQL's initdb is not installed (apt-get install postgresql)"))
 struct CrashTests {
-    /// The script, run off the concurrency threads (it blocks for a second or so).
-    static func throwaway(_ arguments: [String]) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try ThrowawayServers.run(arguments) }) }
-        }
-    }
+    static func throwaway(_ arguments: [String]) async throws -> String { try await ThrowawayServers.run(arguments) }
 
     @Test("crash: calls fail within the bound while the server is down, and work again once it is back")
     func crashAndRestart() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("alvh-pg-crash-\(UUID().uuidString.prefix(8))").path
-        defer { _ = try? ThrowawayServers.run(["stop", dir, "--remove"]) }
+        defer { _ = try? ThrowawayServers.runBlocking(["stop", dir, "--remove"]) }
         let url = try await Self.throwaway(["start", dir])
         guard case .postgres(let location) = try LedgerLocation.parse(url) else { Issue.record("not a postgres URL: \(url)"); return }
         let bound = Duration.milliseconds(2000)
