@@ -413,7 +413,7 @@ struct RuleSet {
             var budget = availableBudget(after: sells) - allowance.spentDollars
             var headroom = stressHeadroom(on: try BookValuer(book: afterSells, market: market, model: strategy.scenarioModel), layer: layer.name, less: allowance)
             var buys: [Trade] = []
-            var limited: [String] = []
+            var limited = Set<RollLimit>()
             for sale in sells {
                 var strike = max(1, (sale.strike - oldFuture + newFuture).rounded())
                 if backwardation { strike = max(strike, (newFuture + strategy.rollOTMPoints).rounded(.up)) }
@@ -422,7 +422,7 @@ struct RuleSet {
                 let underCap = try contractsUnderCap(expiry: target, strike: strike, price: price, headroom: headroom,
                                                      agedDays: design.rollBelowDays > 0 ? Double(design.rollBelowDays) : nil).contracts
                 let quantity = min(-sale.quantity, affordable, underCap)
-                if quantity < -sale.quantity { limited.append(affordable <= underCap ? "budget" : "stress cap") }
+                if quantity < -sale.quantity { limited.insert(affordable <= underCap ? .budget : .stressCap) }
                 guard quantity > 0, price >= strategy.minLimitPrice else { continue }
                 let buy = Trade(expiry: target, strike: strike, quantity: quantity, price: price)
                 buys.append(buy)
@@ -437,13 +437,13 @@ struct RuleSet {
                                              note: "backwardation: the new calls go at least \(whole(strategy.rollOTMPoints)) points out of the money"))
             }
             if !limited.isEmpty {
-                signals.append(SignalReading(name: "\(limited.contains("budget") ? "budget" : "stress-cap")-limited",
-                                             value: limited.contains("budget") ? availableBudget(after: sells) : (stressCapDollars ?? 0),
-                                             note: "the roll buys fewer calls than it sells (\(Set(limited).sorted().joined(separator: ", ")))"))
+                signals.append(SignalReading(name: limited.contains(.budget) ? "budget-limited" : "stress-cap-limited",
+                                             value: limited.contains(.budget) ? availableBudget(after: sells) : (stressCapDollars ?? 0),
+                                             note: "the roll buys fewer calls than it sells (\(RollLimit.describe(limited, separator: ", ")))"))
             }
             if buys.isEmpty {
                 fired.append(("roll", LayerChange(kind: .closeLayer, layer: layer.name, trades: sells), signals,
-                              "close \(layer.name) \(nearest) instead of rolling: \(limited.isEmpty ? "no later call to buy" : "the \(Set(limited).sorted().joined(separator: " and ")) leaves nothing to buy")"))
+                              "close \(layer.name) \(nearest) instead of rolling: \(limited.isEmpty ? "no later call to buy" : "the \(RollLimit.describe(limited, separator: " and ")) leaves nothing to buy")"))
                 continue
             }
             let bought = buys.map { "\($0.quantity) × \(target) \(whole($0.strike))C @ \($0.price)" }.joined(separator: ", ")
@@ -523,5 +523,16 @@ struct RuleSet {
                           "\(exists ? "resize" : "add") \(name): buy \(sized.trade.quantity) × VIX \(sized.trade.expiry) \(whole(sized.trade.strike)) calls @ \(sized.trade.price) to lift coverage from \(dollars(current)) toward \(dollars(target))"))
         }
         return fired
+    }
+}
+
+/// What held a roll's purchases below the calls it sells (typed: the signal's name is chosen on it).
+enum RollLimit: String, Comparable {
+    case budget = "budget"
+    case stressCap = "stress cap"
+    static func < (a: RollLimit, b: RollLimit) -> Bool { a.rawValue < b.rawValue }
+    /// "budget", "stress cap", or both in that order.
+    static func describe(_ limits: Set<RollLimit>, separator: String) -> String {
+        limits.sorted().map(\.rawValue).joined(separator: separator)
     }
 }
