@@ -39,6 +39,10 @@ public protocol LedgerStorage: Sendable {
     func pending(id: String) async throws -> StoredPending?
     /// The whole queue, oldest first (by queue time, then id).
     func allPending() async throws -> [StoredPending]
+    /// The open proposals (status pending), by the entry they would become, then queue time, then
+    /// id: what signers and coordinators read on every pass (the queue keeps expired, stale and
+    /// vetoed proposals for the record; this does not read them).
+    func openPending() async throws -> [StoredPending]
     /// The ids of queued proposals that start with `prefix` (lowercase hex), at most `limit`.
     func pendingIDs(prefix: String, limit: Int) async throws -> [String]
     /// A proposal's stored signatures in arrival order.

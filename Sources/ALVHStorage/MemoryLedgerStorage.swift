@@ -50,6 +50,11 @@ public actor MemoryLedgerStorage: LedgerStorage {
         pendingRows.values.sorted { ($0.queuedAt, $0.id) < ($1.queuedAt, $1.id) }.compactMap { pending(id: $0.id) }
     }
 
+    public func openPending() -> [StoredPending] {
+        pendingRows.values.filter { $0.status == .pending }
+            .sorted { ($0.sequence, $0.queuedAt, $0.id) < ($1.sequence, $1.queuedAt, $1.id) }.compactMap { pending(id: $0.id) }
+    }
+
     public func pendingIDs(prefix: String, limit: Int) -> [String] {
         Array(pendingRows.keys.filter { $0.hasPrefix(prefix) }.sorted().prefix(max(0, limit)))
     }

@@ -338,6 +338,12 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
         }
     }
 
+    public func openPending() async throws -> [StoredPending] {
+        try await run("reading the open proposals") { c in
+            try await self.all(c, PostgresSQL.openPending, []) { try Self.decodePending($0) }
+        }
+    }
+
     public func pendingIDs(prefix: String, limit: Int) async throws -> [String] {
         guard limit > 0 else { return [] }
         return try await run("reading proposal ids") { c in

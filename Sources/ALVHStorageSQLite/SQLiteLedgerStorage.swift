@@ -276,6 +276,12 @@ public final class SQLiteLedgerStorage: LedgerStorage {
         }
     }
 
+    public func openPending() async throws -> [StoredPending] {
+        try await read { db in
+            try String.fetchAll(db.cachedStatement(sql: SQLiteSQL.openQueue)).compactMap { try Self.pendingRow(id: $0, db) }
+        }
+    }
+
     public func pendingIDs(prefix: String, limit: Int) async throws -> [String] {
         guard limit > 0 else { return [] }
         return try await read { try String.fetchAll($0.cachedStatement(sql: SQLiteSQL.idsInRange), arguments: [prefix, prefix + "~", Int64(limit)]) }

@@ -37,8 +37,11 @@ enum SQLiteSQL {
                (SELECT COUNT(*) FROM rejections r WHERE r.pending_id = p.id) AS rejs
         FROM pending p WHERE p.id = ?
         """
-    /// The queue in queue order (the (queued_at, id) index walks it in that order).
+    /// The queue in queue order (the (queued_at, id) index walks it in that order). Not in ``hot``:
+    /// it lists the whole queue by design (`alvh pending`); the passes read ``openQueue``.
     static let queueOrder = "SELECT id FROM pending ORDER BY queued_at, id"
+    /// The open proposals, in the order they can be decided (a partial index holds only these).
+    static let openQueue = "SELECT id FROM pending WHERE status = 'pending' ORDER BY sequence, queued_at, id"
     /// Ids in [prefix, prefix + "~"): a range of the primary key.
     static let idsInRange = "SELECT id FROM pending WHERE id >= ? AND id < ? ORDER BY id LIMIT ?"
     static let pendingStatus = "SELECT status FROM pending WHERE id = ?"
@@ -75,7 +78,7 @@ enum SQLiteSQL {
 
     /// The statements of enqueue, sign, commit and verification (the query-plan test's list).
     static let hot = [meta, entriesFrom, head, headEntry, entryAt, policyHead, policyEntryBefore, blob, blobsAfter, book,
-                      pendingRow, queueOrder, idsInRange, pendingStatus, pendingState, markStatus, deletePending,
+                      pendingRow, openQueue, idsInRange, pendingStatus, pendingState, markStatus, deletePending,
                       pendingSignatures, signatureByKey, signatureCount, otherSignatureForSlot,
                       pendingRejections, rejectionByKey, slotRejections, slotRejectionCount]
 }

@@ -102,6 +102,11 @@ enum SQLiteSchema {
         migrator.registerMigration("v5-queue-order") { db in
             try db.execute(sql: "CREATE INDEX pending_queue_order ON pending (queued_at, id)")
         }
+        // The open proposals, which every signer and coordinator pass reads: a partial index of
+        // them only, in decision order (the finished ones stay in the queue for the record).
+        migrator.registerMigration("v6-open-queue") { db in
+            try db.execute(sql: "CREATE INDEX pending_open ON pending (sequence, queued_at, id) WHERE status = 'pending'")
+        }
         return migrator
     }
 

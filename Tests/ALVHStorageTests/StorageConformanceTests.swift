@@ -566,6 +566,25 @@ struct StorageConformanceTests {
             #expect(all[0] == StoredPending(F.proposal("p2", queuedAt: "2026-01-01T00:00:02Z"), status: .pending, signatureCount: 1, rejectionCount: 0))
         }
     }
+
+    @Test("openPending: only open proposals, by entry, then queue time, then id", arguments: Backend.enabled)
+    func openPendingOrder(_ backend: Backend) async throws {
+        try await backend.with { s async throws in
+            let g = try await F.create(s)
+            let rows: [(String, UInt64, String)] = [("q4", 2, "2026-01-01T00:00:01Z"), ("q3", 1, "2026-01-01T00:00:07Z"), ("q2", 1, "2026-01-01T00:00:03Z"),
+                                                    ("q1", 1, "2026-01-01T00:00:03Z"), ("q0", 1, "2026-01-01T00:00:01Z"), ("q5", 1, "2026-01-01T00:00:02Z")]
+            for (id, sequence, queued) in rows {
+                _ = try await s.enqueue(F.proposal(id, sequence: sequence, queuedAt: queued), id: id, blobs: [], signatures: [], maxSignatures: 5,
+                                        conflicts: F.never, decidedOn: g)
+            }
+            _ = try await s.setStatus([("q0", .expired), ("q5", .stale)], decidedOn: g)
+            _ = try await s.addRejection(pendingID: "q3", envelope: [3], signerKey: "veto-key", addedAt: "t", veto: true, decidedOn: g)
+            let open = try await s.openPending()
+            #expect(open.map(\.id) == ["q1", "q2", "q4"])
+            #expect(open.allSatisfy { $0.status == .pending })
+            #expect(try await s.allPending().count == 6, "the finished ones stay in the queue")
+        }
+    }
 }
 
 /// What a conflict rule was shown (the rule runs inside the storage's transaction).

@@ -329,7 +329,7 @@ extension Ledger {
     /// The proposals still open (status pending), in the order they can be decided: by the entry
     /// they would become, then by queue time.
     public func openProposals() async throws -> [PendingProposal] {
-        try await pending().filter { $0.status == .pending }.sorted { ($0.sequence, $0.queuedAt) < ($1.sequence, $1.queuedAt) }
+        try await io { try await storage.openPending() }.map(PendingProposal.init)
     }
 
     /// Finds a pending proposal by its id or a unique prefix of it (at least 8 hex digits).
