@@ -19,7 +19,11 @@ final class LedgerFixture: @unchecked Sendable {
 
     static let signerNames = ["tom", "alice", "bob", "carol", "limits"]
 
-    init(initialize: Bool = true, policy: String? = nil) async throws {
+    /// The ledger (nil: the workspace's alvh.sqlite).
+    let location: LedgerLocation?
+
+    init(initialize: Bool = true, policy: String? = nil, location: LedgerLocation? = nil) async throws {
+        self.location = location
         var template = Array("/tmp/alvh-ledger-XXXXXX".utf8CString)
         root = String(cString: mkdtemp(&template)!)
         let store = KeyStore(directory: "\(root)/Keys")
@@ -33,7 +37,9 @@ final class LedgerFixture: @unchecked Sendable {
         market = try MarketSnapshot.decode(Data(snapshotBytes))
         try SnapshotStore.store(snapshotBytes, workspace: root) // where enqueue finds the snapshot a proposal cites
         if initialize {
-            _ = try await Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: try Book.load(path: "\(root)/book.json"), at: start)
+            let ledger = try await Ledger.initialize(workspace: root, location: location, policyPath: "\(root)/Policies/desk.yaml",
+                                                     book: try Book.load(path: "\(root)/book.json"), committer: key("committer"), at: start)
+            try await ledger.close()
         }
     }
 
@@ -87,7 +93,28 @@ final class LedgerFixture: @unchecked Sendable {
         return path
     }
 
-    func ledger() async throws -> Ledger { try await Ledger.open(workspace: root) }
+    func ledger() async throws -> Ledger { try await Ledger.open(workspace: root, at: location) }
+
+    /// `--ledger URL` for the CLI (nothing for the workspace's file), and the environment that
+    /// gives it the password (never on the command line).
+    var ledgerArguments: [String] { location.map { ["--ledger", $0.description] } ?? [] }
+    var ledgerEnvironment: [String: String] {
+        if case .postgres(let server) = location, let password = server.password { return ["PGPASSWORD": password] }
+        return [:]
+    }
+
+    /// Runs `body` on a freshly opened ledger and closes it (a PostgreSQL ledger's pool with it).
+    func withLedger<T>(_ body: (Ledger) async throws -> T) async throws -> T {
+        let ledger = try await ledger()
+        do {
+            let result = try await body(ledger)
+            try await ledger.close()
+            return result
+        } catch {
+            try? await ledger.close()
+            throw error
+        }
+    }
 
     /// A layer proposal bound to the current head, with its real figures: the legs priced at the
     /// calm market's limit prices (on the tick grid) and evaluated by the engine on the ledger's book.
@@ -138,9 +165,10 @@ final class LedgerFixture: @unchecked Sendable {
     }
 
     func verify(expectHead: LedgerVerifier.ExpectedHead? = nil, jobs: Int = 2) async throws -> LedgerVerifier.Report {
-        let ledger = try await ledger()
-        var source = StorageEntrySource(ledger: ledger)
-        return try await LedgerVerifier(jobs: jobs).verify(&source, expectHead: expectHead, materializedBook: try await ledger.book())
+        try await withLedger { ledger in
+            var source = StorageEntrySource(ledger: ledger)
+            return try await LedgerVerifier(jobs: jobs).verify(&source, expectHead: expectHead, materializedBook: try await ledger.book())
+        }
     }
 
     /// Writes `envelope` as entry 1 straight into the database with the committer's signature and
