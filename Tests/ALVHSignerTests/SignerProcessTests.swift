@@ -10,6 +10,30 @@ import ALVHTestSupport
 /// processes sharing one SQLite ledger.
 @Suite("Signer processes", .serialized)
 struct SignerProcessTests {
+    /// A signer on another host: a folder holding only its own key (no workspace, no policy, no
+    /// snapshots) and the ledger's URL. It verifies the ledger from genesis, reads the policy and
+    /// the cited snapshot from the ledger, recomputes and signs — and the workspace's snapshot
+    /// files, removed first, were never needed.
+    @Test("a signer with only its key and the ledger URL verifies, recomputes and signs")
+    func loneSignerWithTheLedgerURL() async throws {
+        let fixture = try await SignerFixture()
+        let id = try await fixture.queue()
+        try? FileManager.default.removeItem(atPath: "\(fixture.root)/snapshots")
+        var template = Array("/tmp/alvh-lone-XXXXXX".utf8CString)
+        let lone = String(cString: try #require(mkdtemp(&template)))
+        defer { try? FileManager.default.removeItem(atPath: lone) }
+        try FileManager.default.copyItem(atPath: fixture.keyPath("s1"), toPath: "\(lone)/s1.key.pem")
+        let run = try TestProcess.run(TestProcess.alvh, ["signer", "run", "--once", "--json", "--workspace", lone,
+                                                         "--ledger", "sqlite:\(fixture.root)/alvh.sqlite",
+                                                         "--key", "\(lone)/s1.key.pem", "--state", "\(lone)/s1.state.json"], timeout: 60)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.text.contains(#""posted" : 1"#), "\(run.text)\n\(run.stderr)")
+        let signers = try await fixture.ledger().evaluate(id: id, at: Date()).signatures.compactMap(\.signer)
+        #expect(signers.contains("s1"), "\(signers)")
+        let written = Set(try FileManager.default.contentsOfDirectory(atPath: lone))
+        #expect(written == ["s1.key.pem", "s1.state.json", "s1.state.json.lock"], "it wrote only its record (and the record's lock): \(written)")
+    }
+
     @Test("2 of 5 signers down: 3-of-5 still commits, counted exactly the three who ran")
     func twoDown() async throws {
         let fixture = try await SignerFixture()
