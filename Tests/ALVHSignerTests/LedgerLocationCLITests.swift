@@ -80,6 +80,28 @@ import ALVHTestSupport
         #expect(runs[1].text.contains(#""code" : "database""#), "\(runs[1].text)")
     }
 
+    /// `ledger verify` on a terminal (a pseudo-terminal from script(1)) shows its progress on stderr:
+    /// entries done, the rate; with --json, or off a terminal, nothing but the report.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "script(1) is not installed (util-linux)"))
+    func verifyShowsProgressOnATerminalOnly() throws {
+        let export = TestProcess.packageRoot.appendingPathComponent("Tests/ALVHLedgerTests/Fixtures/demo-ledger-format2.jsonl").path
+        func onTerminal(_ arguments: String) throws -> String {
+            let run = try TestProcess.run("/usr/bin/script", ["-qec", "\(TestProcess.alvh) \(arguments)", "/dev/null"], timeout: 60)
+            #expect(run.status == 0, "\(run.text)")
+            return run.text
+        }
+        let text = try onTerminal("ledger verify --export \(export)")
+        #expect(text.contains("verifying: 7 entries · "), "\(text)")
+        #expect(text.contains("/s"), "\(text)")
+        #expect(text.contains("OK: 7 entries"), "\(text)")
+        let json = try onTerminal("ledger verify --json --export \(export)")
+        #expect(!json.contains("verifying"), "\(json)")
+        #expect(json.contains(#""ok" : true"#), "\(json)")
+        let plain = try TestProcess.run(TestProcess.alvh, ["ledger", "verify", "--export", export])
+        #expect(plain.status == 0)
+        #expect(plain.stderr.isEmpty, "no progress line off a terminal: \(plain.stderr)")
+    }
+
     /// The demo's whole walk on a PostgreSQL ledger (5 signer processes and a coordinator on it),
     /// then `ledger verify` on it, `ledger copy` to a SQLite file and back into another database,
     /// and the refusals: a target that is not empty, a copy onto itself.

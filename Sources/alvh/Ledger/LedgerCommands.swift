@@ -225,14 +225,14 @@ struct LedgerVerify: AsyncParsableCommand {
             var report: LedgerVerifier.Report
             if let export {
                 var source = try ExportEntrySource(path: export)
-                let meter = ProgressMeter(total: nil, enabled: showProgress)
+                let meter = ProgressMeter("verifying", total: nil, enabled: showProgress)
                 report = try await verifier.verify(&source, expectHead: head, progress: meter.update)
                 meter.finish()
             } else {
                 report = try await workspace.withLedger(readOnly: true) { ledger in
                     let total = try await ledger.head().sequence + 1
                     var source = StorageEntrySource(ledger: ledger)
-                    let meter = ProgressMeter(total: Int(total), enabled: showProgress)
+                    let meter = ProgressMeter("verifying", total: Int(total), enabled: showProgress)
                     defer { meter.finish() }
                     return try await verifier.verify(&source, expectHead: head, materializedBook: try await ledger.book(), progress: meter.update)
                 }

@@ -37,7 +37,7 @@ struct LedgerCopy: AsyncParsableCommand {
             if target == (try options.ledgerLocation() ?? Ledger.defaultLocation(workspace: options.path)) {
                 throw CLIError("usage", "--to names the ledger being copied; give another location", path: "--to")
             }
-            let meter = ProgressMeter(total: nil, enabled: isatty(2) == 1 && !output.json)
+            let meter = ProgressMeter("copying", total: nil, enabled: isatty(2) == 1 && !output.json)
             let report = try await options.withLedger(readOnly: true) { source in
                 try await LedgerCopier.copy(from: source, to: target, progress: { done, total in meter.update(done, of: total) })
             }

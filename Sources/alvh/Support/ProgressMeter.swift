@@ -5,12 +5,14 @@ import Synchronization
 /// stderr, rewritten in place at most a few times a second, and cleared when done. Disabled
 /// (nothing written) off a terminal and with `--json`.
 final class ProgressMeter: Sendable {
+    let label: String
     let total: Int?
     let enabled: Bool
     let started = Date()
     private let lastDraw = Mutex<Date>(.distantPast)
 
-    init(total: Int?, enabled: Bool) {
+    init(_ label: String, total: Int?, enabled: Bool) {
+        self.label = label
         self.total = total
         self.enabled = enabled
     }
@@ -27,7 +29,7 @@ final class ProgressMeter: Sendable {
             last = now
             return true
         }) else { return }
-        FileHandleStderr.write("\r\u{1B}[K" + Self.line(done: done, total: total ?? self.total, seconds: now.timeIntervalSince(started)))
+        FileHandleStderr.write("\r\u{1B}[K" + label + ": " + Self.line(done: done, total: total ?? self.total, seconds: now.timeIntervalSince(started)))
     }
 
     /// Clears the line.
@@ -35,7 +37,7 @@ final class ProgressMeter: Sendable {
         if enabled { FileHandleStderr.write("\r\u{1B}[K") }
     }
 
-    /// "12,000 / 100,000 entries · 8,100/s · 11s left".
+    /// "12,000 / 100,000 entries · 8,100/s · 11s left" (after the label: "verifying: …").
     static func line(done: Int, total: Int?, seconds: Double) -> String {
         let rate = seconds > 0 ? Double(done) / seconds : 0
         var text = "\(grouped(done))" + (total.map { " / \(grouped($0))" } ?? "") + " entries"
