@@ -134,13 +134,7 @@ public actor MemoryLedgerStorage: LedgerStorage {
     public func append(_ entries: [StoredEntry], book: [UInt8], blobs: [[UInt8]], removing pending: PendingRemoval?,
                        decidedOn head: HeadRef) throws -> WriteOutcome<HeadRef> {
         guard isHead(head) else { return .headMoved(current: entryRows.last?.ref) }
-        var previous = head
-        for entry in entries {
-            guard entry.sequence == previous.sequence &+ 1, entry.previousHash == previous.hash, entry.kind != "genesis" else {
-                throw StorageError(.refused, "entry \(entry.sequence) does not continue \(previous): entries are appended in order, each linked to the one before", path: location)
-            }
-            previous = entry.ref
-        }
+        let previous = try StoredEntry.head(after: head, appending: entries, location: location)
         if let pending {
             // The queue state the commit was decided on: still pending, no rejection for its entry since.
             guard let row = pendingRows[pending.id], row.status == .pending,

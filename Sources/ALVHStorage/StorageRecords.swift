@@ -34,6 +34,21 @@ public struct StoredEntry: Sendable, Equatable {
     /// The head this entry makes.
     public var ref: HeadRef { HeadRef(sequence: sequence, hash: hash) }
 
+    /// The head `entries` make after `head`, once checked that they continue it in order, each
+    /// linked to the one before, none a genesis, every sequence a database integer.
+    /// - Throws: ``StorageError/Code/refused`` naming the first entry that does not.
+    public static func head(after head: HeadRef, appending entries: [StoredEntry], location: String) throws -> HeadRef {
+        var previous = head
+        for entry in entries {
+            guard entry.sequence == previous.sequence &+ 1, entry.previousHash == previous.hash, entry.kind != "genesis",
+                  Int64(exactly: entry.sequence) != nil else {
+                throw StorageError(.refused, "entry \(entry.sequence) does not continue \(previous): entries are appended in order, each linked to the one before", path: location)
+            }
+            previous = entry.ref
+        }
+        return previous
+    }
+
     /// True for the kinds that adopt a policy (genesis, policy-change).
     public var adoptsPolicy: Bool { kind == "genesis" || kind == "policy-change" }
 }

@@ -487,14 +487,7 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
                        decidedOn head: HeadRef) async throws -> WriteOutcome<HeadRef> {
         let location = self.location
         return try await writeOutcome("appending entries", decidedOn: head) { c -> (WriteOutcome<HeadRef>, Bool) in
-            var previous = head
-            for entry in entries {
-                guard entry.sequence == previous.sequence &+ 1, entry.previousHash == previous.hash, entry.kind != "genesis",
-                      Int64(exactly: entry.sequence) != nil else {
-                    throw StorageError(.refused, "entry \(entry.sequence) does not continue \(previous): entries are appended in order, each linked to the one before", path: location)
-                }
-                previous = entry.ref
-            }
+            let previous = try StoredEntry.head(after: head, appending: entries, location: location)
             if let pending {
                 // The queue state the commit was decided on. The head lock (taken first) serializes
                 // this with every addRejection and setStatus; the proposal's row and those of the

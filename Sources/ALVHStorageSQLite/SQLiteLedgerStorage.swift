@@ -380,14 +380,7 @@ public final class SQLiteLedgerStorage: LedgerStorage {
         let location = location
         return try await decided(on: head) { db -> Ending<HeadRef> in
             // As the reference: the head first (decided), then the linkage, then the queue.
-            var previous = head
-            for entry in entries {
-                guard entry.sequence == previous.sequence &+ 1, entry.previousHash == previous.hash, entry.kind != "genesis",
-                      Int64(exactly: entry.sequence) != nil else {
-                    throw StorageError(.refused, "entry \(entry.sequence) does not continue \(previous): entries are appended in order, each linked to the one before", path: location)
-                }
-                previous = entry.ref
-            }
+            let previous = try StoredEntry.head(after: head, appending: entries, location: location)
             if let pending {
                 // The queue state the commit was decided on, under the same write lock as the head check.
                 guard let state = try Self.pendingState(id: pending.id, db), state.status == .pending,

@@ -105,15 +105,7 @@ final class LedgerFixture: @unchecked Sendable {
 
     /// Runs `body` on a freshly opened ledger and closes it (a PostgreSQL ledger's pool with it).
     func withLedger<T>(_ body: (Ledger) async throws -> T) async throws -> T {
-        let ledger = try await ledger()
-        do {
-            let result = try await body(ledger)
-            try await ledger.close()
-            return result
-        } catch {
-            try? await ledger.close()
-            throw error
-        }
+        try await Ledger.withOpened(workspace: root, at: location, body)
     }
 
     /// A layer proposal bound to the current head, with its real figures: the legs priced at the

@@ -65,6 +65,21 @@ public final class Ledger: Sendable {
         return ledger
     }
 
+    /// Opens a ledger, runs `body` on it and closes it (its connections released) however `body` ends.
+    public static func withOpened<T>(workspace: String, at location: LedgerLocation? = nil, readOnly: Bool = false, pins: Pins? = nil,
+                                     _ body: (Ledger) async throws -> T) async throws -> T {
+        let ledger = try await open(workspace: workspace, at: location, readOnly: readOnly)
+        if let pins { ledger.pin(pins) }
+        do {
+            let result = try await body(ledger)
+            try await ledger.close()
+            return result
+        } catch {
+            try? await ledger.close()
+            throw error
+        }
+    }
+
     /// The storage behind a location (SQLite file, or PostgreSQL server).
     public static func openStorage(_ location: LedgerLocation, create: Bool, readOnly: Bool = false) async throws -> any LedgerStorage {
         do {

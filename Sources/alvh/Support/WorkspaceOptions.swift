@@ -48,16 +48,7 @@ struct WorkspaceOptions: ParsableArguments {
     /// Opens the ledger, runs `body` on it and closes it (its connections released) however `body` ends.
     @discardableResult
     func withLedger<T>(readOnly: Bool = false, pins: Ledger.Pins? = nil, _ body: (Ledger) async throws -> T) async throws -> T {
-        let ledger = try await Ledger.open(workspace: path, at: try ledgerLocation(), readOnly: readOnly)
-        if let pins { ledger.pin(pins) }
-        do {
-            let result = try await body(ledger)
-            try await ledger.close()
-            return result
-        } catch {
-            try? await ledger.close()
-            throw error
-        }
+        try await Ledger.withOpened(workspace: path, at: try ledgerLocation(), readOnly: readOnly, pins: pins, body)
     }
 
     /// The resolved workspace path.
