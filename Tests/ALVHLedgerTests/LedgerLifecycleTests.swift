@@ -188,6 +188,13 @@ struct PolicyRotationTests {
         let t2 = fx.start.addingTimeInterval(400)
         let withBob = try fx.envelope(try await fx.policyProposal(v2, version: 2, at: t2), signedBy: ["tom", "alice", "bob", "carol"])
         let withBobID = try await ledger.enqueue(withBob, at: t2).pending.id
+        // Queued with what it cites: the new policy's text and every key file it pins, as blobs
+        // (a signer on another host reads them from the ledger).
+        #expect(try await ledger.blob(SHA256.hexDigest(Array(v2.utf8))) == Array(v2.utf8))
+        for name in ["tom", "alice", "carol", "limits", "committer"] {
+            let pem = try SecureFile.read("\(fx.root)/Keys/\(name).pub.pem", limit: 1 << 16)
+            #expect(try await ledger.blob(SHA256.hexDigest(pem)) == pem, "\(name)'s key file")
+        }
         await #expect { try await ledger.commit(id: withBobID, at: t2.addingTimeInterval(10)) } throws: { ($0 as? LedgerError)?.reason.contains("new policy's own rule") == true }
 
         // Adding limits (a v2 signer too) meets both.

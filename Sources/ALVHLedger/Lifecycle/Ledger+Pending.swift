@@ -78,12 +78,14 @@ extension Ledger {
             }
             var newPolicy: Policy?
             var queuedKeys: [UInt8]?
+            var policyBlobs: [[UInt8]] = []
             if document.kind == .policyChange {
                 guard let change = document.change.policy else { throw LedgerError(.invalidInput, "a policy-change proposal without a policy") }
                 let files = try keyFiles ?? existing.flatMap { try Ledger.queuedKeys($0.attachments) }
                 queuedKeys = try keyFiles?.encoded()
                 newPolicy = try Policy(bytes: try change.bytes(), keyLoader: (files ?? KeyAttachments(keys: [:])).loader,
                                        path: "proposed policy v\(change.version)")
+                policyBlobs = [try change.bytes()] + (files?.blobs ?? [])
             }
             var signatures: [NewSignature] = []
             var refused = 0
@@ -96,9 +98,10 @@ extension Ledger {
                 id: id, payload: envelope.payload, payloadType: envelope.payloadType, kind: document.kind.rawValue, sequence: binding.sequence,
                 base: binding.base, created: document.created, expires: document.expires, proposer: document.proposer,
                 queuedAt: RFC3339.format(now), attachments: queuedKeys)
-            // A layer change's cited snapshot goes into the ledger's blobs with it (the ledger must hold
-            // everything a signer on another host needs to recompute it).
-            let blobs = existing == nil && document.kind != .policyChange ? (held.map { [$0.bytes] } ?? []) : []
+            // What the proposal cites goes into the ledger's blobs with it — a layer change's snapshot,
+            // a policy change's text and key files — so that a signer on another host holds
+            // everything it needs to verify and recompute.
+            let blobs = existing != nil ? [] : document.kind == .policyChange ? policyBlobs : (held.map { [$0.bytes] } ?? [])
             let outcome = try await storage.enqueue(proposal, id: id, blobs: blobs, signatures: signatures, maxSignatures: Envelope.maxSignatures,
                                                     conflicts: Ledger.doubleSignRule(document: document, policy: policy, at: now),
                                                     decidedOn: verified.ref)
