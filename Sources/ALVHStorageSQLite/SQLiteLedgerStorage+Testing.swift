@@ -8,6 +8,9 @@ extension SQLiteLedgerStorage {
     /// The hot statements (``SQLiteSQL/hot``), for the query-plan test.
     @_spi(Testing) public static var hotStatements: [String] { SQLiteSQL.hot }
 
+    /// Every statement the backend runs (``SQLiteSQL/all``), for the query-plan test.
+    @_spi(Testing) public static var allStatements: [String] { SQLiteSQL.all }
+
     /// `EXPLAIN QUERY PLAN` of `sql` with every parameter NULL: one line per step.
     @_spi(Testing) public func queryPlan(_ sql: String) async throws -> [String] {
         try await read { db in

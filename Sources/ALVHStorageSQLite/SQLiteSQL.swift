@@ -81,4 +81,7 @@ enum SQLiteSQL {
                       pendingRow, openQueue, idsInRange, pendingStatus, pendingState, markStatus, deletePending,
                       pendingSignatures, signatureByKey, signatureCount, otherSignatureForSlot,
                       pendingRejections, rejectionByKey, slotRejections, slotRejectionCount]
+
+    /// Every statement the backend runs (the query-plan test checks each one's plan).
+    static let all = hot + [queueOrder, insertMeta, insertEntry, insertBlob, upsertBook, insertPending, insertSignature, insertRejection]
 }
