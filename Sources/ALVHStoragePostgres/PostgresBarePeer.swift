@@ -76,6 +76,7 @@ import PostgresNIO
     }
 
     private struct Insert: PostgresPreparedStatement {
+        static let name = "alvh_bench_bare_insert"
         static let sql = "INSERT INTO \(PostgresBarePeer.table) (seq, prev, body, hash) VALUES ($1, $2, $3, $4)"
         typealias Row = ()
         var seq: Int64
