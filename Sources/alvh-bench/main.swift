@@ -152,6 +152,11 @@ struct BenchWorkspace: Sendable {
                               snapshotBytes: bytes)
     }
 
+    /// The same workspace on another `Ledger` object.
+    func with(ledger: Ledger) -> BenchWorkspace {
+        BenchWorkspace(root: root, keys: keys, committer: committer, ledger: ledger, market: market, snapshotBytes: snapshotBytes)
+    }
+
     /// A signed resize bound to the verified head, by proposer `proposer`'s three keys.
     func nextEnvelope(at time: Date, proposer: Int = 0) async throws -> Envelope {
         let verified = try await ledger.verified()
@@ -268,8 +273,23 @@ enum BarePeer {
 
 func backendName(_ location: LedgerLocation?) -> String { location?.isPostgres == true ? "postgres" : "sqlite" }
 
+/// Commit latency beside the bare insert. The ledger's storage is wrapped in a `CountingStorage`
+/// (a lock and a clock read per call: ~0.1 µs), which also tells how many storage calls a commit
+/// and an enqueue make and how long they spend in them.
 func commitLatency(dir: String, location: LedgerLocation?, commits: Int) async throws {
-    let workspace = try await BenchWorkspace.create(dir, location: location)
+    let created = try await BenchWorkspace.create(dir, location: location)
+    let counting = CountingStorage(created.ledger.storage)
+    let workspace = created.with(ledger: Ledger(storage: counting, workspace: dir))
+    _ = try await workspace.ledger.verified() // from genesis, before the clock starts
+    var commitStorage: [String: (calls: Int, seconds: Double)] = [:]
+    var enqueueStorage: [String: (calls: Int, seconds: Double)] = [:]
+    func add(_ stats: [String: (calls: Int, seconds: Double)], to total: inout [String: (calls: Int, seconds: Double)]) {
+        for (name, value) in stats {
+            let old = total[name] ?? (0, 0)
+            total[name] = (old.calls + value.calls, old.seconds + value.seconds)
+        }
+    }
+    var enqueueLatencies: [Double] = []
     let bare = try await BarePeer.open(dir: dir, location: location)
     func bareInsert(_ seq: Int, _ body: [UInt8]) async throws -> Double { try await bare.insert(seq, body) }
     // Interleaved: each commit is followed by one bare insert, so a noisy neighbour slows both alike.
@@ -280,10 +300,15 @@ func commitLatency(dir: String, location: LedgerLocation?, commits: Int) async t
         let time = Date()
         let envelope = try await workspace.nextEnvelope(at: time)
         envelopeBytes = try envelope.encoded().count
+        _ = counting.take()
+        let queued = now()
         let id = try await workspace.ledger.enqueue(envelope, snapshot: workspace.snapshotBytes, at: time).pending.id
+        enqueueLatencies.append(now() - queued)
+        add(counting.take(), to: &enqueueStorage)
         let start = now()
         try await workspace.ledger.commit(id: id, committer: workspace.committer, at: time)
         latencies.append(now() - start)
+        add(counting.take(), to: &commitStorage)
 
         bareLatencies.append(try await bareInsert(i, [UInt8](repeating: 0x5a, count: envelopeBytes)))
     }
@@ -296,7 +321,17 @@ func commitLatency(dir: String, location: LedgerLocation?, commits: Int) async t
     latencies.sort()
     bareLatencies.sort()
     aloneLatencies.sort()
+    enqueueLatencies.sort()
+    /// Per commit (or enqueue): storage calls, milliseconds in them, and the same per method.
+    func perOperation(_ stats: [String: (calls: Int, seconds: Double)]) -> [String: Any] {
+        let n = Double(commits)
+        return ["calls": Double(stats.values.reduce(0) { $0 + $1.calls }) / n,
+                "ms": stats.values.reduce(0) { $0 + $1.seconds } * 1000 / n,
+                "methods": stats.mapValues { ["calls": Double($0.calls) / n, "ms": $0.seconds * 1000 / n] }]
+    }
     emit(["bench": "commit-latency", "backend": backendName(location), "commits": commits, "envelopeBytes": envelopeBytes,
+          "commitStorage": perOperation(commitStorage), "enqueueStorage": perOperation(enqueueStorage),
+          "enqueueP50ms": percentile(enqueueLatencies, 0.5) * 1000, "enqueueP99ms": percentile(enqueueLatencies, 0.99) * 1000,
           "p50ms": percentile(latencies, 0.5) * 1000, "p99ms": percentile(latencies, 0.99) * 1000,
           "bareP50ms": percentile(bareLatencies, 0.5) * 1000, "bareP99ms": percentile(bareLatencies, 0.99) * 1000,
           "bareAloneP50ms": percentile(aloneLatencies, 0.5) * 1000, "bareAloneP99ms": percentile(aloneLatencies, 0.99) * 1000])
