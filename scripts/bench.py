@@ -602,7 +602,7 @@ def backend_narrative(r):
     n = str(cc["proposers"])
     big, small = bv["bySize"][str(bv["sizes"][-1])], bv["bySize"][str(bv["sizes"][0])]
     s1, sn, p1, pn = cc["sqlite"]["runs"]["1"], cc["sqlite"]["runs"][n], cc["postgres"]["runs"]["1"], cc["postgres"]["runs"][n]
-    return [
+    text = [
         "",
         f"Why a commit is {cp['vsSqliteP50']:.1f}× slower on PostgreSQL. Not the durable write: the bare insert, which waits for its",
         f"WAL flush like the commit, costs {cp['bareP50ms'] / c['bareP50ms']:.1f}× SQLite's (p50 {cp['bareP50ms']:.3f} ms vs {c['bareP50ms']:.3f} ms). The",
@@ -622,7 +622,8 @@ def backend_narrative(r):
         f"`ledger verify` streams from PostgreSQL at {big['ratio']:.2f}× SQLite's rate at {bv['sizes'][-1]:,} entries: verification is",
         "CPU-bound (four signatures and a recomputation per entry), and one query per 1,024 entries costs little beside",
         f"it. Its memory stays flat: {small['postgres']['rssMiB']:.1f} MiB at {bv['sizes'][0]:,} entries, {big['postgres']['rssMiB']:.1f} MiB at {bv['sizes'][-1]:,}",
-        f"(SQLite {small['sqlite']['rssMiB']:.1f} → {big['sqlite']['rssMiB']:.1f} MiB).",
+        f"(medians; rounds {small['postgres']['rssRange'][0]:.1f}–{small['postgres']['rssRange'][1]:.1f} and {big['postgres']['rssRange'][0]:.1f}–{big['postgres']['rssRange'][1]:.1f} MiB; SQLite {small['sqlite']['rssMiB']:.1f} → {big['sqlite']['rssMiB']:.1f} MiB):",
+        f"{bv['sizes'][-1] // bv['sizes'][0]}× the entries, the same batch of 1,024 in memory at a time.",
         "",
         f"{n} proposers racing on one ledger commit less than one alone ({cc['sqlite']['scaling']:.2f}× on SQLite, {cc['postgres']['scaling']:.2f}× on",
         "PostgreSQL): a ledger appends one entry at a time on one head, so every commit makes the others' proposals for",
@@ -631,6 +632,19 @@ def backend_narrative(r):
         f"propose again — on 2 cores shared by the {n} proposers (and the server). Nothing was lost or doubled: every",
         "acknowledged commit was found in the chain verified from genesis, and no proposer gave up on a moving head.",
     ]
+    # One paragraph per blank-separated group, wrapped at 115 columns.
+    import textwrap
+    paragraphs, current = [], []
+    for line in text + [""]:
+        if line:
+            current.append(line)
+        elif current:
+            paragraphs.append(" ".join(current))
+            current = []
+    lines = []
+    for paragraph in paragraphs:
+        lines += [""] + textwrap.wrap(paragraph, 115, break_long_words=False, break_on_hyphens=False)
+    return lines
 
 
 def write_markdown(r, path):
