@@ -7,16 +7,29 @@ import ALVHSigner
 import Foundation
 import ALVHStorage
 @_spi(Testing) import ALVHStorageSQLite
+@_spi(Testing) import ALVHStoragePostgres
 
 // alvh-bench: measurements that print JSON; scripts/bench runs them beside their peers (openssl
-// speed, Python cryptography, QuantLib, bare SQLite) in the same run and writes the ratios to
-// BENCHMARKS.md. Build in release mode.
+// speed, Python cryptography, QuantLib, bare SQLite, bare PostgreSQL) in the same run and writes the
+// ratios to BENCHMARKS.md. Build in release mode.
+//
+// --ledger URL (make-ledger, signer-advance, commit-latency, concurrent-commits): the ledger's
+// location, `sqlite:PATH` or `postgres://user@host[:port]/db?sslmode=disable` (an existing, empty
+// database: the schema is created); by default the workspace's alvh.sqlite in --dir. The workspace
+// (keys, policy) is always --dir.
 //
 //   alvh-bench verify --seconds S                   Ed25519 / P-256 verifications per second, one core
 //   alvh-bench make-ledger --dir D --entries N      a ledger of N entries × 3 signatures (Ed25519, P-256, Ed25519)
 //   alvh-bench signer-advance --dir D                 a signer's catch-up after one commit: from genesis vs from its checkpoint
-//   alvh-bench commit-latency --dir D --commits N   commit p50/p99 vs a bare SQLite insert (WAL, synchronous=FULL),
-//                                                    interleaved, and the bare insert alone
+//   alvh-bench commit-latency --dir D --commits N   commit p50/p99 vs a bare insert of an entry-sized row per transaction,
+//                                                    interleaved, and the bare insert alone: SQLite (WAL,
+//                                                    synchronous=FULL, its own file) or PostgreSQL (a table in the
+//                                                    ledger's database, fsync and synchronous_commit on)
+//   alvh-bench concurrent-commits --dir D --proposers P --seconds S
+//                                                    P proposers, each with its own Ledger (own connections) and its
+//                                                    own 3 signer keys, proposing + committing in a loop on one
+//                                                    ledger for S seconds: commits/s, stale retries; then every
+//                                                    acknowledged commit is checked in the chain verified from genesis
 //   alvh-bench pricing --inputs CSV --out CSV       price + Greeks of every input row, repeated ≥ 1 s
 //   alvh-bench stress-grid --book B --market M      ms per 101 × 101 SPX × VIX grid
 
@@ -52,6 +65,12 @@ func required(_ name: String) -> String {
     return value
 }
 
+/// `--ledger URL`, or nil for the workspace's alvh.sqlite.
+func ledgerLocation() -> LedgerLocation? {
+    guard let text = option("--ledger") else { return nil }
+    do { return try LedgerLocation.parse(text) } catch { fail("--ledger: \(error)") }
+}
+
 func fail(_ text: String) -> Never {
     FileHandle.standardError.write(Data("alvh-bench: \(text)\n".utf8))
     exit(1)
@@ -75,9 +94,10 @@ func benchVerify(seconds: Double) throws {
 
 // MARK: - ledgers
 
-/// A workspace with three signers (Ed25519, P-256, Ed25519), a 3-of-3 policy in which the proposer
-/// may approve (so every entry carries exactly 3 signatures), and a ledger holding a one-layer book.
-struct BenchWorkspace {
+/// A workspace with three signers (Ed25519, P-256, Ed25519) per proposer, a policy with threshold 3
+/// in which the proposer may approve (so every entry carries exactly 3 signatures: its proposer's
+/// three keys), and a ledger holding a one-layer book, at `location` (nil: alvh.sqlite in `root`).
+struct BenchWorkspace: Sendable {
     let root: String
     let keys: [PrivateKey]
     let committer: PrivateKey
@@ -91,13 +111,14 @@ struct BenchWorkspace {
         return try SecureFile.read(path, limit: MarketSnapshot.maxBytes)
     }
 
-    static func create(_ root: String) async throws -> BenchWorkspace {
+    static func create(_ root: String, location: LedgerLocation? = nil, proposers: Int = 1) async throws -> BenchWorkspace {
         if FileManager.default.fileExists(atPath: root) { try FileManager.default.removeItem(atPath: root) }
         try SecureFile.makeDirectory(root, mode: 0o755)
         let store = KeyStore(directory: "\(root)/Keys")
         var keys: [PrivateKey] = []
         var yaml = "version: 1\nname: bench\nproposer-may-approve: true\nsigners:\n"
-        for (index, type) in [KeyType.ed25519, .p256, .ed25519].enumerated() {
+        let types = (0..<max(1, proposers)).flatMap { _ in [KeyType.ed25519, .p256, .ed25519] }
+        for (index, type) in types.enumerated() {
             let made = try store.generate(name: "s\(index)", type: type)
             keys.append(try PrivateKey.load(from: made.privateKeyPath))
             yaml += "  - id: s\(index)\n    key: Keys/s\(index).pub.pem\n    key-id: \(made.keyID.hex)\n    roles: [risk-officer]\n"
@@ -112,24 +133,35 @@ struct BenchWorkspace {
                                             positions: [Position(expiry: "2026-12-16", strike: 20, quantity: 100, entryPrice: 1)],
                                             targetCoverageDollars: nil)])
         let committerKey = try PrivateKey.load(from: committer.privateKeyPath)
-        let ledger = try await Ledger.initialize(workspace: root, policyPath: "\(root)/policy.yaml", book: book, committer: committerKey, at: Date())
+        let ledger = try await Ledger.initialize(workspace: root, location: location, policyPath: "\(root)/policy.yaml", book: book,
+                                                 committer: committerKey, at: Date())
         let bytes = try snapshotBytes()
         return BenchWorkspace(root: root, keys: keys, committer: committerKey, ledger: ledger, market: try MarketSnapshot.decode(Data(bytes)), snapshotBytes: bytes)
     }
 
     /// The workspace `create` made at `root`, as it is now.
-    static func open(_ root: String) async throws -> BenchWorkspace {
-        let keys = try (0..<3).map { try PrivateKey.load(from: "\(root)/Keys/private/s\($0).key.pem") }
+    /// A new `Ledger` object (its own connections) on it.
+    static func open(_ root: String, location: LedgerLocation? = nil) async throws -> BenchWorkspace {
+        var keys: [PrivateKey] = []
+        while FileManager.default.fileExists(atPath: "\(root)/Keys/private/s\(keys.count).key.pem") {
+            keys.append(try PrivateKey.load(from: "\(root)/Keys/private/s\(keys.count).key.pem"))
+        }
         let bytes = try snapshotBytes()
         return BenchWorkspace(root: root, keys: keys, committer: try PrivateKey.load(from: "\(root)/Keys/private/committer.key.pem"),
-                              ledger: try await Ledger.open(workspace: root), market: try MarketSnapshot.decode(Data(bytes)), snapshotBytes: bytes)
+                              ledger: try await Ledger.open(workspace: root, at: location), market: try MarketSnapshot.decode(Data(bytes)),
+                              snapshotBytes: bytes)
     }
 
-    /// A signed resize bound to the verified head.
-    func nextEnvelope(at time: Date) async throws -> Envelope {
+    /// The same workspace on another `Ledger` object.
+    func with(ledger: Ledger) -> BenchWorkspace {
+        BenchWorkspace(root: root, keys: keys, committer: committer, ledger: ledger, market: market, snapshotBytes: snapshotBytes)
+    }
+
+    /// A signed resize bound to the verified head, by proposer `proposer`'s three keys.
+    func nextEnvelope(at time: Date, proposer: Int = 0) async throws -> Envelope {
         let verified = try await ledger.verified()
         return try envelope(binding: LedgerBinding(ledgerID: verified.ledgerID, base: verified.hash, sequence: verified.sequence + 1,
-                                                   policyHash: verified.policy.hash), book: verified.book, at: time)
+                                                   policyHash: verified.policy.hash), book: verified.book, at: time, proposer: proposer)
     }
 
     /// The trade of entry `sequence` (+1 / −1 contract, alternating) at the engine's limit price (on the tick grid).
@@ -139,14 +171,16 @@ struct BenchWorkspace {
                      price: try Engine.vixLimitPrice(market: market, expiry: "2026-12-16", strike: 20, buying: quantity > 0))
     }
 
-    /// The resize for entry `binding.sequence` on `book`, with its real figures, signed by all three keys.
-    func envelope(binding: LedgerBinding, book: Book, at time: Date) throws -> Envelope {
+    /// The resize for entry `binding.sequence` on `book`, with its real figures, proposed and signed
+    /// by proposer `proposer`'s three keys (keys 3p, 3p + 1, 3p + 2).
+    func envelope(binding: LedgerBinding, book: Book, at time: Date, proposer: Int = 0) throws -> Envelope {
+        let mine = keys[(3 * proposer)..<(3 * proposer + 3)]
         let change = LayerChange(kind: .resizeLayer, layer: "short-term", trades: [try trade(binding.sequence)])
         let proposal = try Engine.manual(book: book, change: change, market: market, note: "bench")
-        let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: keys[0].keyID, market: market,
+        let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: mine.first!.keyID, market: market,
                                            snapshotBytes: snapshotBytes, created: time, lifetime: 3600)
         var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
-        for key in keys { try envelope.addSignature(using: key) }
+        for key in mine { try envelope.addSignature(using: key) }
         return envelope
     }
 
@@ -155,12 +189,13 @@ struct BenchWorkspace {
 
 /// A ledger of `entries` layer changes, each with 3 signatures. The first `committed` go through
 /// the real enqueue + commit path; the rest are built and signed exactly as a commit would store
-/// them (same envelope, same entry hash, same links) but appended in batches of 5,000 rows per
-/// transaction, so a 100,000-entry ledger takes seconds, not minutes. `alvh ledger verify` then
-/// checks every one of them from genesis.
-func makeLedger(dir: String, entries: Int, committed: Int = 100) async throws {
+/// them (same envelope, same entry hash, same links) but appended through the storage seam's
+/// `append` (checked for linkage only) in batches of 5,000 entries per transaction, so a
+/// 100,000-entry ledger takes a few minutes, on SQLite or PostgreSQL alike. `alvh ledger verify`
+/// then checks every one of them from genesis.
+func makeLedger(dir: String, location: LedgerLocation?, entries: Int, committed: Int = 100) async throws {
     let started = now()
-    let workspace = try await BenchWorkspace.create(dir)
+    let workspace = try await BenchWorkspace.create(dir, location: location)
     let time = Date()
     for _ in 0..<min(entries, committed) {
         let id = try await workspace.ledger.enqueue(try await workspace.nextEnvelope(at: time), snapshot: workspace.snapshotBytes, at: time).pending.id
@@ -172,7 +207,7 @@ func makeLedger(dir: String, entries: Int, committed: Int = 100) async throws {
     let context = try await workspace.ledger.context()
     let policyHash = try await workspace.ledger.policyInForce().hash
     let stamp = RFC3339.format(time)  // the committed_at of every appended entry
-    guard let raw = workspace.ledger.storage as? SQLiteLedgerStorage else { fail("make-ledger writes a SQLite ledger") }
+    let storage = workspace.ledger.storage
     var sequence = head.sequence + 1
     while sequence <= UInt64(entries) {
         let batchEnd = min(UInt64(entries), sequence + 4_999)
@@ -191,10 +226,16 @@ func makeLedger(dir: String, entries: Int, committed: Int = 100) async throws {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try await raw.rawInsert(rows, book: Array(try encoder.encode(book)))
+            let decidedOn = HeadRef(sequence: rows[0].sequence - 1, hash: rows[0].previousHash)
+            switch try await storage.append(rows, book: Array(try encoder.encode(book)), blobs: [], removing: nil, decidedOn: decidedOn) {
+            case .done: break
+            case .headMoved(let current): fail("make-ledger: the head moved to \(current.map(\.description) ?? "none") while filling")
+            case .queueChanged: fail("make-ledger: the queue changed while filling")
+            }
         }
     }
-    emit(["bench": "make-ledger", "entries": entries, "seconds": now() - started, "dir": dir,
+    try await workspace.ledger.close()
+    emit(["bench": "make-ledger", "entries": entries, "seconds": now() - started, "dir": dir, "ledger": storage.location,
           "head": "\(head.sequence):\(head.hash)"])
 }
 
@@ -202,17 +243,55 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }
 
-func commitLatency(dir: String, commits: Int) async throws {
-    let workspace = try await BenchWorkspace.create(dir)
-    // The peer: one INSERT of a row as big as an entry, per transaction, same file system, same
-    // durability, through a prepared statement reused (the cheapest insert SQLite offers).
-    let bare = try SQLiteBarePeer(path: "\(dir)/bare.sqlite")
+/// The peer of a commit: one INSERT of a row as big as an entry, per transaction, through a
+/// prepared statement reused (the cheapest durable insert the database offers).
+enum BarePeer {
+    /// SQLite: a file of its own beside the ledger, same file system, WAL + synchronous=FULL.
+    case sqlite(SQLiteBarePeer)
+    /// PostgreSQL: a table in the ledger's database (same server, same WAL), fsync + synchronous_commit on.
+    case postgres(PostgresBarePeer)
+
+    static func open(dir: String, location: LedgerLocation?) async throws -> BarePeer {
+        if case .postgres(let server) = location { return .postgres(try await PostgresBarePeer.open(server)) }
+        return .sqlite(try SQLiteBarePeer(path: "\(dir)/bare.sqlite"))
+    }
+
     /// One bare insert of row `seq` in its own transaction; its latency in seconds.
-    func bareInsert(_ seq: Int, _ body: [UInt8]) throws -> Double {
+    func insert(_ seq: Int, _ body: [UInt8]) async throws -> Double {
         let start = now()
-        try bare.insert(seq, body: body)
+        switch self {
+        case .sqlite(let peer): try peer.insert(seq, body: body)
+        case .postgres(let peer): try await peer.insert(seq, body: body)
+        }
         return now() - start
     }
+
+    func close() async throws {
+        if case .postgres(let peer) = self { try await peer.close() }
+    }
+}
+
+func backendName(_ location: LedgerLocation?) -> String { location?.isPostgres == true ? "postgres" : "sqlite" }
+
+/// Commit latency beside the bare insert. The ledger's storage is wrapped in a `CountingStorage`
+/// (a lock and a clock read per call: ~0.1 µs), which also tells how many storage calls a commit
+/// and an enqueue make and how long they spend in them.
+func commitLatency(dir: String, location: LedgerLocation?, commits: Int) async throws {
+    let created = try await BenchWorkspace.create(dir, location: location)
+    let counting = CountingStorage(created.ledger.storage)
+    let workspace = created.with(ledger: Ledger(storage: counting, workspace: dir))
+    _ = try await workspace.ledger.verified() // from genesis, before the clock starts
+    var commitStorage: [String: (calls: Int, seconds: Double)] = [:]
+    var enqueueStorage: [String: (calls: Int, seconds: Double)] = [:]
+    func add(_ stats: [String: (calls: Int, seconds: Double)], to total: inout [String: (calls: Int, seconds: Double)]) {
+        for (name, value) in stats {
+            let old = total[name] ?? (0, 0)
+            total[name] = (old.calls + value.calls, old.seconds + value.seconds)
+        }
+    }
+    var enqueueLatencies: [Double] = []
+    let bare = try await BarePeer.open(dir: dir, location: location)
+    func bareInsert(_ seq: Int, _ body: [UInt8]) async throws -> Double { try await bare.insert(seq, body) }
     // Interleaved: each commit is followed by one bare insert, so a noisy neighbour slows both alike.
     var latencies: [Double] = []
     var bareLatencies: [Double] = []
@@ -221,21 +300,39 @@ func commitLatency(dir: String, commits: Int) async throws {
         let time = Date()
         let envelope = try await workspace.nextEnvelope(at: time)
         envelopeBytes = try envelope.encoded().count
+        _ = counting.take()
+        let queued = now()
         let id = try await workspace.ledger.enqueue(envelope, snapshot: workspace.snapshotBytes, at: time).pending.id
+        enqueueLatencies.append(now() - queued)
+        add(counting.take(), to: &enqueueStorage)
         let start = now()
         try await workspace.ledger.commit(id: id, committer: workspace.committer, at: time)
         latencies.append(now() - start)
+        add(counting.take(), to: &commitStorage)
 
-        bareLatencies.append(try bareInsert(i, [UInt8](repeating: 0x5a, count: envelopeBytes)))
+        bareLatencies.append(try await bareInsert(i, [UInt8](repeating: 0x5a, count: envelopeBytes)))
     }
     // And the bare insert alone, back to back (its best case: nothing else touches the disk).
     var aloneLatencies: [Double] = []
     let body = [UInt8](repeating: 0x5a, count: envelopeBytes)
-    for i in commits..<(2 * commits) { aloneLatencies.append(try bareInsert(i, body)) }
+    for i in commits..<(2 * commits) { aloneLatencies.append(try await bareInsert(i, body)) }
+    try await bare.close()
+    try await workspace.ledger.close()
     latencies.sort()
     bareLatencies.sort()
     aloneLatencies.sort()
-    emit(["bench": "commit-latency", "commits": commits, "envelopeBytes": envelopeBytes,
+    enqueueLatencies.sort()
+    /// Per commit (or enqueue): storage calls, milliseconds in them, and the same per method.
+    func perOperation(_ stats: [String: (calls: Int, seconds: Double)]) -> [String: Any] {
+        let n = Double(commits)
+        return ["calls": Double(stats.values.reduce(0) { $0 + $1.calls }) / n,
+                "ms": stats.values.reduce(0) { $0 + $1.seconds } * 1000 / n,
+                "methods": stats.mapValues { ["calls": Double($0.calls) / n, "ms": $0.seconds * 1000 / n] }]
+    }
+    emit(["bench": "commit-latency", "backend": backendName(location), "commits": commits, "envelopeBytes": envelopeBytes,
+          "commitStorage": perOperation(commitStorage), "enqueueStorage": perOperation(enqueueStorage),
+          "enqueueP50ms": percentile(enqueueLatencies, 0.5) * 1000, "enqueueP99ms": percentile(enqueueLatencies, 0.99) * 1000,
+          "meanMs": latencies.reduce(0, +) / Double(commits) * 1000, "enqueueMeanMs": enqueueLatencies.reduce(0, +) / Double(commits) * 1000,
           "p50ms": percentile(latencies, 0.5) * 1000, "p99ms": percentile(latencies, 0.99) * 1000,
           "bareP50ms": percentile(bareLatencies, 0.5) * 1000, "bareP99ms": percentile(bareLatencies, 0.99) * 1000,
           "bareAloneP50ms": percentile(aloneLatencies, 0.5) * 1000, "bareAloneP99ms": percentile(aloneLatencies, 0.99) * 1000])
@@ -243,22 +340,110 @@ func commitLatency(dir: String, commits: Int) async throws {
 
 /// A signer's view of the ledger brought up to date after one more commit: verified from genesis
 /// (what signers did before checkpoints) against resumed from its checkpoint.
-func signerAdvance(dir: String) async throws {
-    let workspace = try await BenchWorkspace.open(dir)
+func signerAdvance(dir: String, location: LedgerLocation?) async throws {
+    let workspace = try await BenchWorkspace.open(dir, location: location)
     var start = now()
     let verified = try await ProposalReview.VerifiedLedger.verify(workspace.ledger, jobs: 1)
     let fromGenesis = now() - start
     let time = Date()
     // Another process commits one entry (its own Ledger object), then this signer catches up.
-    let other = try await BenchWorkspace.open(dir)
+    let other = try await BenchWorkspace.open(dir, location: location)
     let id = try await other.ledger.enqueue(try await other.nextEnvelope(at: time), snapshot: other.snapshotBytes, at: time).pending.id
     try await other.ledger.commit(id: id, committer: other.committer, at: time)
     start = now()
     let advanced = try await ProposalReview.VerifiedLedger.verify(workspace.ledger, jobs: 1)
     let fromCheckpoint = now() - start
     precondition(advanced.context.nextSequence == verified.context.nextSequence + 1)
+    try await other.ledger.close()
+    try await workspace.ledger.close()
     emit(["bench": "signer-advance", "entries": Int(verified.context.nextSequence),
           "fromGenesisSeconds": fromGenesis, "fromCheckpointSeconds": fromCheckpoint])
+}
+
+/// What one proposer of `concurrent-commits` did.
+struct ProposerTally: Sendable {
+    var proposer: Int
+    /// (sequence, hash) of every commit the ledger acknowledged to this proposer.
+    var committed: [HeadRef] = []
+    /// Attempts lost to another proposer: the head moved before its enqueue or its commit
+    /// (`stale-proposal`), and proposals re-made on the new head.
+    var staleRetries = 0
+    /// Attempts that gave up after the ledger's own retries (the head kept moving under them).
+    var busyRetries = 0
+    /// Seconds of each acknowledged attempt: propose (price + sign) + enqueue + commit.
+    var attemptSeconds: [Double] = []
+}
+
+/// `proposers` proposers race on one ledger for `seconds`: each has its own `Ledger` object (its own
+/// SQLite connection, or its own PostgreSQL connection pool) and its own three signer keys (one key
+/// approves one proposal per entry, so proposers sharing keys would refuse each other's signatures
+/// as double-signs), and loops: price and sign a resize on the head it verified, enqueue it,
+/// commit it. A proposer that loses the race (another committed first) gets `stale-proposal` and
+/// re-proposes on the new head. At the end every acknowledged commit must be in the chain, which
+/// is verified from genesis on a fresh connection, and the chain holds exactly those commits.
+func concurrentCommits(dir: String, location: LedgerLocation?, proposers: Int, seconds: Double) async throws {
+    let setup = try await BenchWorkspace.create(dir, location: location, proposers: proposers)
+    let startHead = try await setup.ledger.head()
+    try await setup.ledger.close()
+    var workspaces: [BenchWorkspace] = []
+    for _ in 0..<proposers {
+        let workspace = try await BenchWorkspace.open(dir, location: location)
+        _ = try await workspace.ledger.verified() // each verifies the genesis before the clock starts
+        workspaces.append(workspace)
+    }
+    let started = now()
+    let deadline = started + seconds
+    let tallies = try await withThrowingTaskGroup(of: ProposerTally.self) { group in
+        for (index, workspace) in workspaces.enumerated() {
+            group.addTask {
+                var tally = ProposerTally(proposer: index)
+                while now() < deadline {
+                    let attempt = now()
+                    do {
+                        let time = Date()
+                        let envelope = try await workspace.nextEnvelope(at: time, proposer: index)
+                        let id = try await workspace.ledger.enqueue(envelope, snapshot: workspace.snapshotBytes, at: time).pending.id
+                        let entry = try await workspace.ledger.commit(id: id, committer: workspace.committer, at: Date())
+                        tally.committed.append(HeadRef(sequence: entry.sequence, hash: entry.hash))
+                        tally.attemptSeconds.append(now() - attempt)
+                    } catch let error as LedgerError where error.code == .staleProposal {
+                        tally.staleRetries += 1
+                    } catch let error as LedgerError where error.code == .database && error.reason.contains("kept moving") {
+                        tally.busyRetries += 1
+                    }
+                }
+                return tally
+            }
+        }
+        var all: [ProposerTally] = []
+        for try await tally in group { all.append(tally) }
+        return all.sorted { $0.proposer < $1.proposer }
+    }
+    let elapsed = now() - started
+    for workspace in workspaces { try await workspace.ledger.close() }
+
+    // Every acknowledged commit in the chain, verified from genesis on a fresh connection.
+    let checker = try await BenchWorkspace.open(dir, location: location)
+    var source = StorageEntrySource(ledger: checker.ledger)
+    let report = try await LedgerVerifier().verify(&source, materializedBook: try await checker.ledger.book())
+    guard report.ok else { fail("concurrent-commits: the ledger does not verify: \(report.firstBad.map { "entry \($0.sequence): \($0.problem)" } ?? "?")") }
+    let committed = tallies.flatMap(\.committed).sorted { $0.sequence < $1.sequence }
+    for ref in committed {
+        let stored = try await checker.ledger.entry(ref.sequence)
+        guard stored.hash == ref.hash else { fail("concurrent-commits: acknowledged commit \(ref) is not in the chain (entry \(ref.sequence) is \(stored.hash))") }
+    }
+    let head = try await checker.ledger.head()
+    guard head.sequence - startHead.sequence == UInt64(committed.count), Set(committed.map(\.sequence)).count == committed.count else {
+        fail("concurrent-commits: \(committed.count) commits acknowledged, the chain grew by \(head.sequence - startHead.sequence)")
+    }
+    try await checker.ledger.close()
+    let attempts = tallies.flatMap(\.attemptSeconds).sorted()
+    emit(["bench": "concurrent-commits", "backend": backendName(location), "proposers": proposers, "seconds": elapsed,
+          "commits": committed.count, "commitsPerSecond": Double(committed.count) / elapsed,
+          "staleRetries": tallies.reduce(0) { $0 + $1.staleRetries }, "busyRetries": tallies.reduce(0) { $0 + $1.busyRetries },
+          "perProposer": tallies.map(\.committed.count), "attemptP50ms": attempts.isEmpty ? 0 : percentile(attempts, 0.5) * 1000,
+          "attemptP99ms": attempts.isEmpty ? 0 : percentile(attempts, 0.99) * 1000,
+          "verifiedEntries": report.entries, "allCommitsInChain": true, "verifySeconds": report.seconds])
 }
 
 // MARK: - pricing and stress
@@ -340,11 +525,14 @@ do {
     switch arguments.first {
     case "verify": try benchVerify(seconds: seconds)
     case "make-ledger":
-        try await makeLedger(dir: required("--dir"), entries: option("--entries").flatMap(Int.init) ?? 20_000)
+        try await makeLedger(dir: required("--dir"), location: ledgerLocation(), entries: option("--entries").flatMap(Int.init) ?? 20_000)
     case "signer-advance":
-        try await signerAdvance(dir: required("--dir"))
+        try await signerAdvance(dir: required("--dir"), location: ledgerLocation())
     case "commit-latency":
-        try await commitLatency(dir: required("--dir"), commits: option("--commits").flatMap(Int.init) ?? 1000)
+        try await commitLatency(dir: required("--dir"), location: ledgerLocation(), commits: option("--commits").flatMap(Int.init) ?? 1000)
+    case "concurrent-commits":
+        try await concurrentCommits(dir: required("--dir"), location: ledgerLocation(),
+                                    proposers: option("--proposers").flatMap(Int.init) ?? 4, seconds: option("--seconds").flatMap(Double.init) ?? 20)
     case "pricing":
         try pricing(inputs: required("--inputs"), out: required("--out"))
     case "backtest":
@@ -353,7 +541,7 @@ do {
         try stressGrid(book: required("--book"), market: required("--market"),
                        size: option("--size").flatMap(Int.init) ?? 101)
     default:
-        fail("usage: alvh-bench verify|make-ledger|signer-advance|commit-latency|pricing|stress-grid|backtest … (see the source header)")
+        fail("usage: alvh-bench verify|make-ledger|signer-advance|commit-latency|concurrent-commits|pricing|stress-grid|backtest … (see the source header)")
     }
 } catch {
     fail("\(error)")
