@@ -49,6 +49,7 @@ final class CountingStorage: LedgerStorage, Sendable {
     func book() async throws -> (sequence: UInt64, json: [UInt8])? { try await timed("book") { try await inner.book() } }
     func pending(id: String) async throws -> StoredPending? { try await timed("pending") { try await inner.pending(id: id) } }
     func allPending() async throws -> [StoredPending] { try await timed("allPending") { try await inner.allPending() } }
+    func openPending() async throws -> [StoredPending] { try await timed("openPending") { try await inner.openPending() } }
     func pendingIDs(prefix: String, limit: Int) async throws -> [String] {
         try await timed("pendingIDs") { try await inner.pendingIDs(prefix: prefix, limit: limit) }
     }
