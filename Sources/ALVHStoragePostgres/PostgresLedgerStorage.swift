@@ -264,42 +264,42 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
 
     public func meta(_ key: String) async throws -> String? {
         try await run("reading meta") { c in
-            try await self.first(c, PostgresSQL.meta, [.text(key)]) { try $0.decode(String.self) }
+            try await self.first(c, Prepared.Meta.self, [.text(key)]) { try $0.decode(String.self) }
         }
     }
 
     public func head() async throws -> StoredEntry? {
         try await run("reading the head") { c in
-            try await self.first(c, PostgresSQL.headEntry, []) { try Self.decodeEntry($0) }
+            try await self.first(c, Prepared.HeadEntry.self, []) { try Self.decodeEntry($0) }
         }
     }
 
     public func entry(at sequence: UInt64) async throws -> StoredEntry? {
         guard let seq = Int64(exactly: sequence) else { return nil }
         return try await run("reading an entry") { c in
-            try await self.first(c, PostgresSQL.entryAt, [.int(seq)]) { try Self.decodeEntry($0) }
+            try await self.first(c, Prepared.EntryAt.self, [.int(seq)]) { try Self.decodeEntry($0) }
         }
     }
 
     public func entries(from sequence: UInt64, limit: Int) async throws -> [StoredEntry] {
         guard limit > 0, let seq = Int64(exactly: sequence) else { return [] }
         return try await run("reading entries") { c in
-            try await self.all(c, PostgresSQL.entriesFrom, [.int(seq), .int(Int64(limit))]) { try Self.decodeEntry($0) }
+            try await self.all(c, Prepared.EntriesFrom.self, [.int(seq), .int(Int64(limit))]) { try Self.decodeEntry($0) }
         }
     }
 
     public func lastPolicyEntry(before sequence: UInt64?) async throws -> StoredEntry? {
         try await run("reading the policy entry") { c in
             if let sequence, let seq = Int64(exactly: sequence) {
-                return try await self.first(c, PostgresSQL.policyEntryBefore, [.int(seq)]) { try Self.decodeEntry($0) }
+                return try await self.first(c, Prepared.PolicyEntryBefore.self, [.int(seq)]) { try Self.decodeEntry($0) }
             }
-            return try await self.first(c, PostgresSQL.policyEntryLast, []) { try Self.decodeEntry($0) }
+            return try await self.first(c, Prepared.PolicyEntryLast.self, []) { try Self.decodeEntry($0) }
         }
     }
 
     public func blob(_ hash: String) async throws -> [UInt8]? {
         try await run("reading a blob") { c in
-            try await self.first(c, PostgresSQL.blob, [.text(hash)]) { Self.bytes(try $0.decode(ByteBuffer.self)) }
+            try await self.first(c, Prepared.Blob.self, [.text(hash)]) { Self.bytes(try $0.decode(ByteBuffer.self)) }
         }
     }
 
@@ -311,16 +311,16 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
                 return HashedBytes(hash: hash, bytes: Self.bytes(bytes))
             }
             if let hash {
-                return try await self.all(c, PostgresSQL.blobsAfter, [.text(hash), .int(Int64(limit))], decode)
+                return try await self.all(c, Prepared.BlobsAfter.self, [.text(hash), .int(Int64(limit))], decode)
             }
-            return try await self.all(c, PostgresSQL.blobsFirst, [.int(Int64(limit))], decode)
+            return try await self.all(c, Prepared.BlobsFirst.self, [.int(Int64(limit))], decode)
         }
         return rows.map { ($0.hash, $0.bytes) }
     }
 
     public func book() async throws -> (sequence: UInt64, json: [UInt8])? {
         let row: BookRow? = try await run("reading the book") { c in
-            try await self.first(c, PostgresSQL.book, []) { row in
+            try await self.first(c, Prepared.Book.self, []) { row in
                 let (seq, json) = try row.decode((Int64, ByteBuffer).self)
                 return BookRow(sequence: UInt64(seq), json: Self.bytes(json))
             }
@@ -334,13 +334,13 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
 
     public func allPending() async throws -> [StoredPending] {
         try await run("reading the queue") { c in
-            try await self.all(c, PostgresSQL.allPending, []) { try Self.decodePending($0) }
+            try await self.all(c, Prepared.AllPending.self, []) { try Self.decodePending($0) }
         }
     }
 
     public func openPending() async throws -> [StoredPending] {
         try await run("reading the open proposals") { c in
-            try await self.all(c, PostgresSQL.openPending, []) { try Self.decodePending($0) }
+            try await self.all(c, Prepared.OpenPending.self, []) { try Self.decodePending($0) }
         }
     }
 
@@ -348,9 +348,9 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
         guard limit > 0 else { return [] }
         return try await run("reading proposal ids") { c in
             if prefix.isEmpty {
-                return try await self.all(c, PostgresSQL.pendingIDsAll, [.int(Int64(limit))]) { try $0.decode(String.self) }
+                return try await self.all(c, Prepared.PendingIDsAll.self, [.int(Int64(limit))]) { try $0.decode(String.self) }
             }
-            return try await self.all(c, PostgresSQL.pendingIDsPrefix, [.text(prefix), .text(Self.upperBound(prefix)), .int(Int64(limit))]) {
+            return try await self.all(c, Prepared.PendingIDsPrefix.self, [.text(prefix), .text(Self.upperBound(prefix)), .int(Int64(limit))]) {
                 try $0.decode(String.self)
             }
         }
@@ -373,7 +373,7 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
 
     public func signatures(pendingID: String) async throws -> [StoredSignature] {
         try await run("reading signatures") { c in
-            try await self.all(c, PostgresSQL.signatures, [.text(pendingID)]) { row in
+            try await self.all(c, Prepared.Signatures.self, [.text(pendingID)]) { row in
                 let (keyid, sig, signer) = try row.decode((String?, ByteBuffer, String).self)
                 return StoredSignature(keyid: keyid, sig: Self.bytes(sig), signerKey: signer)
             }
@@ -382,14 +382,14 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
 
     public func rejections(pendingID: String) async throws -> [[UInt8]] {
         try await run("reading rejections") { c in
-            try await self.all(c, PostgresSQL.rejections, [.text(pendingID)]) { Self.bytes(try $0.decode(ByteBuffer.self)) }
+            try await self.all(c, Prepared.Rejections.self, [.text(pendingID)]) { Self.bytes(try $0.decode(ByteBuffer.self)) }
         }
     }
 
     public func slotRejections(sequence: UInt64) async throws -> [[UInt8]] {
         guard let seq = Int64(exactly: sequence) else { return [] }
         return try await run("reading rejections") { c in
-            try await self.all(c, PostgresSQL.slotRejections, [.int(seq)]) { Self.bytes(try $0.decode(ByteBuffer.self)) }
+            try await self.all(c, Prepared.SlotRejections.self, [.int(seq)]) { Self.bytes(try $0.decode(ByteBuffer.self)) }
         }
     }
 
@@ -400,18 +400,18 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
         try await run("creating the ledger") { c in
             do {
                 try await self.transaction(c) { c in
-                    if try await Self.scalarBool(c, PostgresSQL.anyEntry, logger: self.logger) {
+                    if try await Self.scalarBool(c, Prepared.AnyEntry.self, logger: self.logger) {
                         throw StorageError(.alreadyInitialized, "a ledger already exists here; it is never re-initialized", path: location)
                     }
                     guard genesis.sequence == 0, genesis.kind == "genesis" else {
                         throw StorageError(.refused, "the first entry must be a genesis entry at sequence 0", path: location)
                     }
                     try await self.insertEntry(c, genesis)
-                    try await self.execute(c, PostgresSQL.insertHead, [.int(0), .text(genesis.hash)])
+                    try await self.execute(c, Prepared.InsertHead.self, [.int(0), .text(genesis.hash)])
                     for (key, value) in meta.sorted(by: { $0.key < $1.key }) {
-                        try await self.execute(c, PostgresSQL.upsertMeta, [.text(key), .text(value)])
+                        try await self.execute(c, Prepared.UpsertMeta.self, [.text(key), .text(value)])
                     }
-                    try await self.execute(c, PostgresSQL.upsertBook, [.int(0), .bytes(book)])
+                    try await self.execute(c, Prepared.UpsertBook.self, [.int(0), .bytes(book)])
                     try await self.storeBlobs(c, blobs)
                     return ((), true)
                 }
@@ -431,7 +431,7 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
         return try await write("queueing a proposal", decidedOn: head) { c in
             var isNew = false
             if let proposal, try await self.status(c, id: proposal.id) == nil {
-                try await self.execute(c, PostgresSQL.insertPending, [
+                try await self.execute(c, Prepared.InsertPending.self, [
                     .text(proposal.id), .bytes(proposal.payload), .text(proposal.payloadType), .text(proposal.kind),
                     .int(Int64(proposal.sequence)), .text(proposal.base), .text(proposal.created), .text(proposal.expires),
                     .text(proposal.proposer), .text(proposal.queuedAt), proposal.attachments.map { .bytes($0) } ?? .null,
@@ -440,22 +440,22 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
             }
             guard let row = try await self.status(c, id: id) else { return (.notQueued, false) }
             guard row.status == .pending else { return (.notOpen(row.status), false) }
-            var count = try await Self.scalarInt(c, PostgresSQL.signatureCount, [.text(id)], logger: self.logger)
+            var count = try await Self.scalarInt(c, Prepared.SignatureCount.self, [.text(id)], logger: self.logger)
             var outcomes: [SignatureOutcome] = []
             for (index, signature) in signatures.enumerated() {
-                if try await Self.scalarBool(c, PostgresSQL.signatureByKey, [.text(id), .text(signature.signerKey)], logger: self.logger) {
+                if try await Self.scalarBool(c, Prepared.SignatureByKey.self, [.text(id), .text(signature.signerKey)], logger: self.logger) {
                     outcomes.append(.alreadyThere)
                     continue
                 }
                 guard count < maxSignatures else { return (.refused(index: index, .tooMany(count: Int(count))), false) }
-                let others = try await self.all(c, PostgresSQL.otherSignaturesForSlot, [.text(signature.signerKey), .int(row.sequence), .text(id)]) { r in
+                let others = try await self.all(c, Prepared.OtherSignaturesForSlot.self, [.text(signature.signerKey), .int(row.sequence), .text(id)]) { r in
                     let (other, expires, proposer) = try r.decode((String, String, String).self)
                     return SlotSignature(pendingID: other, expires: expires, proposer: proposer, signerKey: signature.signerKey)
                 }
                 if let blocking = others.first(where: conflicts) {
                     return (.refused(index: index, .doubleSign(blocking)), false)
                 }
-                try await self.execute(c, PostgresSQL.insertSignature, [
+                try await self.execute(c, Prepared.InsertSignature.self, [
                     .text(id), signature.keyid.map { .text($0) } ?? .null, .bytes(signature.sig), .text(signature.signerKey), .text(signature.addedAt),
                 ])
                 count += 1
@@ -471,13 +471,13 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
                              decidedOn head: HeadRef) async throws -> WriteOutcome<RejectionOutcome> {
         try await write("storing a rejection", decidedOn: head) { c in
             guard let row = try await self.status(c, id: pendingID) else { return (.notQueued, false) }
-            if try await Self.scalarBool(c, PostgresSQL.rejectionByKey, [.text(pendingID), .text(signerKey)], logger: self.logger) {
+            if try await Self.scalarBool(c, Prepared.RejectionByKey.self, [.text(pendingID), .text(signerKey)], logger: self.logger) {
                 return (.alreadyThere, false)
             }
-            try await self.execute(c, PostgresSQL.insertRejection, [.text(pendingID), .bytes(envelope), .text(signerKey), .text(addedAt)])
+            try await self.execute(c, Prepared.InsertRejection.self, [.text(pendingID), .bytes(envelope), .text(signerKey), .text(addedAt)])
             let vetoed = veto && row.status == .pending
             if vetoed {
-                try await self.execute(c, PostgresSQL.setPendingStatus, [.text(pendingID), .text(PendingStatus.vetoed.rawValue)])
+                try await self.execute(c, Prepared.SetPendingStatus.self, [.text(pendingID), .text(PendingStatus.vetoed.rawValue)])
             }
             return (.added(vetoed: vetoed), true)
         }
@@ -494,17 +494,17 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
                 // other proposals for its entry are locked too (FOR UPDATE), so that no rejection of
                 // them can be inserted, even by a writer that skips the head lock, until this commits.
                 guard let row = try await self.status(c, id: pending.id), row.status == .pending else { return (.queueChanged, false) }
-                try await self.execute(c, PostgresSQL.lockSlot, [.int(row.sequence)])
-                let count = try await Self.scalarInt(c, PostgresSQL.slotRejectionCount, [.int(row.sequence)], logger: self.logger)
+                try await self.execute(c, Prepared.LockSlot.self, [.int(row.sequence)])
+                let count = try await Self.scalarInt(c, Prepared.SlotRejectionCount.self, [.int(row.sequence)], logger: self.logger)
                 guard count == Int64(pending.slotRejections) else { return (.queueChanged, false) }
             }
             for entry in entries { try await self.insertEntry(c, entry) }
             if !entries.isEmpty {
-                try await self.execute(c, PostgresSQL.updateHead, [.int(Int64(previous.sequence)), .text(previous.hash)])
+                try await self.execute(c, Prepared.UpdateHead.self, [.int(Int64(previous.sequence)), .text(previous.hash)])
             }
-            try await self.execute(c, PostgresSQL.upsertBook, [.int(Int64(previous.sequence)), .bytes(book)])
+            try await self.execute(c, Prepared.UpsertBook.self, [.int(Int64(previous.sequence)), .bytes(book)])
             try await self.storeBlobs(c, blobs)
-            if let pending { try await self.execute(c, PostgresSQL.deletePending, [.text(pending.id)]) }
+            if let pending { try await self.execute(c, Prepared.DeletePending.self, [.text(pending.id)]) }
             return (.done(previous), true)
         }
     }
@@ -520,7 +520,7 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
                     results.append(.unchanged(id: change.id, status: row?.status))
                     continue
                 }
-                try await self.execute(c, PostgresSQL.setPendingStatus, [.text(change.id), .text(change.status.rawValue)])
+                try await self.execute(c, Prepared.SetPendingStatus.self, [.text(change.id), .text(change.status.rawValue)])
                 wrote = true
                 results.append(.marked(id: change.id, to: change.status))
             }
@@ -643,7 +643,7 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
         try await run(what) { c in
             do {
                 return try await self.transaction(c) { c -> (WriteOutcome<V>, Bool) in
-                    try await self.execute(c, PostgresSQL.lockHead, [])
+                    try await self.execute(c, Prepared.LockHead.self, [])
                     let current = try await self.headRef(c)
                     if let head, current != head { return (.headMoved(current: current), false) }
                     return try await body(c)
@@ -664,16 +664,7 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
     }
 
     static func query(_ sql: String, _ binds: [Bind]) -> PostgresQuery {
-        var bindings = PostgresBindings(capacity: binds.count)
-        for bind in binds {
-            switch bind {
-            case .text(let text): bindings.append(text)
-            case .int(let value): bindings.append(value)
-            case .bytes(let bytes): bindings.append(ByteBuffer(bytes: bytes))
-            case .null: bindings.appendNull()
-            }
-        }
-        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+        PostgresQuery(unsafeSQL: sql, binds: bindings(binds))
     }
 
     private func execute(_ c: PostgresConnection, _ sql: String, _ binds: [Bind]) async throws {
@@ -702,8 +693,49 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
         return result
     }
 
+    // Every statement of the ledger's reads and writes runs prepared: parsed and planned once per
+    // pooled connection under its own name (``PreparedStatement``), then only bound and executed.
+
+    private func execute<S: PreparedSQL>(_ c: PostgresConnection, _ statement: S.Type, _ binds: [Bind]) async throws {
+        for try await _ in try await c.execute(PreparedStatement<S>(binds: binds), logger: logger) {}
+    }
+
+    private func all<S: PreparedSQL, T>(_ c: PostgresConnection, _ statement: S.Type, _ binds: [Bind], _ decode: (PostgresRow) throws -> T) async throws -> [T] {
+        var result: [T] = []
+        for try await row in try await c.execute(PreparedStatement<S>(binds: binds), logger: logger) { result.append(try decode(row)) }
+        return result
+    }
+
+    private func first<S: PreparedSQL, T>(_ c: PostgresConnection, _ statement: S.Type, _ binds: [Bind], _ decode: (PostgresRow) throws -> T) async throws -> T? {
+        try await all(c, statement, binds, decode).first
+    }
+
+    static func scalarInt<S: PreparedSQL>(_ c: PostgresConnection, _ statement: S.Type, _ binds: [Bind] = [], logger: Logger) async throws -> Int64 {
+        for try await row in try await c.execute(PreparedStatement<S>(binds: binds), logger: logger) { return try row.decode(Int64.self) }
+        return 0
+    }
+
+    static func scalarBool<S: PreparedSQL>(_ c: PostgresConnection, _ statement: S.Type, _ binds: [Bind] = [], logger: Logger) async throws -> Bool {
+        var result = false
+        for try await row in try await c.execute(PreparedStatement<S>(binds: binds), logger: logger) { result = try row.decode(Bool.self) }
+        return result
+    }
+
+    static func bindings(_ binds: [Bind]) -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: binds.count)
+        for bind in binds {
+            switch bind {
+            case .text(let text): bindings.append(text)
+            case .int(let value): bindings.append(value)
+            case .bytes(let bytes): bindings.append(ByteBuffer(bytes: bytes))
+            case .null: bindings.appendNull()
+            }
+        }
+        return bindings
+    }
+
     private func headRef(_ c: PostgresConnection) async throws -> HeadRef? {
-        try await first(c, PostgresSQL.headRef, []) { row in
+        try await first(c, Prepared.HeadRef.self, []) { row in
             let (seq, hash) = try row.decode((Int64, String).self)
             return HeadRef(sequence: UInt64(seq), hash: hash)
         }
@@ -713,7 +745,7 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
 
     private func status(_ c: PostgresConnection, id: String) async throws -> Status? {
         let location = self.location
-        return try await first(c, PostgresSQL.pendingStatusForUpdate, [.text(id)]) { row in
+        return try await first(c, Prepared.PendingStatusForUpdate.self, [.text(id)]) { row in
             let (text, sequence) = try row.decode((String, Int64).self)
             guard let status = PendingStatus(rawValue: text) else {
                 throw StorageError(.corrupt, "proposal \(id) has an unknown status '\(text)'", path: location)
@@ -723,11 +755,11 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
     }
 
     private func pending(_ c: PostgresConnection, id: String) async throws -> StoredPending? {
-        try await first(c, PostgresSQL.pendingByID, [.text(id)]) { try Self.decodePending($0) }
+        try await first(c, Prepared.PendingByID.self, [.text(id)]) { try Self.decodePending($0) }
     }
 
     private func insertEntry(_ c: PostgresConnection, _ e: StoredEntry) async throws {
-        try await execute(c, PostgresSQL.insertEntry, [
+        try await execute(c, Prepared.InsertEntry.self, [
             .int(Int64(e.sequence)), .text(e.previousHash), .text(e.kind), .bytes(e.envelope), .bytes(e.attachments),
             .text(e.policyHash), .text(e.committedAt), .text(e.hash), .bytes(e.committerSignature),
         ])
@@ -735,7 +767,7 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
 
     private func storeBlobs(_ c: PostgresConnection, _ blobs: [[UInt8]]) async throws {
         for bytes in blobs {
-            try await execute(c, PostgresSQL.insertBlob, [.text(SHA256.hexDigest(bytes)), .bytes(bytes)])
+            try await execute(c, Prepared.InsertBlob.self, [.text(SHA256.hexDigest(bytes)), .bytes(bytes)])
         }
     }
 
