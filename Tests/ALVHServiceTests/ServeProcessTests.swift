@@ -93,8 +93,9 @@ struct ServeProcessTests {
         #expect(commit.text.hasSuffix("\n201"), "\(commit.text)")
         let missing = try Self.curl(client + ["-w", "\n%{http_code}", "\(url)/v1/proposals/\(envelope.id)"])
         #expect(missing.text.hasSuffix("\n404") && missing.text.contains("\"code\":\"not-found\""), "\(missing.text)")
-        let events = try Self.curl(client + ["-N", "\(url)/v1/events?after=0&max=5"])
-        #expect(events.text.contains("event: committed"), "\(events.text)")
+        let events = try Self.curl(client + ["-N", "\(url)/v1/events?after=0&max=4"])
+        let types = events.text.split(separator: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
+        #expect(types == ["queued", "signature", "signature", "committed"], "\(events.text)")
 
         // SIGTERM: a graceful shutdown, exit 0.
         process.terminate()
