@@ -97,10 +97,14 @@ struct ServeProcessTests {
         let types = events.text.split(separator: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
         #expect(types == ["queued", "signature", "signature", "committed"], "\(events.text)")
 
-        // SIGTERM: a graceful shutdown, exit 0.
+        // SIGTERM with an event stream open: the stream ends, then the server; exit 0.
+        let listener = try TestProcess.spawn(Self.curl!, ["-sS", "-N", "--max-time", "30"] + client + ["\(url)/v1/events"], log: "\(f.root)/events.log")
+        defer { if listener.isRunning { listener.terminate() } }
+        #expect(TestProcess.waitUntil(seconds: 10) { ((try? String(contentsOfFile: "\(f.root)/events.log", encoding: .utf8)) ?? "").contains("retry:") })
         process.terminate()
         let stopped = TestProcess.waitUntil(seconds: 20) { !process.isRunning }
         #expect(stopped)
+        #expect(TestProcess.waitUntil(seconds: 5) { !listener.isRunning })
         if stopped { #expect(process.terminationStatus == 0, "\((try? String(contentsOfFile: "\(f.root)/serve.log", encoding: .utf8)) ?? "")") }
         let reopened = try await Ledger.open(workspace: f.root)
         #expect(try await reopened.head().sequence == 1)
