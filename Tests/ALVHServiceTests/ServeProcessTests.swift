@@ -123,9 +123,23 @@ struct ServeProcessTests {
         #expect(wide.status == 1)
         #expect(wide.stderr.contains("[insecure-refused]") && wide.stderr.contains("--bind"), "\(wide.stderr)")
 
-        let (process, url) = try Self.serve(["--workspace", f.root, "--insecure-loopback"], log: "\(f.root)/serve.log")
+        let (process, url) = try Self.serve(["--workspace", f.root, "--insecure-loopback", "--request-timeout", "1"], log: "\(f.root)/serve.log")
         defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
         #expect(url.hasPrefix("http://127.0.0.1:"))
+
+        // A slow upload (4 KB at 400 B/s) gets 408 after a second, and does not hold up another client.
+        let slowBody = "\(f.root)/slow.json"
+        try Data(repeating: UInt8(ascii: " "), count: 4000).write(to: URL(fileURLWithPath: slowBody))
+        let slow = try TestProcess.spawn(Self.curl!, ["-sS", "--max-time", "30", "--limit-rate", "400", "-w", "\n%{http_code}",
+                                                      "-H", "Content-Type: application/json", "--data-binary", "@\(slowBody)",
+                                                      "\(url)/v1/proposals"], log: "\(f.root)/slow.log")
+        defer { if slow.isRunning { slow.terminate() } }
+        let started = Date()
+        let quick = try Self.curl(["-w", "\n%{http_code}", "\(url)/v1/ledger/head"])
+        #expect(quick.text.hasSuffix("\n200") && Date().timeIntervalSince(started) < 1, "\(quick.text)")
+        #expect(TestProcess.waitUntil(seconds: 8) { !slow.isRunning })
+        let slowReply = (try? String(contentsOfFile: "\(f.root)/slow.log", encoding: .utf8)) ?? ""
+        #expect(slowReply.contains("\"code\":\"request-timeout\"") && slowReply.hasSuffix("\n408"), "\(slowReply)")
         let head = try Self.curl(["-w", "\n%{http_code}", "\(url)/v1/ledger/head"])
         #expect(head.text.hasSuffix("\n200"), "\(head.text)")
         let commit = try Self.curl(["-w", "\n%{http_code}", "-X", "POST", "\(url)/v1/proposals/deadbeefdeadbeef/commit"])
