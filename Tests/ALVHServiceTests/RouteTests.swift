@@ -134,6 +134,22 @@ struct RouteTests {
         }
     }
 
+    @Test("a proposal whose window closes: an expired event from the watcher's poll; the queue row says expired")
+    func expiry() async throws {
+        let f = try await ServiceFixture()
+        try await f.withApp { ledger, client in
+            // 8 s: queued only while now + the policy's 3 s skew is before expiry; announced at expiry.
+            let (envelope, snapshot) = try await f.proposal(on: ledger, lifetime: 8)
+            _ = try await ledger.enqueue(envelope, snapshot: snapshot, at: Date())
+            // Nothing is written when a window closes: only the watcher's look finds it.
+            let events = try await client.call(.get, "/v1/events?after=0&max=2")
+            let types = events.text.split(separator: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
+            #expect(types == ["queued", "expired"], "\(events.text)")
+            let rows = try await client.call(.get, "/v1/proposals").json([String: [API.QueueRow]].self)["proposals"] ?? []
+            #expect(rows.first?.expired == true)
+        }
+    }
+
     @Test("errors: the CLI's JSON shape and codes, the status from the code")
     func errors() async throws {
         let f = try await ServiceFixture()
@@ -178,8 +194,8 @@ struct RouteTests {
         let f = try await ServiceFixture()
         try await f.withApp { ledger, client in
             let (first, snapshot) = try await f.proposal(on: ledger)
+            _ = try await ledger.enqueue(first, snapshot: snapshot, at: Date()) // queued as soon as made (the policy's 3 s skew)
             let (late, _) = try await f.proposal(on: ledger) // binds the same (soon old) head
-            _ = try await ledger.enqueue(first, snapshot: snapshot, at: Date())
             for name in ["s1", "s2"] { try await ledger.addSignature(try f.signature(name, over: first), to: first.id, at: Date()) }
             #expect(try await client.call(.post, "/v1/proposals/\(first.id)/commit").status == .created)
             let reply = try await client.post("/v1/proposals", json: API.ProposeRequest(envelope: Base64.encode(try late.encoded()),

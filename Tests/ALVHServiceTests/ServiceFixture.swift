@@ -51,7 +51,7 @@ final class ServiceFixture: Sendable {
     }
 
     /// A trader-signed proposal (the engine's first in calm) for the ledger's next slot — not queued.
-    func proposal(on ledger: Ledger) async throws -> (envelope: Envelope, snapshot: [UInt8]) {
+    func proposal(on ledger: Ledger, lifetime: TimeInterval = 3600) async throws -> (envelope: Envelope, snapshot: [UInt8]) {
         let (snapshot, bytes) = try market()
         let book = try await ledger.verified().book
         let proposal = try Engine.propose(book: book, market: snapshot)[0]
@@ -59,7 +59,7 @@ final class ServiceFixture: Sendable {
         let binding = LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
                                     policyHash: try await ledger.policyInForce().hash)
         let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: keys["trader"]!.keyID, market: snapshot,
-                                           snapshotBytes: bytes, created: Date(), lifetime: 3600)
+                                           snapshotBytes: bytes, created: Date(), lifetime: lifetime)
         var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
         try envelope.addSignature(using: keys["trader"]!)
         return (envelope, bytes)
