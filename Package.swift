@@ -3,11 +3,13 @@ import PackageDescription
 
 // Data flows one way:
 //   COpenSSL → ALVHSigning → (ALVHEngine is pure computation) → ALVHApproval → ALVHLedger → ALVHSigner → alvh
+//   ALVHLedger → ALVHService (`alvh serve`: the HTTP API) → alvh
 // (ALVHEngine uses ALVHSigning's SecureFile to read its files, nothing else of it.)
 // Only ALVHSigning imports COpenSSL, and it does so with `internal import`.
+// Only ALVHService imports Hummingbird / HummingbirdTLS (and NIOSSL for the TLS configuration).
 let package = Package(
     name: "alvh",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "alvh", targets: ["alvh"]),
         .library(name: "ALVHSigning", targets: ["ALVHSigning"]),
@@ -16,6 +18,7 @@ let package = Package(
         .library(name: "ALVHApproval", targets: ["ALVHApproval"]),
         .library(name: "ALVHLedger", targets: ["ALVHLedger"]),
         .library(name: "ALVHSigner", targets: ["ALVHSigner"]),
+        .library(name: "ALVHService", targets: ["ALVHService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +26,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -83,6 +90,21 @@ let package = Package(
             dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHLedger", "ALVHYAML",
                            .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
         ),
+        .target(
+            // `alvh serve`: the versioned JSON API in front of a ledger (Hummingbird 2, TLS 1.3 with
+            // client certificates, Server-Sent Events). The only module that imports Hummingbird.
+            name: "ALVHService",
+            dependencies: ["ALVHSigning", "ALVHApproval", "ALVHLedger", "ALVHStorage",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdCore", package: "hummingbird"),
+                           .product(name: "HummingbirdTLS", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log")],
+            // A copy of docs/openapi.yaml, served at /openapi.yaml (a test keeps the two identical).
+            resources: [.embedInCode("openapi.yaml")]
+        ),
         .executableTarget(
             name: "alvh",
             dependencies: [
@@ -92,6 +114,7 @@ let package = Package(
                 "ALVHLedger",
                 "ALVHSigner",
                 "ALVHBacktest",
+                "ALVHService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -134,6 +157,14 @@ let package = Package(
             // and the PostgreSQL-only tests (triggers, role, races, query plans).
             name: "ALVHStorageTests",
             dependencies: ["ALVHStorage", "ALVHStorageSQLite", "ALVHStoragePostgres", "ALVHSigning", "ALVHTestSupport"]
+        ),
+        .testTarget(
+            // Route-level tests (HummingbirdTesting) against a temporary SQLite ledger, and an
+            // end-to-end `alvh serve` over TLS driven with curl.
+            name: "ALVHServiceTests",
+            dependencies: ["ALVHService", "ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHTestSupport",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "ALVHEngineTests",

@@ -5,8 +5,8 @@ import ALVHSigning
 import ALVHSigner
 
 extension ALVH {
-    /// Long-running processes: one signer per key, and the coordinator.
-    static let processCommands: [any ParsableCommand.Type] = [SignerCommand.self, CoordinatorCommand.self]
+    /// Long-running processes: one signer per key, the coordinator, and the API service.
+    static let processCommands: [any ParsableCommand.Type] = [SignerCommand.self, CoordinatorCommand.self, ServeCommand.self]
 }
 
 extension SignerError: ReportableError {
@@ -34,9 +34,12 @@ struct ProcessOptions: ParsableArguments {
 
     /// A logger writing to stderr (stdout stays free for results).
     func logger(label: String) -> Logger {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        ProcessOptions.makeLogger(label: label, level: logLevel)
+    }
+
+    static func makeLogger(label: String, level: String) -> Logger {
         var logger = Logger(label: label) { EscapingLogHandler(StreamLogHandler.standardError(label: $0)) }
-        logger.logLevel = level
+        logger.logLevel = Logger.Level(rawValue: level) ?? .info
         return logger
     }
 }

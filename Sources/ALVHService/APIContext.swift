@@ -1,0 +1,115 @@
+import Foundation
+import Synchronization
+import Hummingbird
+import NIOCore
+
+/// The request context: Hummingbird's, plus the client's address (the key of its rate limit).
+public struct APIContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The peer's IP address (nil in the in-process test framework).
+    public let clientAddress: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress
+    }
+}
+
+/// Per-client token buckets: `rate` requests a second on average, `burst` at once.
+final class RateLimiter: Sendable {
+    struct Bucket {
+        var tokens: Double
+        var updated: ContinuousClock.Instant
+    }
+
+    let rate: Double
+    let burst: Double
+    private let buckets = Mutex<[String: Bucket]>([:])
+
+    init(rate: Double, burst: Double) {
+        self.rate = rate
+        self.burst = burst
+    }
+
+    /// Takes a token for `client`; nil when allowed, else the seconds until one is there.
+    func take(_ client: String, now: ContinuousClock.Instant = .now) -> Int? {
+        buckets.withLock { buckets in
+            var bucket = buckets[client] ?? Bucket(tokens: burst, updated: now)
+            let elapsed = now - bucket.updated
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            bucket.tokens = min(burst, bucket.tokens + seconds * rate)
+            bucket.updated = now
+            defer {
+                buckets[client] = bucket
+                if buckets.count > 10_000 { // forget the full buckets (they are the default)
+                    buckets = buckets.filter { $0.value.tokens < burst }
+                }
+            }
+            if bucket.tokens >= 1 {
+                bucket.tokens -= 1
+                return nil
+            }
+            return max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
+        }
+    }
+}
+
+/// Every answer that is not a success is the CLI's JSON error shape; every request is counted
+/// against its client's rate limit first.
+struct APIMiddleware: RouterMiddleware {
+    typealias Context = APIContext
+    let limiter: RateLimiter
+
+    func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        if let retry = limiter.take(context.clientAddress ?? "local") {
+            var response = APIError.rateLimited(retry).response
+            response.headers[.retryAfter] = String(retry)
+            return response
+        }
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            let code: String
+            let reason: String
+            switch error.status {
+            case .notFound:
+                code = "not-found"
+                reason = "no such route: \(request.method) \(request.uri.path) (see /openapi.yaml)"
+            case .methodNotAllowed:
+                code = "method-not-allowed"
+                reason = "\(request.method) is not allowed on \(request.uri.path) (see /openapi.yaml)"
+            case .contentTooLarge:
+                code = "too-large"
+                reason = error.body ?? "the request is too large"
+            default:
+                code = error.status.code < 500 ? "invalid-input" : "internal"
+                reason = error.body ?? error.status.reasonPhrase
+            }
+            return APIError(code, reason, status: error.status).response
+        } catch {
+            let api = APIError(error)
+            if api.status.code >= 500 { context.logger.error("\(request.method) \(request.uri.path): \(api)") }
+            return api.response
+        }
+    }
+}
+
+extension APIError {
+    /// The error as a JSON response.
+    var response: Response {
+        JSONResponse.make(body, status: status)
+    }
+}
+
+enum JSONResponse {
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data(#"{"error":{"code":"internal","reason":"the answer could not be encoded"}}"#.utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import ALVHApproval
+import ALVHLedger
+import ALVHStorage
+
+/// Turns changes of the ledger's head and queue into ``LedgerEvent``s.
+///
+/// The service's own writes call ``poll()`` before they answer (so their events are out at once);
+/// writes by other processes on the same ledger (a coordinator, `alvh sign`, another service) are
+/// seen by the poll it runs every `interval` (250 ms by default). Every look compares what it reads
+/// with what it knew, and what it knew only moves forward (counts up, heads on, a proposal leaves
+/// `pending` once), so two looks that overlap never announce one change twice.
+public actor LedgerWatcher: Service {
+    struct Known {
+        var signatures: Int
+        var rejections: Int
+        var open: Bool
+        var vetoed: Bool
+        var expired: Bool
+    }
+
+    struct Look {
+        var pending: [PendingProposal]
+        var vetoed: Set<String>
+        var head: UInt64
+        var entries: [LedgerEntry]
+    }
+
+    let ledger: Ledger
+    public nonisolated let broadcaster: EventBroadcaster
+    let interval: Duration
+    let logger: Logger
+    var known: [String: Known] = [:]
+    var head: UInt64?
+
+    public init(ledger: Ledger, broadcaster: EventBroadcaster, interval: Duration = .milliseconds(250), logger: Logger) {
+        self.ledger = ledger
+        self.broadcaster = broadcaster
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Learns the current head and queue without announcing them (done before the service listens).
+    public func prime() async throws {
+        guard head == nil else { return }
+        let look = try await self.look(now: Date())
+        guard head == nil else { return }
+        head = look.head
+        for row in look.pending {
+            known[row.id] = Known(signatures: row.signatureCount, rejections: row.rejectionCount, open: row.status == .pending,
+                                  vetoed: row.status == .vetoed || look.vetoed.contains(row.id),
+                                  expired: row.status == .expired || Self.isExpired(row, at: Date()))
+        }
+    }
+
+    /// Looks at the ledger and announces what changed since the last look.
+    public func poll() async throws {
+        if head == nil { try await prime(); return }
+        let now = Date()
+        apply(try await look(now: now), now: now)
+    }
+
+    public func run() async throws {
+        try await prime()
+        await withGracefulShutdownHandler {
+            var lastHeartbeat = ContinuousClock.now
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                try? await Task.sleep(for: interval)
+                if ContinuousClock.now - lastHeartbeat >= .seconds(15) {
+                    broadcaster.heartbeat()
+                    lastHeartbeat = .now
+                }
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                do { try await poll() } catch {
+                    logger.warning("watcher: could not read the ledger: \(error)")
+                }
+            }
+        } onGracefulShutdown: { [broadcaster] in
+            // The event streams end first, so the HTTP server's own shutdown does not wait on them.
+            broadcaster.finish()
+        }
+        broadcaster.finish()
+    }
+
+    // MARK: -
+
+    func look(now: Date) async throws -> Look {
+        let head = try await ledger.head().sequence
+        let pending = try await ledger.pending()
+        var vetoed: Set<String> = []
+        for row in pending where row.status == .pending && row.rejectionCount > (known[row.id]?.rejections ?? 0) {
+            // A new rejection: is it a veto that verifies? (The coordinator marks the row later.)
+            if let report = try? await ledger.evaluate(id: row.id, at: now), report.isVetoed { vetoed.insert(row.id) }
+        }
+        let from = (self.head ?? head) + 1
+        let entries = head >= from ? try await ledger.entries(from: from, limit: 256) : []
+        return Look(pending: pending, vetoed: vetoed, head: head, entries: entries)
+    }
+
+    func apply(_ look: Look, now: Date) {
+        for entry in look.entries where entry.sequence > (head ?? 0) {
+            let proposal = entry.kind == .genesis ? nil : (try? Envelope.decode(entry.envelope))?.id
+            broadcaster.publish(.committed, proposal: proposal, sequence: entry.sequence, hash: entry.hash, at: now)
+            head = entry.sequence
+            if let proposal { known[proposal]?.open = false }
+        }
+        for row in look.pending {
+            // A proposal seen for the first time: queued with the signatures it came with (its
+            // rejections, if any, are announced as such).
+            var state = known[row.id] ?? Known(signatures: row.signatureCount, rejections: 0, open: true, vetoed: false, expired: false)
+            if known[row.id] == nil {
+                broadcaster.publish(.queued, proposal: row.id, signatures: row.signatureCount, rejections: 0, sequence: row.sequence, at: now)
+            }
+            if row.signatureCount > state.signatures {
+                state.signatures = row.signatureCount
+                broadcaster.publish(.signature, proposal: row.id, signatures: row.signatureCount, rejections: state.rejections,
+                                    sequence: row.sequence, at: now)
+            }
+            if row.rejectionCount > state.rejections {
+                state.rejections = row.rejectionCount
+                broadcaster.publish(.rejection, proposal: row.id, signatures: state.signatures, rejections: row.rejectionCount,
+                                    sequence: row.sequence, at: now)
+            }
+            if !state.vetoed && (row.status == .vetoed || look.vetoed.contains(row.id)) {
+                state.vetoed = true
+                broadcaster.publish(.vetoed, proposal: row.id, signatures: state.signatures, rejections: state.rejections,
+                                    sequence: row.sequence, at: now)
+            }
+            if !state.expired && (row.status == .expired || Self.isExpired(row, at: now)) {
+                state.expired = true
+                broadcaster.publish(.expired, proposal: row.id, signatures: state.signatures, rejections: state.rejections,
+                                    sequence: row.sequence, at: now)
+            }
+            if row.status != .pending { state.open = false }
+            known[row.id] = state
+        }
+        if look.head > (head ?? 0) && look.entries.isEmpty { head = look.head }
+        if known.count > 100_000 { // a queue that large is a problem elsewhere; keep memory bounded
+            let live = Set(look.pending.map(\.id))
+            known = known.filter { live.contains($0.key) }
+        }
+    }
+
+    static func isExpired(_ row: PendingProposal, at now: Date) -> Bool {
+        guard let expires = RFC3339.parse(row.expires) else { return false }
+        return now >= expires
+    }
+}

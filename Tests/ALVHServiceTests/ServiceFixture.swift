@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import Hummingbird
+import HummingbirdTesting
+import ALVHSigning
+import ALVHApproval
+import ALVHEngine
+import ALVHLedger
+import ALVHService
+import ALVHTestSupport
+
+/// A workspace with a trader, three risk officers (s1…s3), a limits bot with veto, a committer, a
+/// 2-of-4 policy and a ledger holding the example condor; and the service's application over it.
+final class ServiceFixture: Sendable {
+    let root: String
+    let keys: [String: PrivateKey]
+    static let members: [(String, String)] = [("trader", "trader"), ("s1", "risk-officer"), ("s2", "risk-officer"),
+                                               ("s3", "risk-officer"), ("lim", "limits-bot")]
+
+    init() async throws {
+        var template = Array("/tmp/alvh-service-XXXXXX".utf8CString)
+        root = String(cString: mkdtemp(&template)!)
+        let store = KeyStore(directory: "\(root)/Keys")
+        var keys: [String: PrivateKey] = [:]
+        for name in Self.members.map(\.0) + ["committer"] {
+            let made = try store.generate(name: name, type: name == "s2" ? .p256 : .ed25519)
+            keys[name] = try PrivateKey.load(from: made.privateKeyPath)
+        }
+        self.keys = keys
+        var yaml = "version: 1\nname: service-test\nveto-roles: [limits-bot]\nmax-clock-skew: 3s\nsigners:\n"
+        for (name, role) in Self.members {
+            yaml += "  - id: \(name)\n    key: Keys/\(name).pub.pem\n    key-id: \(keys[name]!.keyID.hex)\n    roles: [\(role)]\n"
+        }
+        yaml += "committers:\n  - id: committer\n    key: Keys/committer.pub.pem\n    key-id: \(keys["committer"]!.keyID.hex)\n"
+        yaml += "rules:\n  - name: layers\n    kinds: [add-layer, roll-layer, resize-layer, close-layer]\n    threshold: 2\n"
+        try SecureFile.makeDirectory("\(root)/Policies", mode: 0o755)
+        try SecureFile.writeAtomically(Array(yaml.utf8), to: "\(root)/Policies/desk.yaml", mode: 0o644)
+        let book = try Book.load(path: Self.examples + "/book/condor.json")
+        let ledger = try await Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: book, at: Date())
+        try await ledger.close()
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    static var examples: String { TestProcess.packageRoot.appendingPathComponent("Examples").path }
+    var committerKeyPath: String { "\(root)/Keys/private/committer.key.pem" }
+
+    func market(_ name: String = "calm") throws -> (snapshot: MarketSnapshot, bytes: [UInt8]) {
+        let bytes = try SecureFile.read("\(Self.examples)/market/\(name).json", limit: MarketSnapshot.maxBytes)
+        return (try MarketSnapshot.decode(Data(bytes)), bytes)
+    }
+
+    /// A trader-signed proposal (the engine's first in calm) for the ledger's next slot — not queued.
+    func proposal(on ledger: Ledger, lifetime: TimeInterval = 3600) async throws -> (envelope: Envelope, snapshot: [UInt8]) {
+        let (snapshot, bytes) = try market()
+        let book = try await ledger.verified().book
+        let proposal = try Engine.propose(book: book, market: snapshot)[0]
+        let context = try await ledger.context()
+        let binding = LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
+                                    policyHash: try await ledger.policyInForce().hash)
+        let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: keys["trader"]!.keyID, market: snapshot,
+                                           snapshotBytes: bytes, created: Date(), lifetime: lifetime)
+        var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
+        try envelope.addSignature(using: keys["trader"]!)
+        return (envelope, bytes)
+    }
+
+    /// `name`'s DSSE signature over `envelope`.
+    func signature(_ name: String, over envelope: Envelope) throws -> Envelope.Signature {
+        var copy = Envelope(payload: envelope.payload, payloadType: envelope.payloadType)
+        try copy.addSignature(using: keys[name]!)
+        return copy.signatures[0]
+    }
+
+    /// Runs `body` with the service's application (the watcher running beside it) over this ledger.
+    func withApp<T: Sendable>(committer: Bool = true, limits: ServiceConfiguration.Limits = .init(),
+                              _ body: @Sendable @escaping (Ledger, any TestClientProtocol) async throws -> T) async throws -> T {
+        let ledger = try await Ledger.open(workspace: root)
+        do {
+            var configuration = ServiceConfiguration(workspace: root, insecureLoopback: true, limits: limits, pollMilliseconds: 50)
+            if committer { configuration.committer = try PrivateKey.load(from: committerKeyPath) }
+            var parts = try await ALVHServer.application(ledger: ledger, configuration: configuration, logger: Logger(label: "test"))
+            parts.app.addServices(parts.watcher)
+            let result = try await parts.app.test(.router) { client in try await body(ledger, client) }
+            try await ledger.close()
+            return result
+        } catch {
+            try? await ledger.close()
+            throw error
+        }
+    }
+}
+
+/// A response's status and bytes.
+struct Reply: Sendable {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var bytes: [UInt8]
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    func json<T: Decodable>(_ type: T.Type) throws -> T { try JSONDecoder().decode(T.self, from: Data(bytes)) }
+    var error: APIError.Body.Detail? { (try? json(APIError.Body.self))?.error }
+}
+
+extension TestClientProtocol {
+    func call(_ method: HTTPRequest.Method, _ uri: String, body: [UInt8]? = nil, headers: HTTPFields = [:]) async throws -> Reply {
+        try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(bytes: $0) }) { response in
+            Reply(status: response.status, headers: response.headers, bytes: Array(response.body.readableBytesView))
+        }
+    }
+
+    func post<T: Encodable>(_ uri: String, json value: T) async throws -> Reply {
+        try await call(.post, uri, body: Array(try JSONEncoder().encode(value)), headers: [.contentType: "application/json"])
+    }
+}
