@@ -162,7 +162,7 @@ let package = Package(
             // Route-level tests (HummingbirdTesting) against a temporary SQLite ledger, and an
             // end-to-end `alvh serve` over TLS driven with curl.
             name: "ALVHServiceTests",
-            dependencies: ["ALVHService", "ALVHLedger", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHTestSupport",
+            dependencies: ["ALVHService", "ALVHLedger", "ALVHStorage", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHTestSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "Hummingbird", package: "hummingbird")]
         ),

@@ -10,49 +10,22 @@ import ALVHTestSupport
 /// certificates `scripts/tls-init` makes.
 @Suite("alvh serve process", .serialized)
 struct ServeProcessTests {
-    static let curl = ["/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let curl = ServeProcess.curlPath
 
-    /// The desk CA, the server certificate and client certificates `alice`, made by scripts/tls-init.
-    static func tlsInit(_ dir: String) throws {
-        let script = TestProcess.packageRoot.appendingPathComponent("scripts/tls-init").path
-        let out = try TestProcess.run("/bin/bash", [script, dir, "alice"], timeout: 60)
-        guard out.status == 0 else { throw ServiceError("test", "tls-init failed: \(out.stderr)") }
-    }
-
-    /// Starts `alvh serve` and waits for the URL it prints.
-    static func serve(_ arguments: [String], log: String) throws -> (Process, String) {
-        let process = try TestProcess.spawn(TestProcess.alvh, ["serve", "--port", "0"] + arguments, log: log)
-        var url: String?
-        _ = TestProcess.waitUntil(seconds: 30) {
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "alvh serve: listening on ") {
-                url = text[range.upperBound...].split(separator: "\n").first.map(String.init)
-            }
-            return url != nil || !process.isRunning
-        }
-        guard let url else {
-            if process.isRunning { process.terminate() }
-            throw ServiceError("test", "alvh serve did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        }
-        return (process, url)
-    }
-
-    static func curl(_ arguments: [String]) throws -> TestProcess.Output {
-        try TestProcess.run(curl!, ["-sS", "--max-time", "20"] + arguments, timeout: 40)
-    }
+    static func curl(_ arguments: [String]) throws -> TestProcess.Output { try ServeProcess.curl(arguments) }
 
     @Test("over TLS 1.3 with a client certificate: read, propose, sign, commit; refused without a certificate; SIGTERM stops it cleanly",
           .enabled(if: curl != nil))
     func tlsEndToEnd() async throws {
         let f = try await ServiceFixture()
         let tls = "\(f.root)/tls"
-        try Self.tlsInit(tls)
-        let (process, url) = try Self.serve(["--workspace", f.root, "--tls-cert", "\(tls)/server.pem", "--tls-key", "\(tls)/server.key.pem",
-                                             "--client-ca", "\(tls)/ca.pem", "--committer-key", f.committerKeyPath],
-                                            log: "\(f.root)/serve.log")
-        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        try ServeProcess.tlsInit(tls)
+        let client = ServeProcess.clientTLS(tls)
+        let served = try ServeProcess.start(["--workspace", f.root, "--committer-key", f.committerKeyPath] + ServeProcess.serverTLS(tls),
+                                            log: "\(f.root)/serve.log", client: client)
+        let (process, url) = (served.process, served.url)
+        defer { served.stop() }
         #expect(url.hasPrefix("https://127.0.0.1:"))
-        let client = ["--cacert", "\(tls)/ca.pem", "--cert", "\(tls)/clients/alice.pem", "--key", "\(tls)/clients/alice.key.pem"]
 
         let head = try Self.curl(client + ["--tlsv1.3", "-w", "\n%{http_code}", "\(url)/v1/ledger/head"])
         #expect(head.status == 0, "\(head.stderr)")
@@ -74,18 +47,11 @@ struct ServeProcessTests {
         let ledger = try await Ledger.open(workspace: f.root)
         let (envelope, snapshot) = try await f.proposal(on: ledger)
         try await ledger.close()
-        let body = "\(f.root)/propose.json"
-        try Data(try JSONEncoder().encode(API.ProposeRequest(envelope: Base64.encode(try envelope.encoded()), snapshot: Base64.encode(snapshot))))
-            .write(to: URL(fileURLWithPath: body))
-        let posted = try Self.curl(client + ["-w", "\n%{http_code}", "-H", "Content-Type: application/json", "--data-binary", "@\(body)",
-                                             "\(url)/v1/proposals"])
-        #expect(posted.text.hasSuffix("\n201"), "\(posted.text) \(posted.stderr)")
+        let posted = try served.propose(envelope, snapshot: snapshot, dir: f.root)
+        #expect(posted.status == 201, "\(posted)")
         for name in ["s1", "s2", "s2"] {
-            let signature = try f.signature(name, over: envelope)
-            let json = String(decoding: try JSONEncoder().encode(API.SignatureObject(keyid: signature.keyid, sig: Base64.encode(signature.sig))), as: UTF8.self)
-            let reply = try Self.curl(client + ["-w", "\n%{http_code}", "-H", "Content-Type: application/json", "-d", json,
-                                                "\(url)/v1/proposals/\(envelope.id)/signatures"])
-            #expect(reply.status == 0 && (reply.text.hasSuffix("\n201") || reply.text.hasSuffix("\n200")), "\(reply.text)")
+            let reply = try served.sign(envelope.id, try f.signature(name, over: envelope))
+            #expect(reply.status == 201 || reply.status == 200, "\(reply)")
         }
         let envelopeBytes = try Self.curl(client + ["\(url)/v1/proposals/\(envelope.id)/envelope"])
         #expect(try Envelope.decode(envelopeBytes.stdout).signatures.count == 3)
@@ -123,8 +89,9 @@ struct ServeProcessTests {
         #expect(wide.status == 1)
         #expect(wide.stderr.contains("[insecure-refused]") && wide.stderr.contains("--bind"), "\(wide.stderr)")
 
-        let (process, url) = try Self.serve(["--workspace", f.root, "--insecure-loopback", "--request-timeout", "1"], log: "\(f.root)/serve.log")
-        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let served = try ServeProcess.start(["--workspace", f.root, "--insecure-loopback", "--request-timeout", "1"], log: "\(f.root)/serve.log")
+        let (process, url) = (served.process, served.url)
+        defer { served.stop() }
         #expect(url.hasPrefix("http://127.0.0.1:"))
 
         // A slow upload (4 KB at 400 B/s) gets 408 after a second, and does not hold up another client.

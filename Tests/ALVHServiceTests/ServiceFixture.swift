@@ -6,6 +6,7 @@ import ALVHSigning
 import ALVHApproval
 import ALVHEngine
 import ALVHLedger
+import ALVHStorage
 import ALVHService
 import ALVHTestSupport
 
@@ -14,10 +15,14 @@ import ALVHTestSupport
 final class ServiceFixture: Sendable {
     let root: String
     let keys: [String: PrivateKey]
+    /// Where the ledger is (nil: the workspace's alvh.sqlite).
+    let location: LedgerLocation?
     static let members: [(String, String)] = [("trader", "trader"), ("s1", "risk-officer"), ("s2", "risk-officer"),
                                                ("s3", "risk-officer"), ("lim", "limits-bot")]
 
-    init() async throws {
+    /// The workspace, with its ledger at `location` (default: the workspace's alvh.sqlite).
+    init(location: LedgerLocation? = nil) async throws {
+        self.location = location
         var template = Array("/tmp/alvh-service-XXXXXX".utf8CString)
         root = String(cString: mkdtemp(&template)!)
         let store = KeyStore(directory: "\(root)/Keys")
@@ -36,7 +41,8 @@ final class ServiceFixture: Sendable {
         try SecureFile.makeDirectory("\(root)/Policies", mode: 0o755)
         try SecureFile.writeAtomically(Array(yaml.utf8), to: "\(root)/Policies/desk.yaml", mode: 0o644)
         let book = try Book.load(path: Self.examples + "/book/condor.json")
-        let ledger = try await Ledger.initialize(workspace: root, policyPath: "\(root)/Policies/desk.yaml", book: book, at: Date())
+        let ledger = try await Ledger.initialize(workspace: root, location: location, policyPath: "\(root)/Policies/desk.yaml", book: book,
+                                                 committer: keys["committer"]!, at: Date())
         try await ledger.close()
     }
 
@@ -44,6 +50,11 @@ final class ServiceFixture: Sendable {
 
     static var examples: String { TestProcess.packageRoot.appendingPathComponent("Examples").path }
     var committerKeyPath: String { "\(root)/Keys/private/committer.key.pem" }
+    /// `--ledger URL` for a child's command line (nothing for the workspace's file).
+    var ledgerArguments: [String] { location.map { ["--ledger", $0.description] } ?? [] }
+
+    /// Opens the fixture's ledger (close it after).
+    func openLedger() async throws -> Ledger { try await Ledger.open(workspace: root, at: location) }
 
     func market(_ name: String = "calm") throws -> (snapshot: MarketSnapshot, bytes: [UInt8]) {
         let bytes = try SecureFile.read("\(Self.examples)/market/\(name).json", limit: MarketSnapshot.maxBytes)
@@ -51,10 +62,16 @@ final class ServiceFixture: Sendable {
     }
 
     /// A trader-signed proposal (the engine's first in calm) for the ledger's next slot — not queued.
-    func proposal(on ledger: Ledger, lifetime: TimeInterval = 3600) async throws -> (envelope: Envelope, snapshot: [UInt8]) {
-        let (snapshot, bytes) = try market()
+    /// With `markets`, the first of them in which the engine proposes anything (for a book that
+    /// already took the calm market's proposal).
+    func proposal(on ledger: Ledger, lifetime: TimeInterval = 3600, markets: [String] = ["calm"]) async throws -> (envelope: Envelope, snapshot: [UInt8]) {
         let book = try await ledger.verified().book
-        let proposal = try Engine.propose(book: book, market: snapshot)[0]
+        var found: (EngineProposal, MarketSnapshot, [UInt8])?
+        for name in markets where found == nil {
+            let (snapshot, bytes) = try market(name)
+            if let first = try Engine.propose(book: book, market: snapshot).first { found = (first, snapshot, bytes) }
+        }
+        guard let (proposal, snapshot, bytes) = found else { throw ServiceError("test", "the engine proposes nothing in \(markets)") }
         let context = try await ledger.context()
         let binding = LedgerBinding(ledgerID: context.ledgerID, base: context.head, sequence: context.nextSequence,
                                     policyHash: try await ledger.policyInForce().hash)
@@ -75,7 +92,7 @@ final class ServiceFixture: Sendable {
     /// Runs `body` with the service's application (the watcher running beside it) over this ledger.
     func withApp<T: Sendable>(committer: Bool = true, limits: ServiceConfiguration.Limits = .init(),
                               _ body: @Sendable @escaping (Ledger, any TestClientProtocol) async throws -> T) async throws -> T {
-        let ledger = try await Ledger.open(workspace: root)
+        let ledger = try await openLedger()
         do {
             var configuration = ServiceConfiguration(workspace: root, insecureLoopback: true, limits: limits, pollMilliseconds: 50)
             if committer { configuration.committer = try PrivateKey.load(from: committerKeyPath) }

@@ -1,0 +1,139 @@
+import Foundation
+import ALVHSigning
+import ALVHApproval
+import ALVHService
+import ALVHTestSupport
+
+/// A real `alvh serve` OS process, driven with the `curl` CLI (over TLS with a client certificate
+/// made by `scripts/tls-init`, or plain HTTP on loopback).
+struct ServeProcess {
+    static let curlPath = ["/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    let process: Process
+    /// `https://127.0.0.1:PORT` (or `http://…`).
+    let url: String
+    /// curl's TLS arguments for client `alice` (empty over plain HTTP).
+    let client: [String]
+    let log: String
+
+    /// The desk CA, the server certificate and client certificates `alice`, made by scripts/tls-init.
+    static func tlsInit(_ dir: String) throws {
+        let script = TestProcess.packageRoot.appendingPathComponent("scripts/tls-init").path
+        let out = try TestProcess.run("/bin/bash", [script, dir, "alice"], timeout: 60)
+        guard out.status == 0 else { throw ServiceError("test", "tls-init failed: \(out.stderr)") }
+    }
+
+    /// The server's TLS arguments for the files `tlsInit(dir)` made.
+    static func serverTLS(_ dir: String) -> [String] {
+        ["--tls-cert", "\(dir)/server.pem", "--tls-key", "\(dir)/server.key.pem", "--client-ca", "\(dir)/ca.pem"]
+    }
+
+    /// curl's arguments for client `alice` of `tlsInit(dir)`.
+    static func clientTLS(_ dir: String) -> [String] {
+        ["--cacert", "\(dir)/ca.pem", "--cert", "\(dir)/clients/alice.pem", "--key", "\(dir)/clients/alice.key.pem"]
+    }
+
+    /// Starts `alvh serve` and waits for the URL it prints.
+    static func start(_ arguments: [String], log: String, client: [String] = []) throws -> ServeProcess {
+        let process = try TestProcess.spawn(TestProcess.alvh, ["serve", "--port", "0"] + arguments, log: log)
+        var url: String?
+        _ = TestProcess.waitUntil(seconds: 30) {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: "alvh serve: listening on ") {
+                url = text[range.upperBound...].split(separator: "\n").first.map(String.init)
+            }
+            return url != nil || !process.isRunning
+        }
+        guard let url else {
+            if process.isRunning { process.terminate() }
+            throw ServiceError("test", "alvh serve did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
+        return ServeProcess(process: process, url: url, client: client, log: log)
+    }
+
+    /// SIGTERM, and waits for the exit.
+    func stop() {
+        if process.isRunning { process.terminate(); process.waitUntilExit() }
+    }
+
+    var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+    static func curl(_ arguments: [String]) throws -> TestProcess.Output {
+        try TestProcess.run(curlPath!, ["-sS", "--max-time", "20"] + arguments, timeout: 40)
+    }
+
+    /// curl with this server's client arguments.
+    func curl(_ arguments: [String]) throws -> TestProcess.Output { try Self.curl(client + arguments) }
+
+    /// A request's HTTP status (0 when curl failed) and body.
+    struct Answer: CustomStringConvertible {
+        var status: Int
+        var body: String
+        var description: String { "\(status) \(body)" }
+
+        /// From curl's output with `-w "\n%{http_code}"` at its end.
+        init(_ output: String) {
+            let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+            status = Int(lines.last ?? "") ?? 0
+            body = lines.dropLast().joined(separator: "\n")
+        }
+
+        /// The JSON error's `code`, if the body is one.
+        var code: String? {
+            guard let range = body.range(of: "\"code\":\"") else { return nil }
+            return body[range.upperBound...].split(separator: "\"").first.map(String.init)
+        }
+    }
+
+    /// `curl -w "\n%{http_code}"` on `path`, with `arguments` before the URL.
+    func call(_ path: String, _ arguments: [String] = []) throws -> Answer {
+        let out = try curl(["-w", "\n%{http_code}"] + arguments + ["\(url)\(path)"])
+        return Answer(out.text)
+    }
+
+    /// `POST /v1/proposals` with the envelope and the market snapshot it cites (bodies through `dir`).
+    func propose(_ envelope: Envelope, snapshot: [UInt8], dir: String) throws -> Answer {
+        let body = "\(dir)/propose-\(envelope.id).json"
+        try Data(try JSONEncoder().encode(API.ProposeRequest(envelope: Base64.encode(try envelope.encoded()), snapshot: Base64.encode(snapshot))))
+            .write(to: URL(fileURLWithPath: body))
+        return try call("/v1/proposals", ["-H", "Content-Type: application/json", "--data-binary", "@\(body)"])
+    }
+
+    /// `POST /v1/proposals/ID/signatures`.
+    func sign(_ id: String, _ signature: Envelope.Signature) throws -> Answer {
+        let json = String(decoding: try JSONEncoder().encode(API.SignatureObject(keyid: signature.keyid, sig: Base64.encode(signature.sig))), as: UTF8.self)
+        return try call("/v1/proposals/\(id)/signatures", ["-H", "Content-Type: application/json", "-d", json])
+    }
+
+    /// `POST /v1/proposals/ID/commit`.
+    func commit(_ id: String) throws -> Answer { try call("/v1/proposals/\(id)/commit", ["-X", "POST"]) }
+
+    /// A curl process running `arguments` against `path` with its output (and `-w "\n%{http_code}"`) in `log`.
+    func spawn(_ path: String, _ arguments: [String], log: String) throws -> Process {
+        try TestProcess.spawn(Self.curlPath!, ["-sS", "--max-time", "30", "-w", "\n%{http_code}"] + client + arguments + ["\(url)\(path)"],
+                              log: log)
+    }
+
+    /// A `curl -N` on `/v1/events` (from the oldest kept event) writing to `log`; see `events(in:)`.
+    func listen(log: String) throws -> Process {
+        try TestProcess.spawn(Self.curlPath!, ["-sS", "-N", "--max-time", "120"] + client + ["\(url)/v1/events?after=0"], log: log)
+    }
+
+    /// The (type, proposal) of each event in an event stream's text.
+    static func events(in text: String) -> [(type: String, proposal: String?)] {
+        var result: [(String, String?)] = []
+        var type: String?
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("event: ") { type = String(line.dropFirst(7)) }
+            if line.hasPrefix("data: "), let t = type {
+                var proposal: String?
+                if let range = line.range(of: "\"proposal\":\"") {
+                    proposal = line[range.upperBound...].split(separator: "\"").first.map(String.init)
+                }
+                result.append((t, proposal))
+                type = nil
+            }
+        }
+        return result
+    }
+}
