@@ -107,11 +107,7 @@ struct ServePostgresTests {
                     #expect(reply.status == 201, "round \(round), \(name): \(reply)")
                 }
                 // Both commit at once.
-                let logs = ["\(f.root)/commit-a-\(round).log", "\(f.root)/commit-b-\(round).log"]
-                let racers = [try a.spawn("/v1/proposals/\(id)/commit", ["-X", "POST"], log: logs[0]),
-                              try b.spawn("/v1/proposals/\(id)/commit", ["-X", "POST"], log: logs[1])]
-                #expect(TestProcess.waitUntil(seconds: 30) { racers.allSatisfy { !$0.isRunning } })
-                let answers = logs.map { ServeProcess.Answer((try? String(contentsOfFile: $0, encoding: .utf8)) ?? "") }
+                let answers = try ServeProcess.race([(a, "/v1/proposals/\(id)/commit"), (b, "/v1/proposals/\(id)/commit")], dir: f.root)
                 let won = answers.filter { $0.status == 201 }
                 let lost = answers.filter { $0.status != 201 }
                 #expect(won.count == 1, "round \(round): \(answers)")
@@ -121,6 +117,32 @@ struct ServePostgresTests {
                 #expect(won.first?.body.contains("\"sequence\":\(before + 1)") == true, "round \(round): \(answers)")
                 #expect(try await Self.head(f) == before + 1, "round \(round): committed once")
                 committed.append(id)
+            }
+
+            // Rivals: two proposals for the same slot, queued through different servers. A key that
+            // approved one through A cannot approve the other through B (the double-sign check is the
+            // ledger's, in the shared database); committing both at once appends one entry, the other
+            // is refused.
+            do {
+                let before = try await Self.head(f)
+                let ledger = try await f.openLedger()
+                let x = try await f.proposal(on: ledger, lifetime: 3600, markets: ["calm", "spike", "pre-fomc", "recovery"])
+                let y = try await f.proposal(on: ledger, lifetime: 3000, markets: ["calm", "spike", "pre-fomc", "recovery"])
+                try await ledger.close()
+                #expect(x.envelope.id != y.envelope.id)
+                #expect(try a.propose(x.envelope, snapshot: x.snapshot, dir: f.root).status == 201)
+                #expect(try b.propose(y.envelope, snapshot: y.snapshot, dir: f.root).status == 201)
+                #expect(try a.sign(x.envelope.id, try f.signature("s1", over: x.envelope)).status == 201)
+                let doubled = try b.sign(y.envelope.id, try f.signature("s1", over: y.envelope))
+                #expect(doubled.status == 409 && doubled.code == "duplicate", "\(doubled)")
+                #expect(try b.sign(x.envelope.id, try f.signature("s2", over: x.envelope)).status == 201)
+                #expect(try a.sign(y.envelope.id, try f.signature("s3", over: y.envelope)).status == 201)
+                let answers = try ServeProcess.race([(a, "/v1/proposals/\(x.envelope.id)/commit"), (b, "/v1/proposals/\(y.envelope.id)/commit")],
+                                                    dir: f.root)
+                #expect(answers[0].status == 201, "rivals: \(answers)")
+                #expect(answers[1].status == 409 && answers[1].code != nil, "rivals: \(answers)")
+                #expect(try await Self.head(f) == before + 1, "rivals: one entry")
+                committed.append(x.envelope.id)
             }
 
             // Both streams saw every proposal queued and committed (B learns of A's proposals, and
@@ -144,7 +166,7 @@ struct ServePostgresTests {
             listenerB.terminate()
             a.stop()
             b.stop()
-            #expect(try await Self.head(f) == 5)
+            #expect(try await Self.head(f) == 6)
             let verified = try Self.verify(f)
             #expect(verified.status == 0, "\(verified.text) \(verified.stderr)")
         }

@@ -114,6 +114,27 @@ struct ServeProcess {
                               log: log)
     }
 
+    /// `POST`s to each server's `path` at once (one curl, transfers in parallel, started together);
+    /// the answers in the order of `targets`, bodies kept in `dir`.
+    static func race(_ targets: [(server: ServeProcess, path: String)], dir: String) throws -> [Answer] {
+        var arguments = ["-sS", "--max-time", "30", "-Z", "--parallel-immediate", "--parallel-max", "\(targets.count)", "-X", "POST",
+                         "-w", "%{url_effective} %{http_code}\n"] + targets[0].server.client
+        for (index, target) in targets.enumerated() {
+            arguments += ["\(target.server.url)\(target.path)", "-o", "\(dir)/race-\(index).json"]
+        }
+        let out = try TestProcess.run(curlPath!, arguments, timeout: 40)
+        var statuses: [String: Int] = [:]
+        for line in out.text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2 { statuses[String(parts[0])] = Int(parts[1]) }
+        }
+        return targets.enumerated().map { index, target in
+            let body = (try? String(contentsOfFile: "\(dir)/race-\(index).json", encoding: .utf8)) ?? ""
+            try? FileManager.default.removeItem(atPath: "\(dir)/race-\(index).json")
+            return Answer(body + "\n\(statuses["\(target.server.url)\(target.path)"] ?? 0)")
+        }
+    }
+
     /// A `curl -N` on `/v1/events` (from the oldest kept event) writing to `log`; see `events(in:)`.
     func listen(log: String) throws -> Process {
         try TestProcess.spawn(Self.curlPath!, ["-sS", "-N", "--max-time", "120"] + client + ["\(url)/v1/events?after=0"], log: log)
