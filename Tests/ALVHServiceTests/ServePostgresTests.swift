@@ -119,10 +119,10 @@ struct ServePostgresTests {
                 committed.append(id)
             }
 
-            // Rivals: two proposals for the same slot, queued through different servers. A key that
-            // approved one through A cannot approve the other through B (the double-sign check is the
-            // ledger's, in the shared database); committing both at once appends one entry, the other
-            // is refused.
+            // Rivals: two proposals for the same slot, queued through different servers, each approved
+            // by other keys (a key that approved one through A cannot approve the other through B: the
+            // double-sign check is the ledger's, in the shared database). Committing both at once
+            // appends one entry; the other is refused as stale.
             do {
                 let before = try await Self.head(f)
                 let ledger = try await f.openLedger()
@@ -137,12 +137,15 @@ struct ServePostgresTests {
                 #expect(doubled.status == 409 && doubled.code == "duplicate", "\(doubled)")
                 #expect(try b.sign(x.envelope.id, try f.signature("s2", over: x.envelope)).status == 201)
                 #expect(try a.sign(y.envelope.id, try f.signature("s3", over: y.envelope)).status == 201)
+                #expect(try b.sign(y.envelope.id, try f.signature("lim", over: y.envelope)).status == 201)
                 let answers = try ServeProcess.race([(a, "/v1/proposals/\(x.envelope.id)/commit"), (b, "/v1/proposals/\(y.envelope.id)/commit")],
                                                     dir: f.root)
-                #expect(answers[0].status == 201, "rivals: \(answers)")
-                #expect(answers[1].status == 409 && answers[1].code != nil, "rivals: \(answers)")
+                #expect(answers.filter { $0.status == 201 }.count == 1, "rivals: \(answers)")
+                for answer in answers where answer.status != 201 {
+                    #expect(answer.status == 409 && answer.code == "stale-proposal", "rivals: \(answers)")
+                }
                 #expect(try await Self.head(f) == before + 1, "rivals: one entry")
-                committed.append(x.envelope.id)
+                if let winner = answers.firstIndex(where: { $0.status == 201 }) { committed.append(winner == 0 ? x.envelope.id : y.envelope.id) }
             }
 
             // Both streams saw every proposal queued and committed (B learns of A's proposals, and
