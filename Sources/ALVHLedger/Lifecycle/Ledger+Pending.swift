@@ -427,10 +427,11 @@ extension Ledger {
 }
 
 /// The recomputation an assessor made, kept for the caller (the evaluator runs the assessor once,
-/// synchronously, on the calling task).
-final class RecomputationBox: Sendable {
+/// synchronously, on the calling task): `LedgerAssessor(…, recomputed: { box.value = $0 })`.
+public final class RecomputationBox: Sendable {
     private let stored = Mutex<Recomputation?>(nil)
-    var value: Recomputation? {
+    public init() {}
+    public var value: Recomputation? {
         get { stored.withLock { $0 } }
         set { stored.withLock { $0 = newValue } }
     }

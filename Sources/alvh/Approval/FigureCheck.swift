@@ -3,7 +3,6 @@ import ALVHEngine
 import ALVHLedger
 import ALVHSigning
 import Foundation
-import Synchronization
 
 /// What a proposal file's figures are recomputed on, for `verify FILE` and `sign FILE`: the book
 /// (`--book`, else the workspace ledger's verified book) and the snapshot it cites (`--snapshot`,
@@ -42,22 +41,13 @@ enum FigureCheck {
             bytes = try SnapshotStore.load(hash: cited, workspace: workspace.path).bytes
         }
         let found = bytes
-        let kept = Kept()
+        let kept = RecomputationBox()
         let assessor = LedgerAssessor(book: bookValue, snapshot: { hash in
             guard let found, SHA256.hexDigest(found) == hash else { return nil }
             return found
         }, recomputed: { kept.value = $0 })
         let (report, document) = evaluator.evaluateDocument(envelope, at: now, rejections: rejections, assessor: assessor)
         return (report, document, kept.value)
-    }
-
-    /// The recomputation the assessor made (it runs once, on this task).
-    final class Kept: Sendable {
-        private let stored = Mutex<Recomputation?>(nil)
-        var value: Recomputation? {
-            get { stored.withLock { $0 } }
-            set { stored.withLock { $0 = newValue } }
-        }
     }
 
     /// The review of an envelope FILE before signing it: verified under `policy` with its
