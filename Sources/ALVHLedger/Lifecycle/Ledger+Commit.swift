@@ -30,7 +30,7 @@ extension Ledger {
             }
             let context = verified.context
             let pending = try await storedPending(id: id)
-            let envelope = try await self.envelope(id: id)
+            let envelope = try await self.envelope(of: pending)
             let rejections = try await self.rejections(id: id)
             let held = try await heldSnapshot(citedBy: envelope, given: nil)
             let assessor = LedgerAssessor(book: verified.book, snapshot: { held?.hash == $0 ? held?.bytes : nil })

@@ -190,7 +190,7 @@ extension Ledger {
             guard pending.status == .pending else {
                 throw LedgerError(.invalidInput, "proposal \(id.prefix(16))… is \(pending.status.rawValue); no signature is taken for it")
             }
-            let envelope = try await self.envelope(id: id)
+            let envelope = try await self.envelope(of: pending)
             let document = try ProposalDocument.decode(envelope.payload, path: "pending \(id.prefix(16))")
             let newPolicy = try Ledger.queuedNewPolicy(document, attachments: pending.attachments)
             guard let signer = Ledger.storingSigner(of: signature, over: envelope.pae, policy: verified.policy, newPolicy: newPolicy) else {
@@ -237,7 +237,7 @@ extension Ledger {
         let verified = try await self.verified()
         let policy = verified.policy
         let pending = try await storedPending(id: id)
-        let envelope = try await self.envelope(id: id)
+        let envelope = try await self.envelope(of: pending)
         let held = try await heldSnapshot(citedBy: envelope, given: nil)
         // One evaluation: the recomputation the assessor makes is kept for the display.
         let kept = RecomputationBox()
@@ -307,8 +307,12 @@ extension Ledger {
 
     /// The pending proposal's envelope: its payload with every signature collected, in arrival order.
     public func envelope(id: String) async throws -> Envelope {
-        let pending = try await storedPending(id: id)
-        let signatures = try await io { try await storage.signatures(pendingID: id) }
+        try await envelope(of: try await storedPending(id: id))
+    }
+
+    /// The envelope of a queued proposal already read: its payload and its stored signatures.
+    func envelope(of pending: StoredPending) async throws -> Envelope {
+        let signatures = try await io { try await storage.signatures(pendingID: pending.id) }
         return Envelope(payload: pending.payload, payloadType: pending.payloadType,
                         signatures: signatures.map { Envelope.Signature(keyid: $0.keyid, sig: $0.sig) })
     }
