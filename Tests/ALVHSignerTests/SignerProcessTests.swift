@@ -4,6 +4,7 @@ import ALVHSigning
 import ALVHApproval
 import ALVHEngine
 import ALVHLedger
+import ALVHSigner
 import ALVHTestSupport
 
 /// The faults the signer set must survive, with real `alvh signer run` and `alvh coordinator run`
@@ -32,6 +33,27 @@ struct SignerProcessTests {
         #expect(signers.contains("s1"), "\(signers)")
         let written = Set(try FileManager.default.contentsOfDirectory(atPath: lone))
         #expect(written == ["s1.key.pem", "s1.state.json", "s1.state.json.lock"], "it wrote only its record (and the record's lock): \(written)")
+    }
+
+    /// Double-sign protection across proposals for one entry: a signer that signed one proposal for
+    /// an entry refuses a rival for the same entry while the first stands, and signs it once a veto
+    /// role's signed rejection (verified here) has killed the first.
+    @Test("a rival for an entry already signed is refused while the first stands, signed once the first is vetoed")
+    func rivalSignedOnlyAfterVeto() async throws {
+        let fixture = try await SignerFixture()
+        let first = try await fixture.queue(change: try fixture.buyShortTerm(2, add: true))
+        let s1 = try #require(fixture.keys["s1"])
+        let state = try SignerState.open(path: "\(fixture.root)/s1.state.json", keyID: s1.keyID)
+        let signer = try await SignerProcess(workspace: fixture.root, key: s1, limits: .none, state: state, logger: .init(label: "test"))
+        #expect(try await signer.pass() == 1, "signs the first")
+        let rival = try await fixture.queue(change: try fixture.buyShortTerm(3, add: true))
+        #expect(try await signer.pass() == 0, "the first still stands: no second signature for entry 1")
+        let veto = try RejectionDocument.signedEnvelope(rejecting: first, reason: "over the bot's limit", key: try #require(fixture.keys["lim"]), at: Date())
+        #expect(try await fixture.ledger().addRejection(veto, to: first, at: Date()))
+        #expect(try await fixture.status(first) == .vetoed)
+        #expect(try await signer.pass() == 1, "the first is dead: the rival is signed")
+        let report = try await fixture.ledger().evaluate(id: rival, at: Date())
+        #expect(report.signatures.compactMap(\.signer).contains("s1"))
     }
 
     @Test("2 of 5 signers down: 3-of-5 still commits, counted exactly the three who ran")

@@ -129,15 +129,16 @@ public actor SignerProcess {
             return 1
         case .sign(let document):
             let evaluator = ThresholdEvaluator(policy: verified.policy)
-            // The rejections of the other queued proposals for this entry, read before deciding.
-            var slotRejections: [String: [Envelope]] = [:]
-            for other in try await ledger.pending() where other.sequence == document.ledger.sequence && other.id != id {
-                slotRejections[other.id] = (try? await ledger.rejections(id: other.id)) ?? []
+            // The rejections of the proposal this key signed earlier for this entry (the only one the
+            // double-sign check asks about), read before deciding; none when it left the queue.
+            var earlierRejections: [Envelope] = []
+            if let earlier = state.signedProposal(ledgerID: document.ledger.ledgerID, sequence: document.ledger.sequence), earlier != id {
+                earlierRejections = (try? await ledger.rejections(id: earlier)) ?? []
             }
             let dead: (String) -> Bool = { earlier in
                 // The earlier payload can never be committed: vetoed (verified here, from the signed
                 // rejections themselves). An expired one is dead too (the state checks that).
-                (slotRejections[earlier] ?? []).contains { evaluator.rejectionLine($0, proposalID: earlier).veto }
+                earlierRejections.contains { evaluator.rejectionLine($0, proposalID: earlier).veto }
             }
             if let conflict = state.slotConflict(ledgerID: document.ledger.ledgerID, sequence: document.ledger.sequence, proposal: id,
                                                  at: now, isDead: dead) {

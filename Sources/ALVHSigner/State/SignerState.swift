@@ -133,6 +133,11 @@ public final class SignerState: @unchecked Sendable {
     /// Why signing `proposal` for this slot would be a double-sign, or nil when it is safe.
     /// `isDead` says whether the payload signed earlier can no longer be committed (the caller
     /// checks a valid veto of it in the ledger); an expired one is dead too.
+    /// The proposal this key signed for entry `sequence` of that ledger, if any.
+    public func signedProposal(ledgerID: String, sequence: UInt64) -> String? {
+        record.slots[Self.slotKey(ledgerID, sequence)]?.proposal
+    }
+
     public func slotConflict(ledgerID: String, sequence: UInt64, proposal: String, at now: Date,
                              isDead: (String) -> Bool = { _ in false }) -> String? {
         guard let slot = record.slots[Self.slotKey(ledgerID, sequence)], slot.proposal != proposal else { return nil }
