@@ -373,7 +373,7 @@ extension Ledger {
         for _ in 0..<5 {
             let head = try await self.head()
             var changes: [(id: String, status: PendingStatus)] = []
-            for row in try await io({ try await storage.allPending() }) where row.status == .pending {
+            for row in try await io({ try await storage.openPending() }) {
                 let expires = RFC3339.parse(row.expires) ?? .distantPast
                 if now >= expires { changes.append((row.id, .expired)) }
                 else if row.base != head.hash { changes.append((row.id, .stale)) }
