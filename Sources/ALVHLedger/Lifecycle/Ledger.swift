@@ -125,38 +125,48 @@ public final class Ledger: Sendable {
         let meta = ["ledger_id": entry.hash, "format": LedgerEntry.format]
         let bookBytes = try encodeBook(book)
         let blobs = [policy.bytes] + keys.blobs
+        try await writingNew(location) { storage in
+            try await storage.create(genesis: entry.stored, meta: meta, book: bookBytes, blobs: blobs)
+        }
+        return try await open(workspace: workspace, at: location)
+    }
+
+    /// Writes a new ledger at `location` through `body`, then closes its storage (however `body`
+    /// ends; storage errors come back as ``LedgerError`` with their code). A SQLite file is built
+    /// under a temporary name and linked into place only once `body` succeeded — nothing half-made
+    /// is ever visible, and a file that appeared there meanwhile is `already-initialized`. A
+    /// PostgreSQL database gets its schema (migrated if needed) and is written in place.
+    static func writingNew<T>(_ location: LedgerLocation, _ body: (any LedgerStorage) async throws -> T) async throws -> T {
         switch location {
         case .sqlite(let file):
-            // Build the file under a temporary name and link it into place: no half-made ledger.
-            let temp = file + ".init-\(Hex.encode(try SecureRandom.bytes(6)))"
+            let temp = file + ".new-\(Hex.encode(try SecureRandom.bytes(6)))"
+            defer { removeDatabase(temp) }
+            let result: T
             do {
                 let storage = try SQLiteLedgerStorage.open(path: temp, create: true)
-                try await storage.create(genesis: entry.stored, meta: meta, book: bookBytes, blobs: blobs)
+                result = try await body(storage)
                 try storage.checkpointAndClose()
-            } catch {
-                removeDatabase(temp)
-                if let error = error as? StorageError { throw LedgerError(storage: error) }
-                throw error
+            } catch let error as StorageError {
+                throw LedgerError(storage: error)
             }
             guard link(temp, file) == 0 else {
                 let err = errno
-                removeDatabase(temp)
                 if err == EEXIST { throw LedgerError(.alreadyInitialized, "a ledger was created here meanwhile", path: file) }
                 throw LedgerError(.fileError, "cannot move the new ledger into place: \(String(cString: strerror(err)))", path: file)
             }
-            removeDatabase(temp)
+            return result
         case .postgres:
             let storage = try await openStorage(location, create: true)
             do {
-                try await storage.create(genesis: entry.stored, meta: meta, book: bookBytes, blobs: blobs)
+                let result = try await body(storage)
                 try await storage.close()
+                return result
             } catch {
                 try? await storage.close()
                 if let error = error as? StorageError { throw LedgerError(storage: error) }
                 throw error
             }
         }
-        return try await open(workspace: workspace, at: location)
     }
 
     static func removeDatabase(_ path: String) {

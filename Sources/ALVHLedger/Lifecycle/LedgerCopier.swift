@@ -33,52 +33,27 @@ public enum LedgerCopier {
         let started = Date()
         let total = Int(try await source.head().sequence) + 1
         let format = try await source.io { try await source.storage.meta("format") } ?? LedgerEntry.format
-        switch target {
-        case .sqlite(let path):
-            if FileManager.default.fileExists(atPath: path) {
-                throw LedgerError(.alreadyInitialized, "the target exists; a copy goes to a new file (or an empty PostgreSQL database), never over a ledger", path: path)
+        if case .sqlite(let path) = target, FileManager.default.fileExists(atPath: path) {
+            throw LedgerError(.alreadyInitialized, "the target exists; a copy goes to a new file (or an empty PostgreSQL database), never over a ledger", path: path)
+        }
+        var report = try await Ledger.writingNew(target) { storage in
+            if let head = try await storage.head() {
+                throw LedgerError(.alreadyInitialized, "the target database already holds a ledger (head entry \(head.sequence)); copy into an empty database", path: target.description)
             }
-            let temp = path + ".copy-\(Hex.encode(try SecureRandom.bytes(6)))"
             do {
-                let storage = try SQLiteLedgerStorage.open(path: temp, create: true)
-                var report = try await copyEntries(from: source, into: storage, format: format, total: total, batchSize: batchSize, jobs: jobs, progress: progress)
-                try storage.checkpointAndClose()
-                guard link(temp, path) == 0 else {
-                    let err = errno
-                    throw LedgerError(err == EEXIST ? .alreadyInitialized : .fileError,
-                                      err == EEXIST ? "a file was created here meanwhile" : "cannot move the copy into place: \(String(cString: strerror(err)))", path: path)
-                }
-                Ledger.removeDatabase(temp)
-                report.to = target.description
-                report.seconds = Date().timeIntervalSince(started)
-                return report
+                return try await copyEntries(from: source, into: storage, format: format, total: total, batchSize: batchSize, jobs: jobs, progress: progress)
             } catch {
-                Ledger.removeDatabase(temp)
-                if let error = error as? StorageError { throw LedgerError(storage: error) }
-                throw error
-            }
-        case .postgres:
-            let storage = try await Ledger.openStorage(target, create: true)
-            do {
-                if let head = try await storage.head() {
-                    throw LedgerError(.alreadyInitialized, "the target database already holds a ledger (head entry \(head.sequence)); copy into an empty database", path: target.description)
-                }
-                var report = try await copyEntries(from: source, into: storage, format: format, total: total, batchSize: batchSize, jobs: jobs, progress: progress)
-                try await storage.close()
-                report.to = target.description
-                report.seconds = Date().timeIntervalSince(started)
-                return report
-            } catch {
-                let written = try? await storage.head()
-                try? await storage.close()
+                // A SQLite target is thrown away whole; a PostgreSQL one keeps what was written.
+                guard target.isPostgres, let written = try? await storage.head() else { throw error }
                 var failure = (error as? StorageError).map(LedgerError.init(storage:)) ?? (error as? LedgerError)
                     ?? LedgerError(.database, "\(error)", path: target.description)
-                if let written, failure.code != .alreadyInitialized {
-                    failure.reason += " — the target holds entries 0…\(written.sequence), a verified prefix: drop and recreate that database before copying again"
-                }
+                failure.reason += " — the target holds entries 0…\(written.sequence), a verified prefix: drop and recreate that database before copying again"
                 throw failure
             }
         }
+        report.to = target.description
+        report.seconds = Date().timeIntervalSince(started)
+        return report
     }
 
     /// A batch of entries, with the source's blobs for the snapshots they cite.
