@@ -6,7 +6,8 @@ import PackageDescription
 //   ALVHLedger → ALVHService (`alvh serve`: the HTTP API) → alvh
 // (ALVHEngine uses ALVHSigning's SecureFile to read its files, nothing else of it.)
 // Only ALVHSigning imports COpenSSL, and it does so with `internal import`.
-// Only ALVHService imports Hummingbird / HummingbirdTLS (and NIOSSL for the TLS configuration).
+// Only ALVHService imports Hummingbird / HummingbirdTLS (and NIOSSL for the TLS configuration);
+// only ALVHStorageRemote (the seam over `alvh serve`) imports AsyncHTTPClient.
 let package = Package(
     name: "alvh",
     platforms: [.macOS(.v14)],
@@ -30,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -81,13 +83,23 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            // The seam over `alvh serve` (a signer, coordinator or CLI on another host): the only
+            // module that imports AsyncHTTPClient. It trusts the service no more than a database.
+            name: "ALVHStorageRemote",
+            dependencies: ["ALVHStorage", "ALVHSigning",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")]
+        ),
+        .target(
             name: "ALVHLedger",
-            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHStorage", "ALVHStorageSQLite", "ALVHStoragePostgres",
+            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHStorage", "ALVHStorageSQLite", "ALVHStoragePostgres", "ALVHStorageRemote",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ALVHSigner",
-            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHLedger", "ALVHYAML",
+            dependencies: ["ALVHSigning", "ALVHEngine", "ALVHApproval", "ALVHLedger", "ALVHStorage", "ALVHYAML",
                            .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
         ),
         .target(
@@ -163,8 +175,11 @@ let package = Package(
             // end-to-end `alvh serve` over TLS driven with curl.
             name: "ALVHServiceTests",
             dependencies: ["ALVHService", "ALVHLedger", "ALVHStorage", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHTestSupport",
+                           "ALVHSigner", .product(name: "Logging", package: "swift-log"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
-                           .product(name: "Hummingbird", package: "hummingbird")]
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           // The lying service forwards to the real one.
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(
             name: "ALVHEngineTests",

@@ -1,13 +1,46 @@
 import Foundation
 
-/// Where a ledger is: `sqlite:PATH` (or a bare path) or
-/// `postgres://user[:password]@host[:port]/db[?sslmode=disable|prefer|require]`.
+/// Where a ledger is: `sqlite:PATH` (or a bare path),
+/// `postgres://user[:password]@host[:port]/db[?sslmode=disable|prefer|require]`, or an
+/// `alvh serve` service, `https://host:port` (mTLS with the desk's client certificate; plain
+/// `http://` only to a loopback address), which the client trusts no more than a database.
 ///
 /// The password never appears in ``description`` (which messages, logs and `--json` use): it is
 /// held apart, from the URL, `PGPASSWORD`, or a password file readable by its owner only.
 public enum LedgerLocation: Sendable, Equatable, CustomStringConvertible {
     case sqlite(path: String)
     case postgres(PostgresLocation)
+    case service(ServiceLocation)
+
+    /// An `alvh serve` service and the client's transport credentials.
+    public struct ServiceLocation: Sendable, Equatable {
+        /// `https://host:port` (or `http://127.0.0.1:port`), no path, no trailing slash.
+        public var url: String
+        /// The desk CA and this client's certificate and key (nil: plain HTTP to loopback).
+        public var tls: ClientTLS?
+        public init(url: String, tls: ClientTLS?) {
+            self.url = url
+            self.tls = tls
+        }
+    }
+
+    /// The files of a client's mTLS identity: transport keys, never the keys that sign proposals.
+    public struct ClientTLS: Sendable, Equatable {
+        /// The desk CA that issued the service's certificate (the only root trusted).
+        public var ca: String
+        /// This client's certificate (PEM) and its private key (PEM, mode 0600).
+        public var certificate: String
+        public var key: String
+        public init(ca: String, certificate: String, key: String) {
+            self.ca = ca
+            self.certificate = certificate
+            self.key = key
+        }
+        /// The layout `scripts/tls-init` and `alvh demo` give a client: `DIR/ca.pem`, `DIR/client.pem`, `DIR/client.key.pem`.
+        public init(directory: String) {
+            self.init(ca: "\(directory)/ca.pem", certificate: "\(directory)/client.pem", key: "\(directory)/client.key.pem")
+        }
+    }
 
     /// A PostgreSQL server, database and user; the password held apart.
     public struct PostgresLocation: Sendable, Equatable {
@@ -47,16 +80,18 @@ public enum LedgerLocation: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .sqlite(let path): "sqlite:\(path)"
         case .postgres(let pg): pg.redacted
+        case .service(let service): service.url
         }
     }
 
     public var isPostgres: Bool { if case .postgres = self { true } else { false } }
+    public var isService: Bool { if case .service = self { true } else { false } }
 
     /// Parses `--ledger` / `ALVH_LEDGER`. `environment` supplies `PGPASSWORD` when the URL has no
     /// password; `passwordFile` (mode 0600 or stricter, owned by this user) overrides both.
     /// - Throws: ``StorageError/Code/badLocation`` naming `field` and what to write instead.
     public static func parse(_ text: String, field: String = "--ledger", environment: [String: String] = ProcessInfo.processInfo.environment,
-                             passwordFile: String? = nil) throws -> LedgerLocation {
+                             passwordFile: String? = nil, clientTLS: ClientTLS? = nil) throws -> LedgerLocation {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else {
             throw StorageError(.badLocation, "empty; give sqlite:PATH or postgres://user@host[:port]/db", path: field)
@@ -66,6 +101,12 @@ public enum LedgerLocation: Sendable, Equatable, CustomStringConvertible {
             if pg.password == nil, let env = environment["PGPASSWORD"], !env.isEmpty { pg.password = env }
             if let passwordFile { pg.password = try readPasswordFile(passwordFile) }
             return .postgres(pg)
+        }
+        if trimmed.hasPrefix("https://") || trimmed.hasPrefix("http://") {
+            if passwordFile != nil {
+                throw StorageError(.badLocation, "--ledger-password-file applies to a postgres:// ledger only", path: "--ledger-password-file")
+            }
+            return .service(try parseService(trimmed, field: field, tls: clientTLS))
         }
         if passwordFile != nil {
             throw StorageError(.badLocation, "--ledger-password-file applies to a postgres:// ledger only", path: "--ledger-password-file")
@@ -77,9 +118,35 @@ public enum LedgerLocation: Sendable, Equatable, CustomStringConvertible {
             return .sqlite(path: path)
         }
         if let scheme = trimmed.range(of: "://") {
-            throw StorageError(.badLocation, "unknown scheme '\(trimmed[..<scheme.lowerBound])'; give sqlite:PATH or postgres://user@host[:port]/db", path: field)
+            throw StorageError(.badLocation, "unknown scheme '\(trimmed[..<scheme.lowerBound])'; give sqlite:PATH, postgres://user@host[:port]/db or https://host:port", path: field)
         }
         return .sqlite(path: trimmed)
+    }
+
+    static func parseService(_ text: String, field: String, tls: ClientTLS?) throws -> ServiceLocation {
+        guard let components = URLComponents(string: text), let scheme = components.scheme, let host = components.host, !host.isEmpty else {
+            throw StorageError(.badLocation, "not a URL; write https://host:port (the address `alvh serve` listens on)", path: field)
+        }
+        guard components.user == nil, components.password == nil else {
+            throw StorageError(.badLocation, "no user or password in a service URL: clients authenticate with their TLS certificate (--tls-dir)", path: field)
+        }
+        guard components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil else {
+            throw StorageError(.badLocation, "give the service's address only, https://host:port, without a path or query", path: field)
+        }
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let port = components.port.map { ":\($0)" } ?? ""
+        let url = "\(scheme)://\(bare.contains(":") ? "[\(bare)]" : bare)\(port)"
+        if scheme == "http" {
+            guard ["127.0.0.1", "::1", "localhost"].contains(bare) else {
+                throw StorageError(.badLocation, "plain http:// is for a service on loopback only (started with --insecure-loopback); use https://", path: field)
+            }
+            return ServiceLocation(url: url, tls: nil)
+        }
+        guard let tls else {
+            throw StorageError(.badLocation, "an https:// service needs this client's TLS identity: give --tls-dir DIR holding ca.pem, client.pem and client.key.pem (scripts/tls-init makes them)",
+                               path: "--tls-dir")
+        }
+        return ServiceLocation(url: url, tls: tls)
     }
 
     static func parsePostgres(_ text: String, field: String) throws -> PostgresLocation {

@@ -90,6 +90,10 @@ public protocol LedgerStorage: Sendable {
 
     /// Releases the connections (the object is unusable after).
     func close() async throws
+
+    /// Starts following the ledger's changes and returns the signal they bump, or nil when this
+    /// storage is not told of changes (the caller polls). A default returns nil.
+    func watchChanges() -> ChangeSignal?
 }
 
 /// What storing a rejection did.

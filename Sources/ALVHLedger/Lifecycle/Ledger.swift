@@ -7,6 +7,7 @@ import ALVHEngine
 import ALVHStorage
 import ALVHStorageSQLite
 import ALVHStoragePostgres
+import ALVHStorageRemote
 
 /// The desk's ledger: genesis, the pending queue, commits, the book — the ledger's rules above the
 /// storage seam (``LedgerStorage``: SQLite by default, or PostgreSQL for a desk on several hosts).
@@ -88,6 +89,12 @@ public final class Ledger: Sendable {
                 return try SQLiteLedgerStorage.open(path: path, create: create, readOnly: readOnly)
             case .postgres(let server):
                 return try await PostgresLedgerStorage.open(server, create: create)
+            case .service(let service):
+                if create {
+                    throw StorageError(.refused, "a ledger is created on the service's own host (`alvh init --ledger sqlite:…|postgres://…` there), not through `alvh serve`",
+                                       path: service.url)
+                }
+                return try RemoteLedgerStorage.open(service)
             }
         } catch let error as StorageError {
             throw LedgerError(storage: error)
@@ -155,7 +162,7 @@ public final class Ledger: Sendable {
                 throw LedgerError(.fileError, "cannot move the new ledger into place: \(String(cString: strerror(err)))", path: file)
             }
             return result
-        case .postgres:
+        case .postgres, .service:
             let storage = try await openStorage(location, create: true)
             do {
                 let result = try await body(storage)
@@ -220,6 +227,13 @@ public final class Ledger: Sendable {
             throw LedgerError(.verificationFailed, "the materialized book is missing; run `alvh ledger verify`", path: location)
         }
         return try Ledger.decodeBook(row.json)
+    }
+
+    /// The book to show: the materialized one of this process's own database, or — when the ledger
+    /// is reached through a service, which is trusted no more than a database it does not own — the
+    /// book replayed from the chain this process verified.
+    public func bookToShow() async throws -> Book {
+        storage is RemoteLedgerStorage ? try await verified().book : try await book()
     }
 
     /// A blob (a market snapshot, a policy text, a key file) by its hex SHA-256, checked against it.
