@@ -59,7 +59,7 @@ public struct API: Sendable {
             route("POST", "/v1/proposals/{id}/rejections") { api, request, context in try await api.reject(request, context) },
             route("POST", "/v1/proposals/{id}/commit") { api, _, context in try await api.commit(context) },
             route("GET", "/v1/events") { api, request, _ in api.events(request) },
-        ]
+        ] + storeTable().map { method, path, handler in route(method, path, handler) }
     }
 
     /// A router with every route, the JSON errors and the rate limit.
@@ -213,9 +213,12 @@ public struct API: Sendable {
         public var envelope: String
         /// The market snapshot the proposal cites, base64 (else the ledger's blob, or the service workspace's `snapshots/`).
         public var snapshot: String?
-        public init(envelope: String, snapshot: String?) {
+        /// A policy change's key files, base64 of their JSON (`{"keys": {path: PEM}}`), else the service workspace's.
+        public var keys: String?
+        public init(envelope: String, snapshot: String?, keys: String? = nil) {
             self.envelope = envelope
             self.snapshot = snapshot
+            self.keys = keys
         }
     }
 
@@ -233,8 +236,14 @@ public struct API: Sendable {
             guard let bytes = Base64.decode(text) else { throw APIError.badRequest("snapshot is not base64", path: "snapshot") }
             return bytes
         }
+        let keys = try body.keys.map { text -> KeyAttachments in
+            guard let bytes = Base64.decode(text), let keys = try? KeyAttachments.decode(bytes) else {
+                throw APIError.badRequest("keys is not base64 of a key-files JSON object", path: "keys")
+            }
+            return keys
+        }
         let envelope = try Envelope.decode(envelopeBytes, path: "envelope")
-        let result = try await ledger.enqueue(envelope, snapshot: snapshot, at: Date())
+        let result = try await ledger.enqueue(envelope, snapshot: snapshot, keys: keys, at: Date())
         await announce()
         return JSONResponse.make(ProposeResult(pending: result.pending, isNew: result.isNew, signaturesAdded: result.signaturesAdded,
                                                signaturesRefused: result.signaturesRefused),

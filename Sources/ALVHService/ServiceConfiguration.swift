@@ -84,6 +84,9 @@ public struct ServiceConfiguration: Sendable {
     /// Refuses a configuration that would serve without transport security off loopback, or TLS
     /// without what it needs. Nothing is opened before this passes.
     public func validate() throws {
+        if ledger?.isService == true {
+            throw ServiceError("usage", "alvh serve serves a database it opens itself: give --ledger sqlite:PATH or postgres://…, not another service", path: "--server")
+        }
         guard (0...65535).contains(port) else {
             throw ServiceError("usage", "--port must be 0…65535", path: "--port")
         }
