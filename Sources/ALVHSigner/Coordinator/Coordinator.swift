@@ -45,7 +45,8 @@ public actor Coordinator {
     public func run(pollMilliseconds: Int, once: Bool, stop: StopSignal) async throws -> PassResult {
         var total = PassResult()
         logger.info("coordinator started", metadata: ["ledger": "\(ledger.location)"])
-        try await stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger) {
+        try await stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger,
+                                  wake: once ? nil : ledger.storage.watchChanges()) {
             let result = try await self.pass(stop: stop)
             total.committed += result.committed
             total.expired += result.expired
@@ -59,6 +60,9 @@ public actor Coordinator {
     /// One pass: mark, then commit what is ready, oldest first.
     public func pass(stop: StopSignal? = nil, at clock: @Sendable () -> Date = Date.init) async throws -> PassResult {
         var result = PassResult()
+        // The ledger as this coordinator verified it (from its checkpoint), even with nothing to
+        // commit: a rewritten history or another ledger stops it at once.
+        _ = try await ledger.verified()
         for (id, status) in try await ledger.markExpiredAndStale(at: clock()) {
             logger.notice("\(status.rawValue)", metadata: ["proposal": "\(id.prefix(16))", "status": "\(status.rawValue)"])
             switch status {

@@ -33,7 +33,7 @@ public actor SignerProcess {
     private var verifiedSequence: UInt64?
 
     public init(workspace: String, ledger location: LedgerLocation? = nil, key: PrivateKey, limits: SignerLimits, state: SignerState,
-                market: String? = nil, logger: Logger) async throws {
+                market: String? = nil, expectLedgerID: String? = nil, logger: Logger) async throws {
         self.workspace = workspace
         self.key = key
         self.limits = limits
@@ -45,8 +45,17 @@ public actor SignerProcess {
         self.ledger = try await Ledger.open(workspace: workspace, at: location)
         // The ledger and head this key verified before: another ledger, or a history without that
         // head, is refused.
+        // `expectLedgerID` pins the ledger on the first run too (a signer that starts against a
+        // service serving a forged ledger refuses it instead of trusting it on first use).
         if let pin = state.pin {
+            if let expectLedgerID, expectLedgerID != pin.ledgerID {
+                try? await ledger.close()
+                throw SignerError(.invalidState, "this signer's record (\(state.path)) is pinned to ledger \(pin.ledgerID.prefix(16))…, not the expected \(expectLedgerID.prefix(16))…; give the right --expect-ledger-id or another --state",
+                                  path: "--expect-ledger-id")
+            }
             ledger.pin(Ledger.Pins(ledgerID: pin.ledgerID, head: .init(sequence: pin.sequence, hash: pin.hash)))
+        } else if let expectLedgerID {
+            ledger.pin(Ledger.Pins(ledgerID: expectLedgerID))
         }
         _ = try Self.feed(at: market) // a --market that cannot be read is said at start, not at the first proposal
     }
@@ -57,7 +66,8 @@ public actor SignerProcess {
         var posted = 0
         logger.info("signer started", metadata: ["ledger": "\(ledger.location)", "limits": "\(describe(limits))",
                                                  "market": "\(market ?? "none of its own")"])
-        try await stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger) {
+        try await stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger,
+                                  wake: once ? nil : ledger.storage.watchChanges()) {
             posted += try await self.pass(stop: stop)
         }
         logger.info("signer stopped", metadata: ["posted": "\(posted)"])

@@ -3,6 +3,7 @@ import Dispatch
 import Synchronization
 import Logging
 import ALVHLedger
+import ALVHStorage
 
 /// Turns SIGTERM and SIGINT into a flag a loop checks between units of work, so the work in
 /// progress (a decision, a commit) finishes before the process exits.
@@ -41,24 +42,29 @@ public final class StopSignal: @unchecked Sendable {
 
     /// Runs `pass` until a stop is asked for (once with `once`), sleeping `pollMilliseconds` between
     /// passes. A busy or unavailable ledger is logged and retried; any other error ends the loop.
+    /// With `wake` (a service's event stream), a change seen during a pass or the sleep after it
+    /// starts the next pass at once.
     public func repeatPasses(isolation: isolated (any Actor)? = #isolation, pollMilliseconds: Int, once: Bool, logger: Logger,
-                             _ pass: () async throws -> Void) async throws {
+                             wake: ChangeSignal? = nil, _ pass: () async throws -> Void) async throws {
         while !requested {
+            let seen = wake?.value
             do {
                 try await pass()
             } catch let error as LedgerError where error.code == .database {
                 logger.warning("ledger busy or unavailable; retrying", metadata: ["error": "\(error)"])
             }
             if once { break }
-            await sleep(milliseconds: pollMilliseconds)
+            await sleep(milliseconds: pollMilliseconds, wake: wake, seen: seen)
         }
     }
 
-    /// Sleeps up to `milliseconds`, waking early when a stop is asked for.
-    public func sleep(milliseconds: Int) async {
+    /// Sleeps up to `milliseconds`, waking early when a stop is asked for (or `wake` moved past `seen`).
+    public func sleep(milliseconds: Int, wake: ChangeSignal? = nil, seen: UInt64? = nil) async {
         var left = milliseconds
+        let granularity = wake == nil ? 25 : 2
         while left > 0 && !requested {
-            let step = min(left, 25)
+            if let wake, let seen, wake.value != seen { return }
+            let step = min(left, granularity)
             try? await Task.sleep(for: .milliseconds(step))
             left -= step
         }

@@ -6,7 +6,7 @@ import ALVHSigner
 
 extension ALVH {
     /// Long-running processes: one signer per key, the coordinator, and the API service.
-    static let processCommands: [any ParsableCommand.Type] = [SignerCommand.self, CoordinatorCommand.self, ServeCommand.self]
+    static let processCommands: [any ParsableCommand.Type] = [SignerCommand.self, CoordinatorCommand.self, ServeCommand.self, TLSCommand.self]
 }
 
 extension SignerError: ReportableError {
@@ -82,6 +82,7 @@ struct SignerRun: AsyncParsableCommand {
     var market: String?
 
     @OptionGroup var process: ProcessOptions
+    @OptionGroup var pin: PinOptions
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var workspace: WorkspaceOptions
     @OptionGroup var output: OutputOptions
@@ -94,7 +95,8 @@ struct SignerRun: AsyncParsableCommand {
             let record = try SignerState.open(path: state ?? SignerState.defaultPath(forKey: key), keyID: privateKey.keyID)
             let stop = StopSignal.install()
             let signer = try await SignerProcess(workspace: workspace.path, ledger: try workspace.ledgerLocation(), key: privateKey,
-                                                 limits: signerLimits, state: record, market: market, logger: process.logger(label: "alvh.signer"))
+                                                 limits: signerLimits, state: record, market: market, expectLedgerID: pin.pins.ledgerID,
+                                                 logger: process.logger(label: "alvh.signer"))
             let posted = try await signer.run(pollMilliseconds: process.poll, once: process.once, stop: stop)
             if output.json { try Console.json(SignerSummary(keyID: privateKey.keyID.hex, posted: posted)) }
         }
