@@ -10,7 +10,7 @@ struct BookSource: ParsableArguments {
 
     func load(workspace: WorkspaceOptions) async throws -> Book {
         if let book { return try Book.load(path: book) }
-        return try await workspace.withLedger(readOnly: true) { try await $0.book() }
+        return try await workspace.withLedger(readOnly: true) { try await $0.bookToShow() }
     }
 }
 

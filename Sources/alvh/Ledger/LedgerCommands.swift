@@ -16,7 +16,7 @@ struct BookCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: output.json) {
-            let (book, head) = try await workspace.withLedger(readOnly: true) { ledger in (try await ledger.book(), try await ledger.head()) }
+            let (book, head) = try await workspace.withLedger(readOnly: true) { ledger in (try await ledger.bookToShow(), try await ledger.head()) }
             if output.json { try Console.json(book); return }
             Console.out("book at entry \(head.sequence) (\(head.hash.prefix(16))…)")
             BookPrinter.print(book)

@@ -25,10 +25,38 @@ struct WorkspaceOptions: ParsableArguments {
         valueName: "file"), completion: .file())
     var ledgerPasswordFile: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "An `alvh serve` service to work through instead of a database: https://host:port (default: $ALVH_SERVER). Trusted no more than a database: everything it serves is verified here.",
+        valueName: "url"))
+    var server: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "This client's TLS identity for --server: a folder with ca.pem (the desk CA), client.pem and client.key.pem (default: $ALVH_TLS_DIR, else the workspace's tls/).",
+        valueName: "dir"), completion: .directory)
+    var tlsDir: String?
+
     /// The ledger asked for, or nil for the workspace's own `alvh.sqlite`.
     func ledgerLocation() throws -> LedgerLocation? {
         let environment = ProcessInfo.processInfo.environment
         let passwordFile = ledgerPasswordFile ?? environment["ALVH_LEDGER_PASSWORD_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let serverText = server ?? environment["ALVH_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
+        if let serverText {
+            if ledger != nil {
+                throw CLIError("usage", "give --ledger (a database) or --server (a service), not both", path: "--server")
+            }
+            let field = server != nil ? "--server" : "ALVH_SERVER"
+            guard serverText.hasPrefix("https://") || serverText.hasPrefix("http://") else {
+                throw CLIError("usage", "--server is an `alvh serve` address, https://host:port; a database is --ledger", path: field)
+            }
+            let directory = tlsDir ?? environment["ALVH_TLS_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? resolve("tls")
+            do {
+                return try LedgerLocation.parse(serverText, field: field, environment: environment, passwordFile: passwordFile,
+                                                clientTLS: LedgerLocation.ClientTLS(directory: directory))
+            } catch let error as StorageError { throw LedgerError(storage: error) }
+        }
+        if tlsDir != nil {
+            throw CLIError("usage", "--tls-dir is this client's identity for --server https://…; give --server too", path: "--tls-dir")
+        }
         let field = ledger != nil ? "--ledger" : "ALVH_LEDGER"
         guard let text = ledger ?? environment["ALVH_LEDGER"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             if passwordFile != nil {
@@ -36,8 +64,11 @@ struct WorkspaceOptions: ParsableArguments {
             }
             return nil
         }
-        do { return try LedgerLocation.parse(text, field: field, environment: environment, passwordFile: passwordFile) }
-        catch let error as StorageError { throw LedgerError(storage: error) }
+        let directory = environment["ALVH_TLS_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? resolve("tls")
+        do {
+            return try LedgerLocation.parse(text, field: field, environment: environment, passwordFile: passwordFile,
+                                            clientTLS: LedgerLocation.ClientTLS(directory: directory))
+        } catch let error as StorageError { throw LedgerError(storage: error) }
     }
 
     /// The ledger location in force, for messages (never with a password).
