@@ -25,8 +25,9 @@ struct ALVH: AsyncParsableCommand {
         ]
     )
 
-    /// Accepts the global `--workspace DIR` before the subcommand (`alvh --workspace DIR ledger log`)
-    /// by moving it into `ALVH_WORKSPACE`, which every subcommand's `--workspace` defaults to.
+    /// Accepts `--workspace DIR`, `--ledger URL`, `--server URL` and `--tls-dir DIR` before the
+    /// subcommand (`alvh --workspace DIR --server URL ledger log`) by moving each into the environment
+    /// variable its subcommand option defaults to (`ALVH_WORKSPACE`, `ALVH_LEDGER`, `ALVH_SERVER`, `ALVH_TLS_DIR`).
     static func main() async {
         // No core dumps: a crash must not write private key or passphrase bytes to disk.
         var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
@@ -36,16 +37,22 @@ struct ALVH: AsyncParsableCommand {
         _ = setrlimit(RLIMIT_CORE, &noCore)
         #endif
         var arguments = Array(CommandLine.arguments.dropFirst())
-        while let first = arguments.first, first.hasPrefix("--workspace") {
-            if first == "--workspace", arguments.count >= 2 {
-                setenv("ALVH_WORKSPACE", arguments[1], 1)
-                arguments.removeFirst(2)
-            } else if first.hasPrefix("--workspace=") {
-                setenv("ALVH_WORKSPACE", String(first.dropFirst("--workspace=".count)), 1)
-                arguments.removeFirst()
-            } else {
-                break
+        // Options that name where to work may come before the subcommand; each moves into the
+        // environment variable that the subcommand's own option defaults to.
+        let globals = ["--workspace": "ALVH_WORKSPACE", "--ledger": "ALVH_LEDGER", "--server": "ALVH_SERVER", "--tls-dir": "ALVH_TLS_DIR"]
+        parsing: while let first = arguments.first, first.hasPrefix("--") {
+            for (option, variable) in globals {
+                if first == option, arguments.count >= 2 {
+                    setenv(variable, arguments[1], 1)
+                    arguments.removeFirst(2)
+                    continue parsing
+                } else if first.hasPrefix(option + "=") {
+                    setenv(variable, String(first.dropFirst(option.count + 1)), 1)
+                    arguments.removeFirst()
+                    continue parsing
+                }
             }
+            break
         }
         // ArgumentParser's own main, except that an error message (which may quote an argument)
         // goes through Console.err's escaping; help and version text on stdout are ours, kept as is.

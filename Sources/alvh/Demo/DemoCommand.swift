@@ -8,15 +8,19 @@ import Foundation
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "The whole workflow in a fresh workspace: keys, policy, ledger, engine proposals, 5 signer processes, a coordinator.",
+        abstract: "The whole workflow in a fresh workspace: keys, policy, ledger, `alvh serve`, engine proposals, 5 remote signers, a coordinator.",
         discussion: """
         With no input: generates a trader key and 5 signer keys (3 risk officers, a CRO, a limits bot), a policy \
         (3 of 5 for a layer change, a CRO among them for the backstop, the limits bot has veto), and a ledger \
-        holding an iron condor. Starts the 5 signers and a coordinator as separate OS processes, then walks the \
-        shipped snapshots calm → pre-FOMC → spike → recovery: the engine proposes, the trader signs and queues, \
-        the signers decide on their own, the coordinator commits. One risk officer's process is killed mid-run; \
-        the limits bot vetoes what breaks its limits. Ends with `ledger verify` and the book's risk, and leaves \
-        the workspace on disk for `alvh --workspace DIR ledger log | book | pending | propose | sign`.
+        holding an iron condor. Starts `alvh serve` on the ledger (TLS 1.3, client certificates from a desk CA it \
+        makes in tls/), then the 5 signers and a coordinator as separate OS processes, each in a folder of its own \
+        (signers/NAME/, coordinator/) holding only its key, its TLS identity and its state, talking to the service \
+        only — no process but the service opens the ledger. Then walks the shipped snapshots calm → pre-FOMC → \
+        spike → recovery: the engine proposes, the trader signs and queues, the signers verify and decide on their \
+        own, the coordinator commits. One risk officer's process is killed with SIGKILL mid-run, and later the \
+        service itself (it is restarted); the limits bot vetoes what breaks its limits. Ends with `ledger verify` \
+        through the service and the book's risk, and prints how to start the service again and connect to it. \
+        `--local`: the one-workspace walk (every process opens the ledger itself).
         """
     )
 
@@ -36,6 +40,9 @@ struct DemoCommand: AsyncParsableCommand {
             completion: .directory)
     var examples: String?
 
+    @Flag(name: .long, help: "The one-workspace walk: the signers and coordinator open the ledger themselves (no service).")
+    var local = false
+
     @Option(name: .long, help: "Seconds to wait for each proposal's outcome.")
     var timeout: Double = 30
 
@@ -51,7 +58,7 @@ struct DemoCommand: AsyncParsableCommand {
             guard !SecureFile.exists(Ledger.path(workspace: root)) else {
                 throw CLIError("demo-workspace", "already holds a ledger; give an empty directory (or none, for a temporary one)", path: root)
             }
-            var demo = try DemoRun(root: root, examples: examplesDir, timeout: timeout, location: location)
+            var demo = try DemoRun(root: root, examples: examplesDir, timeout: timeout, location: location, network: !local)
             defer { demo.stopAll() }
             try await demo.run()
         }
@@ -82,6 +89,16 @@ enum DemoFiles {
             throw CLIError("no-examples", "cannot find Examples/market/calm.json; run from the repository or pass --examples DIR", path: "--examples")
         }
         return found
+    }
+
+    /// How to name this binary in a printed command: `alvh` when that is what PATH finds, else its full path.
+    static func commandName() -> String {
+        let own = ownExecutable()
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = URL(fileURLWithPath: "\(directory)/alvh").resolvingSymlinksInPath().path
+            if SecureFile.exists(candidate) { return candidate == own ? "alvh" : own }
+        }
+        return own
     }
 
     static func ownExecutable() -> String {

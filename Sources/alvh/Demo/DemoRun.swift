@@ -43,16 +43,25 @@ struct DemoRun {
     /// The ledger (nil: the workspace's alvh.sqlite). Child processes get it without its password,
     /// which they read from their environment (PGPASSWORD), never from their command line.
     let location: LedgerLocation?
+    /// Across the network (the default): the service, each signer and the coordinator in a folder
+    /// of its own, over mTLS on loopback; false: the one-workspace walk (`--local`).
+    let network: Bool
+    /// The service's port and the demo's (the trader's) view of the ledger through it.
+    var port = 0
+    var remote: LedgerLocation?
+    /// Commits seen during the walk: sequence → hash (checked against the verified ledger at the end).
+    var committed: [UInt64: String] = [:]
     var children: [String: Process] = [:]
     var ledger: Ledger!
     var trader: PrivateKey!
     var keyPaths: [String: String] = [:]
 
-    init(root: String, examples: String, timeout: Double, location: LedgerLocation?) throws {
+    init(root: String, examples: String, timeout: Double, location: LedgerLocation?, network: Bool) throws {
         self.root = root
         self.examples = examples
         self.timeout = timeout
         self.location = location
+        self.network = network
     }
 
     /// `--ledger URL` for a child's command line (no password), or nothing for the workspace's file.
@@ -65,8 +74,13 @@ struct DemoRun {
         try setUpKeys()
         try writePolicy()
         try await createLedger()
-        try await startProcesses()
-        var stepNumber = 5
+        var stepNumber = 4
+        if network {
+            try await startService(number: stepNumber)
+            stepNumber += 1
+        }
+        try await startProcesses(number: stepNumber)
+        stepNumber += 1
         for step in Self.steps {
             try await runStep(step, number: stepNumber)
             stepNumber += 1
@@ -75,6 +89,14 @@ struct DemoRun {
                 process.waitUntilExit()
                 say("")
                 say("   ✗ \(Self.killed.id)'s signer process killed with SIGKILL (pid \(process.processIdentifier)); 4 signers remain")
+            }
+            if network, step == Self.serviceKilledAfter, let process = children["service"] {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                say("")
+                say("   ✗ the service killed with SIGKILL (pid \(process.processIdentifier)); signers and coordinator retry while it is down")
+                try await launchService()
+                say("   ✓ the service restarted on the same ledger and port (pid \(children["service"]!.processIdentifier)); clients reconnect and re-verify")
             }
         }
         try await finish(number: stepNumber, started: started)
@@ -177,35 +199,144 @@ struct DemoRun {
         say("   condor: \(c.quantity) × SPX \(c.expiry) \(Int(c.longPut))/\(Int(c.shortPut))p \(Int(c.shortCall))/\(Int(c.longCall))c, credit $\(BookPrinter.fmt(c.creditDollars)), max loss $\(BookPrinter.fmt(c.maxLossDollars))")
     }
 
-    mutating func startProcesses() async throws {
-        heading(4, "Processes: 5 independent signers + 1 coordinator (logs in logs/)")
+    mutating func startProcesses(number: Int) async throws {
         try SecureFile.makeDirectory("\(root)/logs", mode: 0o755)
+        let ledgerID = try await ledger.ledgerID()
+        guard network else {
+            heading(number, "Processes: 5 independent signers + 1 coordinator (logs in logs/)")
+            for member in Self.signers {
+                var arguments = ["signer", "run", "--key", keyPaths[member.id]!, "--poll", "100"]
+                if member.limits != nil { arguments += ["--limits", "\(root)/limits/\(member.id).yaml", "--market", "\(root)/limits/market"] }
+                children[member.id] = try spawn(member.id, arguments + ["--workspace", root] + ledgerArguments)
+            }
+            children["coordinator"] = try spawn("coordinator", ["coordinator", "run", "--poll", "100", "--committer-key", keyPaths["committer"]!,
+                                                                "--expect-ledger-id", ledgerID, "--workspace", root] + ledgerArguments)
+            for name in Self.signers.map(\.id) + ["coordinator"] {
+                say("   \(name.padding(11)) pid \(children[name]!.processIdentifier)")
+            }
+            return
+        }
+        heading(number, "Processes: 5 signers + 1 coordinator, each in its own folder with only its key, TLS identity and state, over \(serviceURL)")
         for member in Self.signers {
-            var arguments = ["signer", "run", "--key", keyPaths[member.id]!, "--poll", "100"]
-            if member.limits != nil { arguments += ["--limits", "\(root)/limits/\(member.id).yaml", "--market", "\(root)/limits/market"] }
+            let folder = "\(root)/signers/\(member.id)"
+            var arguments = ["signer", "run", "--workspace", folder, "--server", serviceURL, "--key", keyPaths[member.id]!,
+                             "--poll", "1000", "--expect-ledger-id", ledgerID]
+            if member.limits != nil { arguments += ["--limits", "\(folder)/limits.yaml", "--market", "\(folder)/market"] }
             children[member.id] = try spawn(member.id, arguments)
         }
-        children["coordinator"] = try spawn("coordinator", ["coordinator", "run", "--poll", "100", "--committer-key", keyPaths["committer"]!,
-                                                            "--expect-ledger-id", try await ledger.ledgerID()])
+        children["coordinator"] = try spawn("coordinator", ["coordinator", "run", "--workspace", "\(root)/coordinator", "--server", serviceURL,
+                                                            "--poll", "1000", "--committer-key", keyPaths["committer"]!, "--expect-ledger-id", ledgerID])
         for name in Self.signers.map(\.id) + ["coordinator"] {
-            say("   \(name.padding(11)) pid \(children[name]!.processIdentifier)")
+            let folder = name == "coordinator" ? "coordinator/" : "signers/\(name)/"
+            say("   \(name.padding(11)) pid \(String(children[name]!.processIdentifier).padding(8)) \(folder)")
         }
+    }
+
+    // MARK: - The service (network mode)
+
+    /// The step after which the service is killed with SIGKILL and restarted.
+    static let serviceKilledAfter = "spike"
+
+    var serviceURL: String { "https://127.0.0.1:\(port)" }
+
+    /// The desk's transport PKI (mTLS), each client's identity moved into its own folder; the
+    /// signers' private keys moved into theirs; then `alvh serve` on the ledger.
+    mutating func startService(number: Int) async throws {
+        heading(number, "Service: `alvh serve` on the ledger, TLS 1.3 with client certificates from a desk CA (tls/)")
+        try await ledger.close()
+        ledger = nil
+        let names = Self.signers.map(\.id) + ["coordinator", Self.trader.id]
+        let made = try DeskTLS.initialize(directory: "\(root)/tls", clients: names, serverNames: [])
+        for member in Self.signers {
+            let folder = "\(root)/signers/\(member.id)"
+            try SecureFile.makeDirectory("\(root)/signers", mode: 0o755)
+            try SecureFile.makeDirectory(folder, mode: 0o700)
+            try move("\(root)/tls/clients/\(member.id)", to: "\(folder)/tls")
+            try move(keyPaths[member.id]!, to: "\(folder)/\(member.id).key.pem")
+            keyPaths[member.id] = "\(folder)/\(member.id).key.pem"
+            if member.limits != nil {
+                try move("\(root)/limits/\(member.id).yaml", to: "\(folder)/limits.yaml")
+                try move("\(root)/limits/market", to: "\(folder)/market")
+            }
+        }
+        try SecureFile.makeDirectory("\(root)/coordinator", mode: 0o700)
+        try move("\(root)/tls/clients/coordinator", to: "\(root)/coordinator/tls")
+        try move(keyPaths["committer"]!, to: "\(root)/coordinator/committer.key.pem")
+        keyPaths["committer"] = "\(root)/coordinator/committer.key.pem"
+        rmdir("\(root)/limits")
+        port = try Self.freeLoopbackPort()
+        try SecureFile.makeDirectory("\(root)/logs", mode: 0o755)
+        try await launchService()
+        say("   \(serviceURL)  pid \(children["service"]!.processIdentifier)  (CA \(made.ca.dropFirst(root.count + 1)), server certificate for \(made.serverNames.joined(separator: ", ")))")
+        say("   the trader (this demo) connects with tls/clients/\(Self.trader.id)/; no other process opens the ledger")
+    }
+
+    /// Starts `alvh serve` and waits until it answers (and then re-opens the demo's view through it).
+    mutating func launchService() async throws {
+        children["service"] = try spawn("service", serveArguments)
+        let remote = LedgerLocation.service(.init(url: serviceURL, tls: .init(directory: "\(root)/tls/clients/\(Self.trader.id)")))
+        self.remote = remote
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            do {
+                let opened = try await Ledger.open(workspace: root, at: remote)
+                if let old = ledger { try? await old.close() }
+                ledger = opened
+                return
+            } catch let error as LedgerError where error.code == .database && Date() < deadline {
+                if children["service"]?.isRunning != true {
+                    throw CLIError("demo-process", "`alvh serve` exited (status \(children["service"]!.terminationStatus)); see logs/service.log", path: "\(root)/logs/service.log")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    var serveArguments: [String] {
+        ["serve", "--workspace", root, "--port", "\(port)", "--tls-cert", "\(root)/tls/server.pem", "--tls-key", "\(root)/tls/server.key.pem",
+         "--client-ca", "\(root)/tls/ca.pem", "--poll", "50", "--rate-limit", "200", "--burst", "400"] + ledgerArguments
+    }
+
+    func move(_ from: String, to: String) throws {
+        guard rename(from, to) == 0 else {
+            throw CLIError("demo-workspace", "cannot move \(from) to \(to): \(String(cString: strerror(errno)))", path: from)
+        }
+    }
+
+    /// A free TCP port on 127.0.0.1 (bound, read, released: the service takes it at once).
+    static func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CLIError("demo-process", "cannot open a socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw CLIError("demo-process", "cannot find a free loopback port: \(String(cString: strerror(errno)))") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     func spawn(_ name: String, _ arguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: DemoFiles.ownExecutable())
-        process.arguments = arguments + ["--workspace", root] + ledgerArguments
-        if case .postgres(let server) = location, let password = server.password {
+        process.arguments = arguments
+        // The database password goes to the processes that open the database: all of them in the
+        // local walk, the service alone across the network.
+        if case .postgres(let server) = location, let password = server.password, !network || name == "service" {
             var environment = ProcessInfo.processInfo.environment
             environment["PGPASSWORD"] = password
             process.environment = environment
         }
         let log = "\(root)/logs/\(name).log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        if !SecureFile.exists(log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: log) else {
             throw CLIError("demo-process", "cannot open the log file", path: log)
         }
+        handle.seekToEndOfFile() // a restarted process appends to its log
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
@@ -222,7 +353,7 @@ struct DemoRun {
 
     // MARK: - Steps
 
-    func runStep(_ step: String, number: Int) async throws {
+    mutating func runStep(_ step: String, number: Int) async throws {
         let path = "\(root)/market/\(step).json"
         let bytes = try SecureFile.read(path, limit: MarketSnapshot.maxBytes)
         let market = try MarketSnapshot.decode(Data(bytes), path: path)
@@ -240,7 +371,7 @@ struct DemoRun {
                 proposal = first
                 manual = nil
             } else {
-                let run = try Engine.run(book: try await ledger.book(), market: market)
+                let run = try Engine.run(book: try await ledger.verified().book, market: market)
                 held = run.held.map(\.description)
                 let proposals = run.proposals.filter { !done.contains("\($0.rule)/\($0.change.layer)") }
                 guard let next = proposals.first else { break }
@@ -252,6 +383,7 @@ struct DemoRun {
             say("   " + String(queued.pending.id.prefix(16)).padding(17) + proposal.rule.padding(12) + change(proposal).padding(54)
                 + String(format: "%.2f", proposal.costDollars).leftPad(10) + "  " + outcome.tally.padding(5) + " " + outcome.status)
             details.append(contentsOf: outcome.details.map { "     \(queued.pending.id.prefix(8)): \($0)" })
+            if let entry = outcome.entry { committed[entry.sequence] = entry.hash }
         }
         if done.isEmpty { say("   (no rule fires: the book meets the strategy in this market)") }
         for line in details { say(line) }
@@ -268,7 +400,7 @@ struct DemoRun {
         let price = try Engine.vixLimitPrice(market: market, expiry: expiry, strike: strike, buying: true)
         let change = LayerChange(kind: .resizeLayer, layer: "short-term", layerKind: .shortTerm,
                                  trades: [Trade(expiry: expiry, strike: strike, quantity: 150, price: price)])
-        return try Engine.manual(book: try await ledger.book(), change: change, market: market, note: "trader: add protection into the spike")
+        return try Engine.manual(book: try await ledger.verified().book, change: change, market: market, note: "trader: add protection into the spike")
     }
 
     func change(_ proposal: EngineProposal) -> String {
@@ -280,13 +412,15 @@ struct DemoRun {
         var status: String
         var tally: String
         var details: [String]
+        /// The entry it became, when committed.
+        var entry: (sequence: UInt64, hash: String)? = nil
     }
 
     /// Waits until the proposal is committed, vetoed or expired.
     func waitForOutcome(_ id: String) async throws -> Outcome {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let row = try await ledger.pending().first(where: { $0.id == id }) {
+            if let row = try await queued(id) {
                 if row.status != .pending {
                     let report = try await ledger.evaluate(id: id, at: Date())
                     let veto = report.rejections.first { $0.veto }
@@ -300,11 +434,18 @@ struct DemoRun {
                 let policy = try await ledger.policy(atEntry: entry.sequence)
                 let report = ThresholdEvaluator(policy: policy).evaluate(envelope, at: RFC3339.parse(entry.committedAt) ?? Date())
                 return Outcome(status: "committed as entry \(entry.sequence)", tally: "\(report.counted)/\(report.threshold)",
-                               details: ["signed by: " + signers(report) + " — rules: " + report.rules.joined(separator: ", ")])
+                               details: ["signed by: " + signers(report) + " — rules: " + report.rules.joined(separator: ", ")],
+                               entry: (entry.sequence, entry.hash))
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: .milliseconds(network ? 50 : 100))
         }
         throw CLIError("demo-timeout", "proposal \(id.prefix(16))… had no outcome after \(Int(timeout)) s; see the logs", path: "\(root)/logs")
+    }
+
+    /// The queued proposal `id`, nil once it left the queue (committed).
+    func queued(_ id: String) async throws -> PendingProposal? {
+        do { return try await ledger.pending(id: id) }
+        catch let error as LedgerError where error.code == .notFound { return nil }
     }
 
     func signers(_ report: ApprovalReport) -> String {
@@ -325,41 +466,73 @@ struct DemoRun {
     // MARK: - End
 
     mutating func finish(number: Int, started: Date) async throws {
-        heading(number, "Stop: SIGTERM to every process (each finishes its decision in progress)")
-        let running = children.filter { $0.value.isRunning }
-        for (_, process) in running { process.terminate() }
-        for name in running.keys.sorted() {
-            let process = running[name]!
-            process.waitUntilExit()
-            say("   \(name.padding(11)) exited with status \(process.terminationStatus)")
-        }
-        children = [:]
-
-        heading(number + 1, "Audit: ledger verify from genesis")
+        // The audit first (through the service, in network mode: an auditor on another host).
+        heading(number, "Audit: ledger verify from genesis\(network ? ", through the service (nothing it serves is trusted)" : "")")
         var source = StorageEntrySource(ledger: ledger)
         let report = try await LedgerVerifier().verify(&source, materializedBook: try await ledger.book())
         guard report.ok else {
             throw CLIError("demo-verify", "ledger verify failed: \(report.firstBad.map { "entry \($0.sequence): \($0.problem)" } ?? "?")", path: ledger.location)
         }
         say("   OK: \(report.entries) entries, \(report.signatureChecks) signatures checked, head \(report.headSequence!):\(report.headHash!.prefix(16))…, replayed book matches")
+        for (sequence, hash) in committed.sorted(by: { $0.key < $1.key }) {
+            let entry = try await ledger.entry(sequence)
+            guard entry.hash == hash else {
+                throw CLIError("demo-verify", "entry \(sequence) was committed as \(hash.prefix(16))… during the walk but reads \(entry.hash.prefix(16))… now", path: ledger.location)
+            }
+        }
+        say("   nothing lost: the \(committed.count) commits seen during the walk are in the verified chain, unchanged")
+
+        heading(number + 1, "Stop: SIGTERM to every process (each finishes its decision in progress)")
+        let order = children.keys.sorted().filter { $0 != "service" } + (children["service"] == nil ? [] : ["service"])
+        for name in order where name != "service" { if children[name]!.isRunning { children[name]!.terminate() } }
+        for name in order where name != "service" {
+            let process = children[name]!
+            process.waitUntilExit()
+            say("   \(name.padding(11)) exited with status \(process.terminationStatus)\(process.terminationReason == .uncaughtSignal ? " (killed earlier)" : "")")
+        }
 
         heading(number + 2, "The book now, and its risk in the last market")
         let book = try await ledger.book()
         try await ledger.close()
+        ledger = nil
+        if let service = children["service"] {
+            service.terminate()
+            service.waitUntilExit()
+            say("   (service exited with status \(service.terminationStatus))")
+        }
+        children = [:]
         BookPrinter.print(book)
         say("")
         let market = try MarketSnapshot.load(path: "\(root)/market/\(Self.steps.last!).json")
         RiskPrinter.print(try BookValuer(book: book, market: market).report(book: book, scenarios: Engine.reportScenarios))
         say("")
         say("Done in \(String(format: "%.1f", Date().timeIntervalSince(started))) s. The workspace stays at \(root):")
+        let exe = DemoFiles.commandName()
+        if network {
+            say("   Start the service again on it:")
+            say("   \(exe) " + serveArguments.map(Self.quoted).joined(separator: " "))
+            say("   Then connect as a client (each client's --tls-dir holds the desk CA and its own certificate):")
+            let client = "\(exe) --workspace \(root)/signers/ro-alice --server \(serviceURL)"
+            say("   \(client) pending")
+            say("   \(client) ledger verify")
+            say("   \(client) sign ID --key \(root)/signers/ro-alice/ro-alice.key.pem")
+            say("   \(exe) --workspace \(root) --server \(serviceURL) --tls-dir \(root)/tls/clients/trader-tom propose --market \(root)/market/recovery.json --key \(root)/Keys/private/trader-tom.key.pem")
+            say("   curl --cacert \(root)/tls/ca.pem --cert \(root)/tls/clients/trader-tom/client.pem --key \(root)/tls/clients/trader-tom/client.key.pem \(serviceURL)/v1/proposals")
+            if location?.isPostgres == true { say("   (the service's ledger password: PGPASSWORD or --ledger-password-file FILE)") }
+            return
+        }
         let at = location.map { " --ledger '\($0)'" } ?? ""
-        say("   alvh --workspace \(root)\(at) ledger log")
-        say("   alvh --workspace \(root)\(at) book")
-        say("   alvh --workspace \(root)\(at) ledger verify")
-        say("   alvh --workspace \(root)\(at) pending")
-        say("   alvh --workspace \(root)\(at) propose --market \(root)/market/recovery.json --key \(root)/Keys/private/trader-tom.key.pem")
-        say("   alvh --workspace \(root)\(at) sign ID --key \(root)/Keys/private/ro-alice.key.pem")
+        say("   \(exe) --workspace \(root)\(at) ledger log")
+        say("   \(exe) --workspace \(root)\(at) book")
+        say("   \(exe) --workspace \(root)\(at) ledger verify")
+        say("   \(exe) --workspace \(root)\(at) pending")
+        say("   \(exe) --workspace \(root)\(at) propose --market \(root)/market/recovery.json --key \(root)/Keys/private/trader-tom.key.pem")
+        say("   \(exe) --workspace \(root)\(at) sign ID --key \(root)/Keys/private/ro-alice.key.pem")
         if location?.isPostgres == true { say("   (the password: PGPASSWORD or --ledger-password-file FILE)") }
+    }
+
+    static func quoted(_ argument: String) -> String {
+        argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./:=@".contains($0) } ? argument : "'\(argument.replacingOccurrences(of: "'", with: "'\\''"))'"
     }
 
     func heading(_ number: Int, _ text: String) {

@@ -39,7 +39,8 @@ struct WorkspaceOptions: ParsableArguments {
     func ledgerLocation() throws -> LedgerLocation? {
         let environment = ProcessInfo.processInfo.environment
         let passwordFile = ledgerPasswordFile ?? environment["ALVH_LEDGER_PASSWORD_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        let serverText = server ?? environment["ALVH_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
+        // An explicit option wins over the environment: --ledger with $ALVH_SERVER set is a database.
+        let serverText = server ?? (ledger == nil ? environment["ALVH_SERVER"].flatMap { $0.isEmpty ? nil : $0 } : nil)
         if let serverText {
             if ledger != nil {
                 throw CLIError("usage", "give --ledger (a database) or --server (a service), not both", path: "--server")
