@@ -112,7 +112,16 @@ public final class RemoteLedgerStorage: LedgerStorage {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         do {
-            let response = try await client.execute(request, timeout: timeout)
+            var response = try await client.execute(request, timeout: timeout)
+            // Rate-limited: wait as told (Retry-After, at most 5 s a time) and ask again, a few times.
+            var waits = 0
+            while response.status == .tooManyRequests, waits < 5 {
+                waits += 1
+                let seconds = min(5, max(1, Int(response.headers.first(name: "retry-after") ?? "") ?? 1))
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                try await Task.sleep(for: .seconds(seconds))
+                response = try await client.execute(request, timeout: timeout)
+            }
             var buffer = try await response.body.collect(upTo: Self.maxAnswerBytes)
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
             if response.status.code >= 500 || response.status == .tooManyRequests || response.status == .requestTimeout {
