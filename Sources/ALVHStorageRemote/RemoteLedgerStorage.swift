@@ -292,12 +292,15 @@ public final class RemoteLedgerStorage: LedgerStorage {
             let answer = try await call(.POST, "/v1/proposals", body: try Self.json(body))
             if let moved: WriteOutcome<EnqueueOutcome> = try await headMoved(answer, decidedOn: head) { return moved }
             let result = try decode(ProposeAnswer.self, answer, "the proposal")
-            guard let stored = try await pending(id: id) else {
-                throw StorageError(.corrupt, "the service queued proposal \(id.prefix(16))… but does not show it", path: location)
-            }
+            // The row as queued, with the counts the service answered (it may be signed by the
+            // other signers and committed before this client could read it back).
+            let stored = StoredPending(proposal, status: result.pending.status, signatureCount: result.pending.signatureCount,
+                                       rejectionCount: result.pending.rejectionCount)
             let outcomes = signatures.indices.map { $0 < result.signaturesAdded ? SignatureOutcome.added : .alreadyThere }
             return .done(.queued(isNew: result.isNew, signatures: outcomes, pending: stored))
         }
+        // The row before the signatures (read first: once signed, it may be committed and gone at once).
+        guard let before = try await pending(id: id) else { return .done(.notQueued) }
         var outcomes: [SignatureOutcome] = []
         for signature in signatures {
             let body = SignatureBody(keyid: signature.keyid, sig: StoreWire.base64(signature.sig))
@@ -307,8 +310,9 @@ public final class RemoteLedgerStorage: LedgerStorage {
             _ = try decode(StoredAnswer.self, answer, "the signature")
             outcomes.append(answer.status == .created ? .added : .alreadyThere)
         }
-        guard let stored = try await pending(id: id) else { return .done(.notQueued) }
-        return .done(.queued(isNew: false, signatures: outcomes, pending: stored))
+        var after = before
+        after.signatureCount += outcomes.filter { $0 == .added }.count
+        return .done(.queued(isNew: false, signatures: outcomes, pending: after))
     }
 
     public func addRejection(pendingID: String, envelope: [UInt8], signerKey: String, addedAt: String, veto: Bool,
@@ -408,6 +412,12 @@ public final class RemoteLedgerStorage: LedgerStorage {
     }
 
     struct ProposeAnswer: Codable {
+        struct Row: Codable {
+            var status: PendingStatus
+            var signatureCount: Int
+            var rejectionCount: Int
+        }
+        var pending: Row
         var isNew: Bool
         var signaturesAdded: Int
         var signaturesRefused: Int
