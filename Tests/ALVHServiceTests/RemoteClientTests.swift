@@ -264,7 +264,7 @@ struct RemoteCommitterTests {
             reply = try await Self.post(box, genesis, proposal.id, try await Self.entry(f, ledger, envelope: envelope))
             #expect(reply.status == .conflict && reply.error?.code == StoreWire.Codes.queueChanged, "\(reply.text)")
 
-            // Backdated by an hour (the policy's clock skew is 3 s).
+            // Backdated by an hour (the policy's clock skew is a minute).
             reply = try await Self.post(box, genesis, proposal.id,
                                         try await Self.entry(f, ledger, envelope: envelope, rejections: [rejection], at: Date().addingTimeInterval(-3600)))
             #expect(reply.status == .badRequest && reply.error?.path == "entries[0].committedAt", "\(reply.text)")

@@ -136,7 +136,7 @@ struct RouteTests {
 
     @Test("a proposal whose window closes: an expired event from the watcher's poll; the queue row says expired")
     func expiry() async throws {
-        let f = try await ServiceFixture()
+        let f = try await ServiceFixture(clockSkewSeconds: 3)
         try await f.withApp { ledger, client in
             // 8 s: queued only while now + the policy's 3 s skew is before expiry; announced at expiry.
             let (envelope, snapshot) = try await f.proposal(on: ledger, lifetime: 8)
@@ -194,7 +194,7 @@ struct RouteTests {
         let f = try await ServiceFixture()
         try await f.withApp { ledger, client in
             let (first, snapshot) = try await f.proposal(on: ledger)
-            _ = try await ledger.enqueue(first, snapshot: snapshot, at: Date()) // queued as soon as made (the policy's 3 s skew)
+            _ = try await ledger.enqueue(first, snapshot: snapshot, at: Date()) // queued as soon as made (within the policy's skew)
             let (late, _) = try await f.proposal(on: ledger) // binds the same (soon old) head
             for name in ["s1", "s2"] { try await ledger.addSignature(try f.signature(name, over: first), to: first.id, at: Date()) }
             #expect(try await client.call(.post, "/v1/proposals/\(first.id)/commit").status == .created)

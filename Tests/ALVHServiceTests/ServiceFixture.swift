@@ -20,8 +20,10 @@ final class ServiceFixture: Sendable {
     static let members: [(String, String)] = [("trader", "trader"), ("s1", "risk-officer"), ("s2", "risk-officer"),
                                                ("s3", "risk-officer"), ("lim", "limits-bot")]
 
-    /// The workspace, with its ledger at `location` (default: the workspace's alvh.sqlite).
-    init(location: LedgerLocation? = nil) async throws {
+    /// The workspace, with its ledger at `location` (default: the workspace's alvh.sqlite). The
+    /// policy's clock skew is `clockSkewSeconds`: wide by default, so that a test on a loaded
+    /// machine is not refused for the seconds between making a proposal and queueing it.
+    init(location: LedgerLocation? = nil, clockSkewSeconds: Int = 60) async throws {
         self.location = location
         var template = Array("/tmp/alvh-service-XXXXXX".utf8CString)
         root = String(cString: mkdtemp(&template)!)
@@ -32,7 +34,7 @@ final class ServiceFixture: Sendable {
             keys[name] = try PrivateKey.load(from: made.privateKeyPath)
         }
         self.keys = keys
-        var yaml = "version: 1\nname: service-test\nveto-roles: [limits-bot]\nmax-clock-skew: 3s\nsigners:\n"
+        var yaml = "version: 1\nname: service-test\nveto-roles: [limits-bot]\nmax-clock-skew: \(clockSkewSeconds)s\nsigners:\n"
         for (name, role) in Self.members {
             yaml += "  - id: \(name)\n    key: Keys/\(name).pub.pem\n    key-id: \(keys[name]!.keyID.hex)\n    roles: [\(role)]\n"
         }

@@ -14,7 +14,7 @@ import ALVHTestSupport
     }
 
     static let badLocations: [BadLocation] = [
-        .init(arguments: ["ledger", "verify", "--ledger", "ftp://desk/ledger"], field: "--ledger", says: "unknown scheme 'ftp'; give sqlite:PATH or postgres://user@host[:port]/db"),
+        .init(arguments: ["ledger", "verify", "--ledger", "ftp://desk/ledger"], field: "--ledger", says: "unknown scheme 'ftp'; give sqlite:PATH, postgres://user@host[:port]/db or https://host:port"),
         .init(arguments: ["ledger", "verify", "--ledger", "postgres://db.desk/alvh"], field: "--ledger", says: "no user; write postgres://USER@host/db"),
         .init(arguments: ["ledger", "verify", "--ledger", "postgres://alvh@db.desk/"], field: "--ledger", says: "no database name"),
         .init(arguments: ["ledger", "verify", "--ledger", "postgres://alvh@db.desk/alvh?sslmode=maybe"], field: "--ledger", says: "sslmode 'maybe' is not one of disable, prefer, require"),
@@ -23,6 +23,15 @@ import ALVHTestSupport
         .init(arguments: ["pending", "--ledger-password-file", "pw"], field: "--ledger-password-file", says: "needs a postgres:// ledger"),
         .init(arguments: ["ledger", "setup", "--ledger", "sqlite:desk.sqlite"], field: "--ledger", says: "setup prepares a PostgreSQL database"),
         .init(arguments: ["ledger", "setup"], field: "--ledger", says: "give the database to set up"),
+        // --server: an `alvh serve` service instead of a database.
+        .init(arguments: ["pending", "--server", "https://127.0.0.1:8443", "--tls-dir", "nowhere"], field: "nowhere/ca.pem",
+              says: "cannot read the desk CA certificate"),
+        .init(arguments: ["pending", "--server", "http://10.0.0.5:8443"], field: "--server", says: "plain http:// is for a service on loopback only"),
+        .init(arguments: ["pending", "--server", "https://alice:pw@127.0.0.1:8443"], field: "--server", says: "no user or password in a service URL"),
+        .init(arguments: ["pending", "--server", "https://127.0.0.1:8443/v1/proposals"], field: "--server", says: "without a path or query"),
+        .init(arguments: ["pending", "--server", "postgres://alvh@db/desk"], field: "--server", says: "a database is --ledger"),
+        .init(arguments: ["pending", "--server", "https://127.0.0.1:8443", "--ledger", "sqlite:x.sqlite"], field: "--server", says: "not both"),
+        .init(arguments: ["pending", "--tls-dir", "tls"], field: "--tls-dir", says: "give --server too"),
     ]
 
     @Test(arguments: badLocations)

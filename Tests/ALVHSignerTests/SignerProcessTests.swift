@@ -229,7 +229,21 @@ struct SignerProcessTests {
         #expect(commit.status == 1 && commit.stderr.contains("vetoed by lim"))
     }
 
-    @Test("alvh demo: runs the whole story unattended and leaves a workspace the other commands work on")
+    @Test("alvh demo --local: the one-workspace walk (every process opens the ledger file)")
+    func localDemo() throws {
+        var template = Array("/tmp/alvh-demo-test-XXXXXX".utf8CString)
+        let root = String(cString: mkdtemp(&template)!)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let run = try TestProcess.run(TestProcess.alvh, ["demo", "--local", "--workspace", root])
+        #expect(run.status == 0, "demo failed: \(run.stderr)")
+        #expect(run.text.contains("replayed book matches") && !run.text.contains("alvh serve"), "\(run.text)")
+        for layout in ["Keys/private/ro-alice.key.pem", "limits/limits-bot.yaml", "limits/market/calm.json", "alvh.sqlite"] {
+            #expect(FileManager.default.fileExists(atPath: "\(root)/\(layout)"), "missing \(layout)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/signers"))
+    }
+
+    @Test("alvh demo: runs the whole story unattended across the network and leaves a workspace the other commands work on")
     func demo() throws {
         var template = Array("/tmp/alvh-demo-test-XXXXXX".utf8CString)
         let root = String(cString: mkdtemp(&template)!)
@@ -242,9 +256,19 @@ struct SignerProcessTests {
             #expect(text.contains(expected), "demo output lacks '\(expected)'")
         }
         #expect(!text.contains("exited with status 1"))
-        for layout in ["Keys/ro-alice.pub.pem", "Keys/private/ro-alice.key.pem", "Policies/desk.yaml", "alvh.sqlite", "market/calm.json", "logs/limits-bot.log"] {
+        #expect(text.contains("the service killed with SIGKILL") && text.contains("the service restarted"), "\(text)")
+        #expect(text.contains("nothing lost: the "), "\(text)")
+        for layout in ["Keys/ro-alice.pub.pem", "Policies/desk.yaml", "alvh.sqlite", "market/calm.json", "logs/limits-bot.log", "logs/service.log",
+                       "tls/ca.pem", "tls/server.pem", "signers/ro-alice/ro-alice.key.pem", "signers/ro-alice/tls/client.pem",
+                       "signers/ro-alice/ro-alice.key.pem.state.json", "signers/limits-bot/limits.yaml", "coordinator/committer.key.pem",
+                       "coordinator/tls/client.key.pem"] {
             #expect(FileManager.default.fileExists(atPath: "\(root)/\(layout)"), "missing \(layout)")
         }
+        // Each signer's private key is in its own folder only; the workspace keeps the trader's (the demo proposes).
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(root)/Keys/private").filter { $0.hasSuffix(".key.pem") } == ["trader-tom.key.pem"])
+        // A signer's folder holds its key, its state and its TLS identity, nothing of the desk's.
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: "\(root)/signers/ro-alice"))
+                    .isSubset(of: ["ro-alice.key.pem", "ro-alice.key.pem.state.json", "ro-alice.key.pem.state.json.lock", "tls"]))
         let verify = try TestProcess.run(TestProcess.alvh, ["--workspace", root, "ledger", "verify"])
         #expect(verify.status == 0)
         let book = try TestProcess.run(TestProcess.alvh, ["--workspace", root, "book"])

@@ -50,6 +50,9 @@ struct DemoCommand: AsyncParsableCommand {
         try await reportingErrors(json: false) {
             let examplesDir = try examples ?? DemoFiles.findExamples()
             var options = WorkspaceOptions()
+            options.workspace = nil // every property set: a property wrapper never parsed cannot be read
+            options.server = nil
+            options.tlsDir = nil
             options.ledger = ledger
             options.ledgerPasswordFile = ledgerPasswordFile
             let location = ledger == nil ? nil : try options.ledgerLocation()
