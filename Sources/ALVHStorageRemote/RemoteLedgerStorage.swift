@@ -390,9 +390,14 @@ public final class RemoteLedgerStorage: LedgerStorage {
                         request.headers.add(name: "accept", value: "text/event-stream")
                         let response = try await client.execute(request, timeout: .hours(24 * 365))
                         if response.status == .ok {
-                            signal.bump()
+                            signal.bump() // (re)connected: what happened while away is read by the next pass
+                            var tail: [UInt8] = []
                             for try await buffer in response.body {
-                                if buffer.readableBytesView.contains(UInt8(ascii: "d")) { signal.bump() } // a `data:` line
+                                // An event has a `data:` line (heartbeats are comments); the last
+                                // bytes are kept so that a line split between chunks is seen.
+                                let bytes = tail + Array(buffer.readableBytesView)
+                                if Self.containsEvent(bytes) { signal.bump() }
+                                tail = Array(bytes.suffix(4))
                             }
                         }
                     } catch {}
@@ -401,6 +406,16 @@ public final class RemoteLedgerStorage: LedgerStorage {
             }
         }
         return signal
+    }
+
+    static let dataField = Array("data:".utf8)
+
+    static func containsEvent(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= dataField.count else { return false }
+        for start in 0...(bytes.count - dataField.count) where bytes[start] == dataField[0] {
+            if Array(bytes[start..<(start + dataField.count)]) == dataField { return true }
+        }
+        return false
     }
 
     // MARK: - Bodies of the service's write routes (docs/openapi.yaml)
