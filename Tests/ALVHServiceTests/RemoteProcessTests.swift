@@ -82,4 +82,35 @@ struct RemoteProcessTests {
         #expect(plain.status != 0 && plain.stderr.contains("loopback"), "\(plain.stderr)")
         try await trader.close()
     }
+
+    @Test("alvh reject, sign and commit --server: the CLI works through the service as on a database; the service holds no key")
+    func cliThroughService() async throws {
+        let f = try await ServiceFixture()
+        let service = try ServeProcess.start(["--workspace", f.root, "--insecure-loopback"] + f.ledgerArguments, log: "\(f.root)/serve.log")
+        defer { service.stop() }
+        let host = "\(f.root)/host"
+        try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+        let trader = try await Ledger.open(workspace: host, at: .service(.init(url: service.url, tls: nil)))
+        let (envelope, snapshot) = try await f.proposal(on: trader)
+        try await trader.enqueue(envelope, snapshot: snapshot, at: Date())
+        func alvh(_ arguments: [String]) throws -> TestProcess.Output {
+            try TestProcess.run(TestProcess.alvh, arguments + ["--server", service.url, "--workspace", host], timeout: 60)
+        }
+        let id = String(envelope.id.prefix(16))
+        let rejected = try alvh(["reject", id, "--key", "\(f.root)/Keys/private/s3.key.pem", "--reason", "too early"])
+        #expect(rejected.status == 0, "\(rejected.stderr)")
+        for name in ["s1", "s2"] {
+            let signed = try alvh(["sign", id, "--key", "\(f.root)/Keys/private/\(name).key.pem", "--yes"])
+            #expect(signed.status == 0, "\(signed.stderr)")
+        }
+        let committed = try alvh(["commit", id, "--committer-key", f.committerKeyPath, "--json"])
+        #expect(committed.status == 0, "\(committed.stderr)")
+        let ledger = try await f.openLedger()
+        #expect(try await ledger.verified().sequence == 1)
+        // The entry carries the risk officer's rejection: the remote commit attached every one the service held.
+        let attachments = try EntryAttachments.decode(try await ledger.entry(1).attachments)
+        #expect(attachments.rejections?.count == 1)
+        try await ledger.close()
+        try await trader.close()
+    }
 }
