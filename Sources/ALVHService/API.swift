@@ -235,7 +235,7 @@ public struct API: Sendable {
         }
         let envelope = try Envelope.decode(envelopeBytes, path: "envelope")
         let result = try await ledger.enqueue(envelope, snapshot: snapshot, at: Date())
-        await announce()
+        await announce(result.pending.id)
         return JSONResponse.make(ProposeResult(pending: result.pending, isNew: result.isNew, signaturesAdded: result.signaturesAdded,
                                                signaturesRefused: result.signaturesRefused),
                                  status: result.isNew ? .created : .ok)
@@ -266,7 +266,7 @@ public struct API: Sendable {
         let body: SignatureObject = try Self.decode(try await readBody(request))
         guard let sig = Base64.decode(body.sig), !sig.isEmpty else { throw APIError.badRequest("sig is not base64", path: "sig") }
         let added = try await ledger.addSignature(Envelope.Signature(keyid: body.keyid, sig: sig), to: id, at: Date())
-        await announce()
+        await announce(id)
         return JSONResponse.make(Stored(proposal: id, added: added), status: added ? .created : .ok)
     }
 
@@ -275,7 +275,7 @@ public struct API: Sendable {
         let id = try await resolve(context)
         let rejection = try Envelope.decode(try await readBody(request), path: "rejection")
         let added = try await ledger.addRejection(rejection, to: id, at: Date())
-        await announce()
+        await announce(id)
         return JSONResponse.make(Stored(proposal: id, added: added), status: added ? .created : .ok)
     }
 
@@ -294,7 +294,7 @@ public struct API: Sendable {
         guard let committer else { throw APIError.commitDisabled }
         let id = try await resolve(context)
         let entry = try await ledger.commit(id: id, committer: committer, at: Date())
-        await announce()
+        await announce(id)
         return JSONResponse.make(Committed(proposal: id, sequence: entry.sequence, hash: entry.hash, kind: entry.kind.rawValue,
                                            committedAt: entry.committedAt), status: .created)
     }
@@ -329,9 +329,10 @@ public struct API: Sendable {
 
     // MARK: - Helpers
 
-    /// The service's own write is announced before the answer goes out.
-    func announce() async {
-        try? await watcher.poll()
+    /// The service's own write is announced before the answer goes out (`proposal`: the one it
+    /// changed, which the watcher reads by id when it is not open any more — a veto closes it).
+    func announce(_ proposal: String? = nil) async {
+        try? await watcher.poll(touching: proposal.map { [$0] } ?? [])
     }
 
     func resolve(_ context: APIContext) async throws -> String {
