@@ -117,6 +117,15 @@ struct APIMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             let code: String
             let reason: String
+            let allowed = error.status == .notFound ? Self.methods(allowedOn: request.uri.path) : []
+            if !allowed.isEmpty {
+                // The path is a route, with other methods: 405 and what it takes (RFC 9110, 15.5.6).
+                var response = APIError("method-not-allowed",
+                                        "\(request.method) is not allowed on \(request.uri.path); it takes \(allowed.joined(separator: ", ")) (see /openapi.yaml)",
+                                        status: .methodNotAllowed).response
+                response.headers[.allow] = allowed.joined(separator: ", ")
+                return response
+            }
             switch error.status {
             case .notFound:
                 code = "not-found"
@@ -137,6 +146,24 @@ struct APIMiddleware: RouterMiddleware {
             if api.status.code >= 500 { context.logger.error("\(request.method) \(request.uri.path): \(api)") }
             return api.response
         }
+    }
+}
+
+extension APIMiddleware {
+    /// The methods of the routes whose path matches `path` (a `{parameter}` matches one non-empty
+    /// segment), in the order of the route table; empty when no route has this path.
+    static func methods(allowedOn path: String) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        var methods: [String] = []
+        for route in API.routes where !methods.contains(route.method) {
+            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false)
+            guard pattern.count == segments.count else { continue }
+            let matches = zip(pattern, segments).allSatisfy { pattern, segment in
+                pattern.hasPrefix("{") && pattern.hasSuffix("}") ? !segment.isEmpty : pattern == segment
+            }
+            if matches { methods.append(route.method) }
+        }
+        return methods
     }
 }
 
