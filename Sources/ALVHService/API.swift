@@ -58,7 +58,7 @@ public struct API: Sendable {
             route("POST", "/v1/proposals/{id}/signatures") { api, request, context in try await api.sign(request, context) },
             route("POST", "/v1/proposals/{id}/rejections") { api, request, context in try await api.reject(request, context) },
             route("POST", "/v1/proposals/{id}/commit") { api, _, context in try await api.commit(context) },
-            route("GET", "/v1/events") { api, request, _ in api.events(request) },
+            route("GET", "/v1/events") { api, request, _ in try api.events(request) },
         ]
     }
 
@@ -303,10 +303,12 @@ public struct API: Sendable {
 
     /// `GET /v1/events`: Server-Sent Events. `Last-Event-ID` (or `?after=`) resumes after an event
     /// the service still keeps; `?max=N` closes the stream after N events (scripts, tests).
-    func events(_ request: Request) -> Response {
+    func events(_ request: Request) throws -> Response {
         let query = request.uri.queryParameters
         let last = request.headers.first { $0.name.canonicalName == "last-event-id" }?.value ?? query.get("after")
-        let max = query.get("max", as: Int.self) ?? Int.max
+        // A max that is not a number is refused, not read as "no limit" (a stream that never ends).
+        let max = try Self.parameter(query.get("max"), "max", default: Int.max)
+        guard max >= 0 else { throw APIError.badRequest("max must be a non-negative integer", path: "max") }
         let stream = watcher.broadcaster.subscribe(after: last)
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: ResponseBody { writer in
             try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
