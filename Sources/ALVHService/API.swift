@@ -58,7 +58,7 @@ public struct API: Sendable {
             route("POST", "/v1/proposals/{id}/signatures") { api, request, context in try await api.sign(request, context) },
             route("POST", "/v1/proposals/{id}/rejections") { api, request, context in try await api.reject(request, context) },
             route("POST", "/v1/proposals/{id}/commit") { api, _, context in try await api.commit(context) },
-            route("GET", "/v1/events") { api, request, _ in api.events(request) },
+            route("GET", "/v1/events") { api, request, _ in try api.events(request) },
         ] + storeTable().map { method, path, handler in route(method, path, handler) }
     }
 
@@ -244,7 +244,7 @@ public struct API: Sendable {
         }
         let envelope = try Envelope.decode(envelopeBytes, path: "envelope")
         let result = try await ledger.enqueue(envelope, snapshot: snapshot, keys: keys, at: Date())
-        await announce()
+        await announce(result.pending.id)
         return JSONResponse.make(ProposeResult(pending: result.pending, isNew: result.isNew, signaturesAdded: result.signaturesAdded,
                                                signaturesRefused: result.signaturesRefused),
                                  status: result.isNew ? .created : .ok)
@@ -275,7 +275,7 @@ public struct API: Sendable {
         let body: SignatureObject = try Self.decode(try await readBody(request))
         guard let sig = Base64.decode(body.sig), !sig.isEmpty else { throw APIError.badRequest("sig is not base64", path: "sig") }
         let added = try await ledger.addSignature(Envelope.Signature(keyid: body.keyid, sig: sig), to: id, at: Date())
-        await announce()
+        await announce(id)
         return JSONResponse.make(Stored(proposal: id, added: added), status: added ? .created : .ok)
     }
 
@@ -284,7 +284,7 @@ public struct API: Sendable {
         let id = try await resolve(context)
         let rejection = try Envelope.decode(try await readBody(request), path: "rejection")
         let added = try await ledger.addRejection(rejection, to: id, at: Date())
-        await announce()
+        await announce(id)
         return JSONResponse.make(Stored(proposal: id, added: added), status: added ? .created : .ok)
     }
 
@@ -303,7 +303,7 @@ public struct API: Sendable {
         guard let committer else { throw APIError.commitDisabled }
         let id = try await resolve(context)
         let entry = try await ledger.commit(id: id, committer: committer, at: Date())
-        await announce()
+        await announce(id)
         return JSONResponse.make(Committed(proposal: id, sequence: entry.sequence, hash: entry.hash, kind: entry.kind.rawValue,
                                            committedAt: entry.committedAt), status: .created)
     }
@@ -312,10 +312,12 @@ public struct API: Sendable {
 
     /// `GET /v1/events`: Server-Sent Events. `Last-Event-ID` (or `?after=`) resumes after an event
     /// the service still keeps; `?max=N` closes the stream after N events (scripts, tests).
-    func events(_ request: Request) -> Response {
+    func events(_ request: Request) throws -> Response {
         let query = request.uri.queryParameters
         let last = request.headers.first { $0.name.canonicalName == "last-event-id" }?.value ?? query.get("after")
-        let max = query.get("max", as: Int.self) ?? Int.max
+        // A max that is not a number is refused, not read as "no limit" (a stream that never ends).
+        let max = try Self.parameter(query.get("max"), "max", default: Int.max)
+        guard max >= 0 else { throw APIError.badRequest("max must be a non-negative integer", path: "max") }
         let stream = watcher.broadcaster.subscribe(after: last)
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: ResponseBody { writer in
             try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
@@ -338,9 +340,10 @@ public struct API: Sendable {
 
     // MARK: - Helpers
 
-    /// The service's own write is announced before the answer goes out.
-    func announce() async {
-        try? await watcher.poll()
+    /// The service's own write is announced before the answer goes out (`proposal`: the one it
+    /// changed, which the watcher reads by id when it is not open any more — a veto closes it).
+    func announce(_ proposal: String? = nil) async {
+        try? await watcher.poll(touching: proposal.map { [$0] } ?? [])
     }
 
     func resolve(_ context: APIContext) async throws -> String {

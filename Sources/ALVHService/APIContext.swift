@@ -2,16 +2,62 @@ import Foundation
 import Synchronization
 import Hummingbird
 import NIOCore
+import NIOSSL
+import ALVHSigning
 
-/// The request context: Hummingbird's, plus the client's address (the key of its rate limit).
+/// The request context: Hummingbird's, plus the client's address and its connection (whose client
+/// certificate, over mTLS, is the key of its rate limit).
 public struct APIContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The peer's IP address (nil in the in-process test framework).
     public let clientAddress: String?
+    /// The connection the request came on.
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         clientAddress = source.channel.remoteAddress?.ipAddress
+        channel = source.channel
+    }
+
+    /// Who the request counts against: the client certificate the TLS handshake verified (mTLS),
+    /// else the peer's address (plain HTTP on loopback), else the in-process test client.
+    func client() async -> ClientKey {
+        if let fingerprint = await Self.peerCertificateFingerprint(channel) { return .certificate(fingerprint) }
+        return clientAddress.map(ClientKey.address) ?? .local
+    }
+
+    /// The hex SHA-256 of the DER of the leaf certificate the client presented in the TLS
+    /// handshake; nil on a connection without TLS or without a client certificate.
+    ///
+    /// A certificate is there only when it was verified: the server asks for one only when it
+    /// verifies client certificates (``ALVHServer/tlsConfiguration(_:)``: the desk CA, and a
+    /// handshake with a certificate it did not issue fails), so a client cannot make up a new
+    /// identity (a new bucket) by presenting a new self-made certificate.
+    static func peerCertificateFingerprint(_ channel: any Channel) async -> String? {
+        // No NIOSSL handler on the connection (plain HTTP): the pipeline answers notFound.
+        guard let certificate = try? await channel.nioSSL_peerCertificate().get(),
+              let der = try? certificate.toDERBytes() else { return nil }
+        return SHA256.hexDigest(der)
+    }
+}
+
+/// What a rate-limit bucket belongs to.
+enum ClientKey: Hashable, Sendable, CustomStringConvertible {
+    /// A verified client certificate: the hex SHA-256 of its DER. Every connection that presents it
+    /// shares the bucket, from whatever address and port.
+    case certificate(String)
+    /// A peer address, when there is no client certificate (plain HTTP on loopback).
+    case address(String)
+    /// The in-process test client (no socket).
+    case local
+
+    var description: String {
+        switch self {
+        case .certificate(let fingerprint): "certificate \(fingerprint.prefix(16))…"
+        case .address(let address): "address \(address)"
+        case .local: "local"
+        }
     }
 }
 
@@ -24,7 +70,7 @@ final class RateLimiter: Sendable {
 
     let rate: Double
     let burst: Double
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private let buckets = Mutex<[ClientKey: Bucket]>([:])
 
     init(rate: Double, burst: Double) {
         self.rate = rate
@@ -32,7 +78,7 @@ final class RateLimiter: Sendable {
     }
 
     /// Takes a token for `client`; nil when allowed, else the seconds until one is there.
-    func take(_ client: String, now: ContinuousClock.Instant = .now) -> Int? {
+    func take(_ client: ClientKey, now: ContinuousClock.Instant = .now) -> Int? {
         buckets.withLock { buckets in
             var bucket = buckets[client] ?? Bucket(tokens: burst, updated: now)
             let elapsed = now - bucket.updated
@@ -61,7 +107,7 @@ struct APIMiddleware: RouterMiddleware {
     let limiter: RateLimiter
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
-        if let retry = limiter.take(context.clientAddress ?? "local") {
+        if let retry = limiter.take(await context.client()) {
             var response = APIError.rateLimited(retry).response
             response.headers[.retryAfter] = String(retry)
             return response
@@ -71,6 +117,15 @@ struct APIMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             let code: String
             let reason: String
+            let allowed = error.status == .notFound ? Self.methods(allowedOn: request.uri.path) : []
+            if !allowed.isEmpty {
+                // The path is a route, with other methods: 405 and what it takes (RFC 9110, 15.5.6).
+                var response = APIError("method-not-allowed",
+                                        "\(request.method) is not allowed on \(request.uri.path); it takes \(allowed.joined(separator: ", ")) (see /openapi.yaml)",
+                                        status: .methodNotAllowed).response
+                response.headers[.allow] = allowed.joined(separator: ", ")
+                return response
+            }
             switch error.status {
             case .notFound:
                 code = "not-found"
@@ -91,6 +146,24 @@ struct APIMiddleware: RouterMiddleware {
             if api.status.code >= 500 { context.logger.error("\(request.method) \(request.uri.path): \(api)") }
             return api.response
         }
+    }
+}
+
+extension APIMiddleware {
+    /// The methods of the routes whose path matches `path` (a `{parameter}` matches one non-empty
+    /// segment), in the order of the route table; empty when no route has this path.
+    static func methods(allowedOn path: String) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        var methods: [String] = []
+        for route in API.routes where !methods.contains(route.method) {
+            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false)
+            guard pattern.count == segments.count else { continue }
+            let matches = zip(pattern, segments).allSatisfy { pattern, segment in
+                pattern.hasPrefix("{") && pattern.hasSuffix("}") ? !segment.isEmpty : pattern == segment
+            }
+            if matches { methods.append(route.method) }
+        }
+        return methods
     }
 }
 

@@ -150,7 +150,7 @@ extension API {
         }
         switch try await ledger.appendCommitted(entries, committing: body.proposal, decidedOn: body.decidedOn.ref, at: Date()) {
         case .appended(let entry):
-            await announce()
+            await announce(body.proposal)
             return JSONResponse.make(StoreWire.Head(HeadRef(sequence: entry.sequence, hash: entry.hash)), status: .created)
         case .headMoved(let current):
             throw APIError(StoreWire.Codes.headMoved,
@@ -171,7 +171,8 @@ extension API {
             throw APIError.badRequest("a proposal id is 64 lowercase hex digits", path: "changes[\(index)].id")
         }
         let lines = try await ledger.decideStatuses(body.changes.map { ($0.id, $0.status) }, at: Date())
-        if lines.contains(where: \.marked) { await announce() }
+        let marked = lines.filter(\.marked).map(\.id)
+        if !marked.isEmpty { try? await watcher.poll(touching: marked) }
         return JSONResponse.make(StoreWire.StatusResult(results: lines.map { .init(id: $0.id, status: $0.status, marked: $0.marked) }))
     }
 }

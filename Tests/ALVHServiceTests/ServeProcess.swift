@@ -16,10 +16,10 @@ struct ServeProcess {
     let client: [String]
     let log: String
 
-    /// The desk CA, the server certificate and client certificates `alice`, made by scripts/tls-init.
-    static func tlsInit(_ dir: String) throws {
+    /// The desk CA, the server certificate and a client certificate for each of `clients`, made by scripts/tls-init.
+    static func tlsInit(_ dir: String, clients: [String] = ["alice"]) throws {
         let script = TestProcess.packageRoot.appendingPathComponent("scripts/tls-init").path
-        let out = try TestProcess.run("/bin/bash", [script, dir, "alice"], timeout: 60)
+        let out = try TestProcess.run("/bin/bash", [script, dir] + clients, timeout: 60)
         guard out.status == 0 else { throw ServiceError("test", "tls-init failed: \(out.stderr)") }
     }
 
@@ -28,9 +28,9 @@ struct ServeProcess {
         ["--tls-cert", "\(dir)/server.pem", "--tls-key", "\(dir)/server.key.pem", "--client-ca", "\(dir)/ca.pem"]
     }
 
-    /// curl's arguments for client `alice` of `tlsInit(dir)`.
-    static func clientTLS(_ dir: String) -> [String] {
-        ["--cacert", "\(dir)/ca.pem", "--cert", "\(dir)/clients/alice.pem", "--key", "\(dir)/clients/alice.key.pem"]
+    /// curl's arguments for client `name` (default `alice`) of `tlsInit(dir)`.
+    static func clientTLS(_ dir: String, _ name: String = "alice") -> [String] {
+        ["--cacert", "\(dir)/ca.pem", "--cert", "\(dir)/clients/\(name).pem", "--key", "\(dir)/clients/\(name).key.pem"]
     }
 
     /// Starts `alvh serve` and waits for the URL it prints.

@@ -77,6 +77,29 @@ struct ServeProcessTests {
         try await reopened.close()
     }
 
+    @Test("rate limits by client certificate: two desk clients from one address have a bucket each; new connections share theirs",
+          .enabled(if: curl != nil))
+    func rateLimitPerCertificate() async throws {
+        let f = try await ServiceFixture()
+        let tls = "\(f.root)/tls"
+        try ServeProcess.tlsInit(tls, clients: ["alice", "bob"])
+        let served = try ServeProcess.start(["--workspace", f.root, "--rate-limit", "0.01", "--burst", "2"] + ServeProcess.serverTLS(tls),
+                                            log: "\(f.root)/serve.log")
+        defer { served.stop() }
+        // One curl a request: a new connection each time, from a new source port, all from 127.0.0.1.
+        func head(_ name: String) throws -> ServeProcess.Answer {
+            ServeProcess.Answer(try Self.curl(ServeProcess.clientTLS(tls, name) + ["-w", "\n%{http_code}", "\(served.url)/v1/ledger/head"]).text)
+        }
+        let alice = try (0..<3).map { _ in try head("alice") }
+        #expect(alice.map(\.status) == [200, 200, 429], "\(alice)")
+        #expect(alice.last?.code == "rate-limited")
+        // Bob, from the same address, is not held back by Alice's bucket…
+        let bob = try (0..<3).map { _ in try head("bob") }
+        #expect(bob.map(\.status) == [200, 200, 429], "\(bob)")
+        // …and Alice's stays empty, on a new connection too.
+        #expect(try head("alice").status == 429)
+    }
+
     @Test("plain HTTP: refused without --insecure-loopback, and on a non-loopback address; served on 127.0.0.1 with it",
           .enabled(if: curl != nil))
     func plainHTTP() async throws {
