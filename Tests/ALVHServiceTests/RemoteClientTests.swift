@@ -279,6 +279,11 @@ struct RemoteCommitterTests {
             reply = try await Self.post(box, genesis, String(repeating: "cd", count: 32),
                                         try await Self.entry(f, ledger, envelope: envelope, rejections: [rejection]))
             #expect(reply.status == .badRequest, "\(reply.text)")
+            // A kind that is no entry's (found by the API fuzz run: it was a 500).
+            var unknown = try await Self.entry(f, ledger, envelope: envelope, rejections: [rejection])
+            unknown.kind = ""
+            reply = try await Self.post(box, genesis, proposal.id, unknown)
+            #expect(reply.status == .badRequest && reply.error?.path == "entries[0].kind", "\(reply.text)")
             #expect(try await ledger.head().sequence == 0)
 
             reply = try await Self.post(box, genesis, proposal.id, try await Self.entry(f, ledger, envelope: envelope, rejections: [rejection]))

@@ -29,8 +29,11 @@ extension Ledger {
         guard entries.count == 1, let stored = entries.first else {
             throw LedgerError(.invalidInput, "a commit appends exactly one entry (got \(entries.count))", path: "entries")
         }
+        guard let kind = LedgerEntry.Kind(rawValue: stored.kind) else {
+            throw LedgerError(.invalidInput, "kind '\(stored.kind.prefix(40))' is not layer-change or policy-change", path: "entries[0].kind")
+        }
         let entry = try LedgerEntry(stored: stored)
-        guard entry.kind != .genesis else {
+        guard kind != .genesis else {
             throw LedgerError(.invalidInput, "a genesis entry is never appended", path: "entries[0].kind")
         }
         let verified = try await self.verified()
