@@ -425,7 +425,7 @@ func concurrentCommits(dir: String, location: LedgerLocation?, proposers: Int, s
     // Every acknowledged commit in the chain, verified from genesis on a fresh connection.
     let checker = try await BenchWorkspace.open(dir, location: location)
     var source = StorageEntrySource(ledger: checker.ledger)
-    let report = try await LedgerVerifier().verify(&source, materializedBook: try await checker.ledger.book())
+    let report = try await LedgerVerifier().verify(&source, materializedBook: try await checker.ledger.materializedBook())
     guard report.ok else { fail("concurrent-commits: the ledger does not verify: \(report.firstBad.map { "entry \($0.sequence): \($0.problem)" } ?? "?")") }
     let committed = tallies.flatMap(\.committed).sorted { $0.sequence < $1.sequence }
     for ref in committed {

@@ -108,6 +108,36 @@ struct LedgerTamperTests {
         #expect(report.firstBad?.problem.contains("materialized book") == true)
     }
 
+    /// The book row is read before the entries are streamed; a commit by another process in
+    /// between (a killed committer's COMMIT that PostgreSQL finishes after the kill, a live desk)
+    /// moves the chain past it. Found by the PostgreSQL crash test under load: it was reported as
+    /// a mismatch at the new head.
+    @Test("a commit between reading the book and reading the entries is not a mismatch: the book is compared at its own entry")
+    func bookReadBeforeACommit() async throws {
+        let fx = try await fixture()
+        let materialized = try await fx.withLedger { try await $0.materializedBook() }
+        #expect(materialized.sequence == 3)
+        try await fx.commitLayer(try await fx.layerProposal(kind: .resizeLayer, layer: "event", quantity: 7))
+        let report = try await fx.withLedger { ledger in
+            var source = StorageEntrySource(ledger: ledger)
+            return try await LedgerVerifier(jobs: 2).verify(&source, materializedBook: materialized)
+        }
+        #expect(report.ok, "\(report.firstBad?.problem ?? "")")
+        #expect(report.headSequence == 4 && report.bookMatches == true)
+        #expect(report.replayedBook != materialized.book, "the fourth change must move the book, or the test proves nothing")
+    }
+
+    @Test("a book row that claims an entry the chain does not reach, or an earlier entry than its own, is refused",
+          arguments: [("99", "the chain ends at entry 3"), ("1", "differs from the book replayed")])
+    func bookSequenceTamper(_ sequence: String, _ problem: String) async throws {
+        let fx = try await fixture()
+        let result = try Tools.sqlite("\(fx.root)/alvh.sqlite", "UPDATE book SET seq = \(sequence);")
+        try #require(result.status == 0, "\(result.stderr)")
+        let report = try await fx.verify()
+        #expect(!report.ok)
+        #expect(report.firstBad?.problem.contains(problem) == true, "\(report.firstBad?.problem ?? "")")
+    }
+
     @Test("export → offline verify passes; a tampered export line is named")
     func exportRoundTrip() async throws {
         let fx = try await fixture()

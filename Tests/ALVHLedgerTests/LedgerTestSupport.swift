@@ -159,7 +159,7 @@ final class LedgerFixture: @unchecked Sendable {
     func verify(expectHead: LedgerVerifier.ExpectedHead? = nil, jobs: Int = 2) async throws -> LedgerVerifier.Report {
         try await withLedger { ledger in
             var source = StorageEntrySource(ledger: ledger)
-            return try await LedgerVerifier(jobs: jobs).verify(&source, expectHead: expectHead, materializedBook: try await ledger.book())
+            return try await LedgerVerifier(jobs: jobs).verify(&source, expectHead: expectHead, materializedBook: try await ledger.materializedBook())
         }
     }
 

@@ -38,7 +38,7 @@ struct ResumedVerificationTests {
 
         let ledger = try await fx.ledger()
         var source = CountingSource(inner: StorageEntrySource(ledger: ledger, from: checkpoint.sequence + 1))
-        let resumed = try await LedgerVerifier(jobs: 2).verify(&source, resumingFrom: checkpoint, materializedBook: try await ledger.book())
+        let resumed = try await LedgerVerifier(jobs: 2).verify(&source, resumingFrom: checkpoint, materializedBook: try await ledger.materializedBook())
         let full = try await fx.verify()
         #expect(resumed.ok, "\(resumed.firstBad.map { "\($0.sequence): \($0.problem)" } ?? "")")
         #expect(source.handedOut == 2)

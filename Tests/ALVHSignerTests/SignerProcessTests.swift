@@ -194,7 +194,7 @@ struct SignerProcessTests {
         let commits = (fixture.log("coordinator-a") + fixture.log("coordinator-b")).components(separatedBy: "\n").filter { $0.hasSuffix(" committed") }
         #expect(commits.count == rounds)
         var source = StorageEntrySource(ledger: try await fixture.ledger())
-        let report = try await LedgerVerifier(jobs: 1).verify(&source, materializedBook: try await fixture.ledger().book())
+        let report = try await LedgerVerifier(jobs: 1).verify(&source, materializedBook: try await fixture.ledger().materializedBook())
         #expect(report.ok && report.entries == rounds + 1)
         #expect(try await fixture.ledger().book().layer(named: "short-term")?.positions.first?.quantity == (0..<rounds).reduce(0) { $0 + 10 + $1 })
     }

@@ -223,10 +223,16 @@ public final class Ledger: Sendable {
 
     /// The materialized book.
     public func book() async throws -> Book {
+        try await materializedBook().book
+    }
+
+    /// The materialized book with the entry it is the book after: what a verifier compares with
+    /// its replay (read it before streaming the entries).
+    public func materializedBook() async throws -> MaterializedBook {
         guard let row = try await io({ try await storage.book() }) else {
             throw LedgerError(.verificationFailed, "the materialized book is missing; run `alvh ledger verify`", path: location)
         }
-        return try Ledger.decodeBook(row.json)
+        return MaterializedBook(sequence: row.sequence, book: try Ledger.decodeBook(row.json))
     }
 
     /// The book to show: the materialized one of this process's own database, or — when the ledger

@@ -11,7 +11,7 @@ import ALVHEngine
 ///
 /// ```swift
 /// var source = StorageEntrySource(ledger: ledger)
-/// let report = try await LedgerVerifier(jobs: 2).verify(&source, materializedBook: try await ledger.book())
+/// let report = try await LedgerVerifier(jobs: 2).verify(&source, materializedBook: try await ledger.materializedBook())
 /// print(report.ok, report.firstBad?.problem ?? "")
 /// ```
 public struct LedgerVerifier: Sendable {
@@ -97,8 +97,13 @@ public struct LedgerVerifier: Sendable {
     /// With `checkpoint`, `source` must start at the entry after it: verification goes on from the
     /// checkpoint's hash, time, policy and book, as if it had just verified up to there (`entries`
     /// then counts the new entries only).
+    ///
+    /// `materializedBook` (read before `source` is streamed) is compared with the book replayed up to
+    /// its own entry: a commit by someone else between reading it and reading the entries moves the
+    /// chain past it, which is not a mismatch. A book after an entry the chain does not reach, or
+    /// before the checkpoint, is.
     public func verify<S: EntrySource>(_ source: inout S, resumingFrom checkpoint: Checkpoint? = nil, expectHead: ExpectedHead? = nil,
-                                       materializedBook: Book? = nil, progress: ((Int) -> Void)? = nil) async throws -> Report {
+                                       materializedBook: MaterializedBook? = nil, progress: ((Int) -> Void)? = nil) async throws -> Report {
         let started = Date()
         var report = Report(ok: false, ledgerID: nil, entries: 0, signatureChecks: 0, headSequence: nil, headHash: nil,
                             bookMatches: nil, firstBad: nil, seconds: 0)
@@ -116,12 +121,15 @@ public struct LedgerVerifier: Sendable {
         var book: Book?
         var ledgerID = ""
         var sawExpectedHead = expectHead == nil
+        // The replayed book after the materialized book's entry, once the replay gets there.
+        var replayedAtMaterialized: Book?
         if let checkpoint {
             expectedSequence = checkpoint.sequence + 1
             previousHash = checkpoint.hash
             previousTime = checkpoint.committedAt
             policy = checkpoint.policy
             book = checkpoint.book
+            if materializedBook?.sequence == checkpoint.sequence { replayedAtMaterialized = checkpoint.book }
             ledgerID = checkpoint.ledgerID
             report.ledgerID = ledgerID
             report.headSequence = checkpoint.sequence
@@ -149,6 +157,7 @@ public struct LedgerVerifier: Sendable {
                 let result = flight.done[index]
                 report.signatureChecks += result.signatures
                 if let problem = result.problem { stopped = (index, problem); break }
+                defer { if item.entry.sequence == materializedBook?.sequence { replayedAtMaterialized = book } }
                 guard item.entry.kind == .layerChange else { continue }
                 guard let document = result.document, let current = book else { stopped = (index, "the change could not be read"); break }
                 // The cited snapshot, from the ledger's blobs (or the export's blob lines).
@@ -219,6 +228,7 @@ public struct LedgerVerifier: Sendable {
                         }
                         policy = initial
                         book = try genesis.book.book()
+                        if materializedBook?.sequence == 0 { replayedAtMaterialized = book }
                         ledgerID = entry.hash
                         report.ledgerID = ledgerID
                     } catch {
@@ -260,10 +270,16 @@ public struct LedgerVerifier: Sendable {
         guard sawExpectedHead else {
             return fail(expectHead!.sequence, "entry \(expectHead!.sequence) that the auditor saw as head is missing: the ledger ends at entry \(report.headSequence ?? 0) (entries were deleted)")
         }
-        if let materializedBook, let book {
-            report.bookMatches = materializedBook == book
-            if materializedBook != book {
-                return fail(report.headSequence ?? 0, "the materialized book differs from the book replayed from genesis")
+        if let materializedBook, let head = report.headSequence {
+            guard materializedBook.sequence <= head else {
+                return fail(head, "the materialized book is the book after entry \(materializedBook.sequence), but the chain ends at entry \(head) (entries were deleted, or the book row was altered)")
+            }
+            guard let replayed = replayedAtMaterialized else {
+                return fail(materializedBook.sequence, "the materialized book is the book after entry \(materializedBook.sequence), before the checkpoint at entry \(checkpoint?.sequence ?? 0) this verification resumed from (the database was rolled back); verify from genesis")
+            }
+            report.bookMatches = materializedBook.book == replayed
+            if materializedBook.book != replayed {
+                return fail(materializedBook.sequence, "the materialized book differs from the book replayed from genesis")
             }
         }
         report.ok = true

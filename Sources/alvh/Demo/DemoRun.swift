@@ -469,7 +469,7 @@ struct DemoRun {
         // The audit first (through the service, in network mode: an auditor on another host).
         heading(number, "Audit: ledger verify from genesis\(network ? ", through the service (nothing it serves is trusted)" : "")")
         var source = StorageEntrySource(ledger: ledger)
-        let report = try await LedgerVerifier().verify(&source, materializedBook: try await ledger.book())
+        let report = try await LedgerVerifier().verify(&source, materializedBook: try await ledger.materializedBook())
         guard report.ok else {
             throw CLIError("demo-verify", "ledger verify failed: \(report.firstBad.map { "entry \($0.sequence): \($0.problem)" } ?? "?")", path: ledger.location)
         }

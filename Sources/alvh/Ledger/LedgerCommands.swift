@@ -234,7 +234,7 @@ struct LedgerVerify: AsyncParsableCommand {
                     var source = StorageEntrySource(ledger: ledger)
                     let meter = ProgressMeter("verifying", total: Int(total), enabled: showProgress)
                     defer { meter.finish() }
-                    return try await verifier.verify(&source, expectHead: head, materializedBook: try await ledger.book(), progress: meter.update)
+                    return try await verifier.verify(&source, expectHead: head, materializedBook: try await ledger.materializedBook(), progress: meter.update)
                 }
             }
             if report.ok, let expected = expectLedgerID?.lowercased(), report.ledgerID != expected {
