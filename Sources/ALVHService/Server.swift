@@ -49,11 +49,7 @@ public enum ALVHServer {
                                     interval: .milliseconds(configuration.pollMilliseconds), logger: logger)
         try await watcher.prime()
         let api = API(ledger: ledger, committer: configuration.committer, watcher: watcher, limits: configuration.limits)
-        let limits = configuration.limits
-        let http1 = HTTP1Channel.Configuration(
-            idleTimeout: .milliseconds(Int64(limits.idleTimeout * 1000)),
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes,
-                                            maxHeaderFieldCount: limits.maxHeaderFields))
+        let http1 = http1Configuration(configuration.limits)
         let server: HTTPServerBuilder = try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1)
         let scheme = tls == nil ? "http" : "https"
         let host = configuration.host
@@ -68,6 +64,14 @@ public enum ALVHServer {
             },
             logger: logger)
         return (app, watcher)
+    }
+
+    /// The HTTP/1 channel: the idle timeout and the header limits of `limits`.
+    static func http1Configuration(_ limits: ServiceConfiguration.Limits) -> HTTP1Channel.Configuration {
+        HTTP1Channel.Configuration(
+            idleTimeout: .milliseconds(Int64(limits.idleTimeout * 1000)),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes,
+                                            maxHeaderFieldCount: limits.maxHeaderFields))
     }
 
     /// The server's TLS: its certificate chain and key, TLS 1.3 at least, and — unless turned off —
