@@ -420,7 +420,7 @@ func serviceLatency(dir: String, proposals: Int, warmup: Int, signers: Int = 5, 
         }
         // Where the time went, by the service's events as they arrived here.
         let events = recorder.events(of: queued.pending.id)
-        let base = queued.pending.signatureCount // the trader's own (not counted)
+        let base = envelope.signatures.count // the trader's own (not counted)
         if let first = events.first(where: { $0.type == "signature" && ($0.signatures ?? 0) >= base + 1 }),
            let ready = events.first(where: { $0.type == "signature" && ($0.signatures ?? 0) >= base + threshold }),
            let committed = events.first(where: { $0.type == "committed" }) {
