@@ -7,7 +7,8 @@ import PackageDescription
 // (ALVHEngine uses ALVHSigning's SecureFile to read its files, nothing else of it.)
 // Only ALVHSigning imports COpenSSL, and it does so with `internal import`.
 // Only ALVHService imports Hummingbird / HummingbirdTLS (and NIOSSL for the TLS configuration);
-// only ALVHStorageRemote (the seam over `alvh serve`) imports AsyncHTTPClient.
+// only ALVHStorageRemote (the seam over `alvh serve`) imports AsyncHTTPClient — and alvh-bench, whose
+// load generator drives `alvh serve` and its bare Hummingbird peer over mTLS.
 let package = Package(
     name: "alvh",
     platforms: [.macOS(.v14)],
@@ -134,9 +135,16 @@ let package = Package(
         .executableTarget(
             name: "alvh-bench",
             // No database module's types: it reaches SQLite and PostgreSQL through the seam (and the
-            // SQLite backend's testing SPI for bulk inserts).
+            // SQLite backend's testing SPI for bulk inserts). ALVHService for its bench SPI only (the
+            // bare Hummingbird peer, on the service's own TLS configuration); AsyncHTTPClient is the
+            // load generator of the service benchmarks.
             dependencies: ["ALVHSigning", "ALVHApproval", "ALVHEngine", "ALVHBacktest", "ALVHLedger", "ALVHSigner",
-                           "ALVHStorage", "ALVHStorageSQLite", "ALVHStoragePostgres"]
+                           "ALVHStorage", "ALVHStorageSQLite", "ALVHStoragePostgres", "ALVHService",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
         .target(
             name: "ALVHTestSupport",

@@ -23,12 +23,15 @@ public struct API: Sendable {
     let committer: PrivateKey?
     let watcher: LedgerWatcher
     let limits: ServiceConfiguration.Limits
+    /// Counts the requests answered, by route (nil: not counted).
+    let tally: RequestTally?
 
-    public init(ledger: Ledger, committer: PrivateKey?, watcher: LedgerWatcher, limits: ServiceConfiguration.Limits) {
+    public init(ledger: Ledger, committer: PrivateKey?, watcher: LedgerWatcher, limits: ServiceConfiguration.Limits, tally: RequestTally? = nil) {
         self.ledger = ledger
         self.committer = committer
         self.watcher = watcher
         self.limits = limits
+        self.tally = tally
     }
 
     typealias Handler = @Sendable (Request, APIContext) async throws -> Response
@@ -65,7 +68,7 @@ public struct API: Sendable {
     /// A router with every route, the JSON errors and the rate limit.
     public func router() -> Router<APIContext> {
         let router = Router(context: APIContext.self)
-        router.add(middleware: APIMiddleware(limiter: RateLimiter(rate: limits.ratePerSecond, burst: limits.burst)))
+        router.add(middleware: APIMiddleware(limiter: RateLimiter(rate: limits.ratePerSecond, burst: limits.burst), tally: tally))
         for (route, handler) in API.table(self) {
             router.on(RouterPath(route.path), method: HTTPRequest.Method(route.method)!) { request, context in
                 try await handler(request, context)

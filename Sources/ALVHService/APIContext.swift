@@ -105,8 +105,18 @@ final class RateLimiter: Sendable {
 struct APIMiddleware: RouterMiddleware {
     typealias Context = APIContext
     let limiter: RateLimiter
+    var tally: RequestTally? = nil
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
+        guard let tally else { return try await answer(request, context: context, next: next) }
+        let start = ContinuousClock.now
+        let response = try await answer(request, context: context, next: next)
+        let route = response.status == .tooManyRequests ? "429" : "\(request.method) \(context.endpointPath ?? "?")"
+        tally.add(route, start.duration(to: .now))
+        return response
+    }
+
+    func answer(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         if let retry = limiter.take(await context.client()) {
             var response = APIError.rateLimited(retry).response
             response.headers[.retryAfter] = String(retry)
@@ -184,5 +194,40 @@ enum JSONResponse {
     static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? encoder.encode(value)) ?? Data(#"{"error":{"code":"internal","reason":"the answer could not be encoded"}}"#.utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The requests a service answered, by route (`METHOD /path/{param}`; rate-limited ones as `429`):
+/// how many, and how long their handlers took until the answer's head (an event stream's or an
+/// entries stream's body is not counted). `alvh serve` logs it when it stops.
+public final class RequestTally: Sendable {
+    public struct Line: Sendable, Equatable {
+        public var count: Int
+        public var seconds: Double
+    }
+
+    private let lines = Mutex<[String: Line]>([:])
+
+    public init() {}
+
+    func add(_ route: String, _ duration: Duration) {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        lines.withLock { lines in
+            var line = lines[route] ?? Line(count: 0, seconds: 0)
+            line.count += 1
+            line.seconds += seconds
+            lines[route] = line
+        }
+    }
+
+    /// Every route's count and handler seconds so far.
+    public var byRoute: [String: Line] { lines.withLock { $0 } }
+
+    /// One line of JSON: `{"GET /v1/store/head":{"count":N,"ms":M},…}` (M: the handlers' total milliseconds).
+    public var json: String {
+        let object = byRoute.mapValues { ["count": Double($0.count), "ms": ($0.seconds * 1e6).rounded() / 1e3] }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(object)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

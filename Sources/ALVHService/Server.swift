@@ -24,7 +24,9 @@ public enum ALVHServer {
         if let pins = configuration.pins { ledger.pin(pins) }
         do {
             _ = try await ledger.verified() // from genesis: the service decides on a chain it verified
-            let parts = try await application(ledger: ledger, configuration: configuration, tls: tls, logger: logger, onListening: onListening)
+            let tally = RequestTally()
+            let parts = try await application(ledger: ledger, configuration: configuration, tls: tls, logger: logger, tally: tally,
+                                              onListening: onListening)
             let group = ServiceGroup(configuration: .init(
                 // Shut down in reverse order: the watcher first (its end closes the event streams),
                 // then the HTTP server (which waits for the requests in flight).
@@ -32,6 +34,8 @@ public enum ALVHServer {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
             try await group.run()
+            // What was asked of it, by route (the benchmarks read this line: scripts/bench, item 10).
+            logger.notice("requests served \(tally.json)")
         } catch {
             try? await ledger.close()
             throw error
@@ -42,18 +46,14 @@ public enum ALVHServer {
     /// The HTTP application and the watcher that feeds its event streams (primed: it knows the
     /// current head and queue). The application does not run the watcher: run both in one group.
     public static func application(ledger: Ledger, configuration: ServiceConfiguration, tls: TLSConfiguration? = nil,
-                                   logger: Logger,
+                                   logger: Logger, tally: RequestTally? = nil,
                                    onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws
         -> (app: Application<RouterResponder<APIContext>>, watcher: LedgerWatcher) {
         let watcher = LedgerWatcher(ledger: ledger, broadcaster: EventBroadcaster(),
                                     interval: .milliseconds(configuration.pollMilliseconds), logger: logger)
         try await watcher.prime()
-        let api = API(ledger: ledger, committer: configuration.committer, watcher: watcher, limits: configuration.limits)
-        let limits = configuration.limits
-        let http1 = HTTP1Channel.Configuration(
-            idleTimeout: .milliseconds(Int64(limits.idleTimeout * 1000)),
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes,
-                                            maxHeaderFieldCount: limits.maxHeaderFields))
+        let api = API(ledger: ledger, committer: configuration.committer, watcher: watcher, limits: configuration.limits, tally: tally)
+        let http1 = http1Configuration(configuration.limits)
         let server: HTTPServerBuilder = try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1)
         let scheme = tls == nil ? "http" : "https"
         let host = configuration.host
@@ -68,6 +68,14 @@ public enum ALVHServer {
             },
             logger: logger)
         return (app, watcher)
+    }
+
+    /// The HTTP/1 channel: the idle timeout and the header limits of `limits`.
+    static func http1Configuration(_ limits: ServiceConfiguration.Limits) -> HTTP1Channel.Configuration {
+        HTTP1Channel.Configuration(
+            idleTimeout: .milliseconds(Int64(limits.idleTimeout * 1000)),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes,
+                                            maxHeaderFieldCount: limits.maxHeaderFields))
     }
 
     /// The server's TLS: its certificate chain and key, TLS 1.3 at least, and — unless turned off —

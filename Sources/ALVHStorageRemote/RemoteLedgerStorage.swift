@@ -34,6 +34,19 @@ public final class RemoteLedgerStorage: LedgerStorage {
     /// The most bytes one answer may have (a page of entries, a blob).
     static let maxAnswerBytes = 256 * 1024 * 1024
 
+    /// Blobs read before whose bytes hash to their name. A blob is content-addressed, so its name can
+    /// only ever stand for these bytes: the cited snapshot a signer reviews, the coordinator
+    /// evaluates on each of its passes and every verifier recomputes an entry with is asked of the
+    /// service once. Only bytes checked against their name are kept (others are handed to the ledger,
+    /// which refuses them, and forgotten); at most `maxCachedBlobBytes` in all, the oldest dropped first.
+    struct BlobCache {
+        var bytes: [String: [UInt8]] = [:]
+        var order: [String] = []
+        var total = 0
+    }
+    let blobCache = Mutex(BlobCache())
+    static let maxCachedBlobBytes = 32 * 1024 * 1024
+
     init(location: LedgerLocation.ServiceLocation, client: HTTPClient, timeout: TimeAmount, watchEvents: Bool) {
         self.location = location.url
         base = location.url
@@ -217,9 +230,22 @@ public final class RemoteLedgerStorage: LedgerStorage {
     }
 
     public func blob(_ hash: String) async throws -> [UInt8]? {
+        if let cached = blobCache.withLock({ $0.bytes[hash] }) { return cached }
         let answer = try await call(.GET, "/v1/blobs/\(Self.segment(hash))")
         if answer.status == .notFound { return nil }
         guard answer.status == .ok else { throw failure(answer, "GET /v1/blobs/\(hash.prefix(16))") }
+        if answer.bytes.count <= Self.maxCachedBlobBytes / 4, SHA256.hexDigest(answer.bytes) == hash {
+            blobCache.withLock { cache in
+                guard cache.bytes[hash] == nil else { return }
+                cache.bytes[hash] = answer.bytes
+                cache.order.append(hash)
+                cache.total += answer.bytes.count
+                while cache.total > Self.maxCachedBlobBytes, !cache.order.isEmpty {
+                    let oldest = cache.order.removeFirst()
+                    cache.total -= cache.bytes.removeValue(forKey: oldest)?.count ?? 0
+                }
+            }
+        }
         return answer.bytes
     }
 

@@ -30,6 +30,14 @@ import ALVHStorage
 //                                                    own 3 signer keys, proposing + committing in a loop on one
 //                                                    ledger for S seconds: commits/s, stale retries; then every
 //                                                    acknowledged commit is checked in the chain verified from genesis
+//   alvh-bench service-latency --dir D --proposals N [--warmup W]
+//                                                    `alvh serve` + 5 remote signers + a remote coordinator over mTLS:
+//                                                    proposal queued → committed p50/p99 (see Service.swift)
+//   alvh-bench service-signatures --dir D [--keys 20,200] [--signatures S] [--connections C] [--seconds T]
+//                                                    signatures accepted/s by `alvh serve`, beside Ed25519 verifications/s on 2 threads
+//   alvh-bench service-requests --dir D [--connections C] [--seconds T] [--rounds R]
+//                                                    GET /v1/ledger/head/s: `alvh serve` vs a bare Hummingbird app, same TLS
+//   alvh-bench bare-peer --tls-dir TLS --port P --body FILE   (that bare app; started by service-requests)
 //   alvh-bench pricing --inputs CSV --out CSV       price + Greeks of every input row, repeated ≥ 1 s
 //   alvh-bench stress-grid --book B --market M      ms per 101 × 101 SPX × VIX grid
 
@@ -72,6 +80,7 @@ func ledgerLocation() -> LedgerLocation? {
 }
 
 func fail(_ text: String) -> Never {
+    Children.shared.stopAll() // the service benchmarks' processes (item 10), stopped and waited for
     FileHandle.standardError.write(Data("alvh-bench: \(text)\n".utf8))
     exit(1)
 }
@@ -97,10 +106,16 @@ func benchVerify(seconds: Double) throws {
 /// A workspace with three signers (Ed25519, P-256, Ed25519) per proposer, a policy with threshold 3
 /// in which the proposer may approve (so every entry carries exactly 3 signatures: its proposer's
 /// three keys), and a ledger holding a one-layer book, at `location` (nil: alvh.sqlite in `root`).
+///
+/// `createDesk` makes the other layout, the one of a desk served by `alvh serve` (item 10): `signers`
+/// keys (s0…) of role risk-officer, a trader who proposes (its signature never counts) and a
+/// committer; a resize needs `threshold` of the signers.
 struct BenchWorkspace: Sendable {
     let root: String
     let keys: [PrivateKey]
     let committer: PrivateKey
+    /// The proposer of the desk layout (`createDesk`); nil in the default one.
+    var trader: PrivateKey? = nil
     let ledger: Ledger
     let market: MarketSnapshot
     let snapshotBytes: [UInt8]
@@ -127,16 +142,50 @@ struct BenchWorkspace: Sendable {
         yaml += "committers:\n  - id: committer\n    key: Keys/committer.pub.pem\n    key-id: \(committer.keyID.hex)\n"
         yaml += "rules:\n  - name: layers\n    kinds: [resize-layer]\n    threshold: 3\n"
         try SecureFile.writeAtomically(Array(yaml.utf8), to: "\(root)/policy.yaml", mode: 0o644)
-        let book = Book(condor: IronCondor(underlying: "SPX", expiry: "2027-01-15", quantity: 10, longPut: 5500, shortPut: 5700,
-                                           shortCall: 6300, longCall: 6500, creditPerUnit: 43.4),
-                        layers: [HedgeLayer(name: "short-term", kind: .shortTerm,
-                                            positions: [Position(expiry: "2026-12-16", strike: 20, quantity: 100, entryPrice: 1)],
-                                            targetCoverageDollars: nil)])
         let committerKey = try PrivateKey.load(from: committer.privateKeyPath)
-        let ledger = try await Ledger.initialize(workspace: root, location: location, policyPath: "\(root)/policy.yaml", book: book,
+        let ledger = try await Ledger.initialize(workspace: root, location: location, policyPath: "\(root)/policy.yaml", book: benchBook,
                                                  committer: committerKey, at: Date())
         let bytes = try snapshotBytes()
         return BenchWorkspace(root: root, keys: keys, committer: committerKey, ledger: ledger, market: try MarketSnapshot.decode(Data(bytes)), snapshotBytes: bytes)
+    }
+
+    /// The desk layout at `root` (a new workspace; its ledger at `location`, nil: alvh.sqlite):
+    /// `signers` keys s0… of `type`, role risk-officer, a trader (Ed25519, role trader) who proposes
+    /// and whose signature never counts (`proposer-may-approve: false`), a committer, and a rule
+    /// asking `threshold` signatures for a resize of the one-layer book.
+    static func createDesk(_ root: String, location: LedgerLocation? = nil, signers: Int, type: KeyType = .ed25519,
+                           threshold: Int) async throws -> BenchWorkspace {
+        if FileManager.default.fileExists(atPath: root) { try FileManager.default.removeItem(atPath: root) }
+        try SecureFile.makeDirectory(root, mode: 0o755)
+        let store = KeyStore(directory: "\(root)/Keys")
+        let trader = try store.generate(name: "trader", type: .ed25519)
+        var yaml = "version: 1\nname: bench-desk\nproposer-may-approve: false\nrequire-proposer-signature: true\nsigners:\n"
+        yaml += "  - id: trader\n    key: Keys/trader.pub.pem\n    key-id: \(trader.keyID.hex)\n    roles: [trader]\n"
+        var keys: [PrivateKey] = []
+        for index in 0..<signers {
+            let made = try store.generate(name: "s\(index)", type: type)
+            keys.append(try PrivateKey.load(from: made.privateKeyPath))
+            yaml += "  - id: s\(index)\n    key: Keys/s\(index).pub.pem\n    key-id: \(made.keyID.hex)\n    roles: [risk-officer]\n"
+        }
+        let committer = try store.generate(name: "committer", type: .ed25519)
+        yaml += "committers:\n  - id: committer\n    key: Keys/committer.pub.pem\n    key-id: \(committer.keyID.hex)\n"
+        yaml += "rules:\n  - name: layers\n    kinds: [resize-layer]\n    threshold: \(threshold)\n"
+        try SecureFile.writeAtomically(Array(yaml.utf8), to: "\(root)/policy.yaml", mode: 0o644)
+        let committerKey = try PrivateKey.load(from: committer.privateKeyPath)
+        let ledger = try await Ledger.initialize(workspace: root, location: location, policyPath: "\(root)/policy.yaml", book: benchBook,
+                                                 committer: committerKey, at: Date())
+        let bytes = try snapshotBytes()
+        return BenchWorkspace(root: root, keys: keys, committer: committerKey, trader: try PrivateKey.load(from: trader.privateKeyPath),
+                              ledger: ledger, market: try MarketSnapshot.decode(Data(bytes)), snapshotBytes: bytes)
+    }
+
+    /// The one-layer book every bench ledger starts with.
+    static var benchBook: Book {
+        Book(condor: IronCondor(underlying: "SPX", expiry: "2027-01-15", quantity: 10, longPut: 5500, shortPut: 5700,
+                                shortCall: 6300, longCall: 6500, creditPerUnit: 43.4),
+             layers: [HedgeLayer(name: "short-term", kind: .shortTerm,
+                                 positions: [Position(expiry: "2026-12-16", strike: 20, quantity: 100, entryPrice: 1)],
+                                 targetCoverageDollars: nil)])
     }
 
     /// The workspace `create` made at `root`, as it is now.
@@ -154,7 +203,7 @@ struct BenchWorkspace: Sendable {
 
     /// The same workspace on another `Ledger` object.
     func with(ledger: Ledger) -> BenchWorkspace {
-        BenchWorkspace(root: root, keys: keys, committer: committer, ledger: ledger, market: market, snapshotBytes: snapshotBytes)
+        BenchWorkspace(root: root, keys: keys, committer: committer, trader: trader, ledger: ledger, market: market, snapshotBytes: snapshotBytes)
     }
 
     /// A signed resize bound to the verified head, by proposer `proposer`'s three keys.
@@ -174,14 +223,27 @@ struct BenchWorkspace: Sendable {
     /// The resize for entry `binding.sequence` on `book`, with its real figures, proposed and signed
     /// by proposer `proposer`'s three keys (keys 3p, 3p + 1, 3p + 2).
     func envelope(binding: LedgerBinding, book: Book, at time: Date, proposer: Int = 0) throws -> Envelope {
-        let mine = keys[(3 * proposer)..<(3 * proposer + 3)]
+        try envelope(binding: binding, book: book, at: time, signedBy: Array(keys[(3 * proposer)..<(3 * proposer + 3)]))
+    }
+
+    /// The resize for entry `binding.sequence` on `book`, proposed by the first of `signedBy` and
+    /// signed by each of them; `note` (in the signed rationale) tells apart proposals of one entry.
+    func envelope(binding: LedgerBinding, book: Book, at time: Date, signedBy: [PrivateKey], note: String = "bench") throws -> Envelope {
         let change = LayerChange(kind: .resizeLayer, layer: "short-term", trades: [try trade(binding.sequence)])
-        let proposal = try Engine.manual(book: book, change: change, market: market, note: "bench")
-        let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: mine.first!.keyID, market: market,
+        let proposal = try Engine.manual(book: book, change: change, market: market, note: note)
+        let doc = ProposalBuilder.document(for: proposal, binding: binding, proposer: signedBy.first!.keyID, market: market,
                                            snapshotBytes: snapshotBytes, created: time, lifetime: 3600)
         var envelope = Envelope(payload: try doc.encoded(), payloadType: PayloadTypes.proposal)
-        for key in mine { try envelope.addSignature(using: key) }
+        for key in signedBy { try envelope.addSignature(using: key) }
         return envelope
+    }
+
+    /// The desk layout's proposal for the next entry of the verified ledger: signed by the trader alone.
+    func traderEnvelope(at time: Date, note: String = "bench") async throws -> Envelope {
+        guard let trader else { throw LedgerError(.invalidInput, "not a desk workspace (BenchWorkspace.createDesk): no trader") }
+        let verified = try await ledger.verified()
+        return try envelope(binding: LedgerBinding(ledgerID: verified.ledgerID, base: verified.hash, sequence: verified.sequence + 1,
+                                                   policyHash: verified.policy.hash), book: verified.book, at: time, signedBy: [trader], note: note)
     }
 
     static func quantity(_ sequence: UInt64) -> Int { sequence % 2 == 0 ? -1 : 1 }
@@ -533,6 +595,21 @@ do {
     case "concurrent-commits":
         try await concurrentCommits(dir: required("--dir"), location: ledgerLocation(),
                                     proposers: option("--proposers").flatMap(Int.init) ?? 4, seconds: option("--seconds").flatMap(Double.init) ?? 20)
+    case "service-latency":
+        Children.shared.installSignalHandlers()
+        try await serviceLatency(dir: required("--dir"), proposals: option("--proposals").flatMap(Int.init) ?? 100,
+                                 warmup: option("--warmup").flatMap(Int.init) ?? 5)
+    case "service-signatures":
+        Children.shared.installSignalHandlers()
+        try await serviceSignatures(dir: required("--dir"), keyCounts: (option("--keys") ?? "20,200").split(separator: ",").compactMap { Int($0) },
+                                    signatures: option("--signatures").flatMap(Int.init) ?? 1000,
+                                    connections: option("--connections").flatMap(Int.init) ?? 4, seconds: seconds)
+    case "service-requests":
+        Children.shared.installSignalHandlers()
+        try await serviceRequests(dir: required("--dir"), connections: option("--connections").flatMap(Int.init) ?? 8,
+                                  seconds: seconds, rounds: option("--rounds").flatMap(Int.init) ?? 3)
+    case "bare-peer":
+        try await barePeer(tls: required("--tls-dir"), port: option("--port").flatMap(Int.init) ?? 0, body: required("--body"))
     case "pricing":
         try pricing(inputs: required("--inputs"), out: required("--out"))
     case "backtest":
@@ -541,7 +618,7 @@ do {
         try stressGrid(book: required("--book"), market: required("--market"),
                        size: option("--size").flatMap(Int.init) ?? 101)
     default:
-        fail("usage: alvh-bench verify|make-ledger|signer-advance|commit-latency|concurrent-commits|pricing|stress-grid|backtest … (see the source header)")
+        fail("usage: alvh-bench verify|make-ledger|signer-advance|commit-latency|concurrent-commits|service-latency|service-signatures|service-requests|bare-peer|pricing|stress-grid|backtest … (see the source header)")
     }
 } catch {
     fail("\(error)")

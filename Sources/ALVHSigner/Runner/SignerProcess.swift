@@ -14,6 +14,9 @@ import ALVHStorage
 /// recompute the risk, check its limits, record the decision durably (double-sign protection),
 /// then post the signature or a signed rejection. A recorded decision whose post was lost (a
 /// crash between the two) is posted again on the next pass — the same decision, never another.
+/// (In ``run(pollMilliseconds:once:stop:)``, passes woken early by the service's events look at
+/// undecided proposals only; the decided ones are checked for a lost post on the first pass of each
+/// poll interval, so a signer does not re-read every proposal it signed on every event.)
 ///
 /// ```swift
 /// let signer = try await SignerProcess(workspace: ".", key: key, limits: .none, state: state, logger: logger)
@@ -66,9 +69,13 @@ public actor SignerProcess {
         var posted = 0
         logger.info("signer started", metadata: ["ledger": "\(ledger.location)", "limits": "\(describe(limits))",
                                                  "market": "\(market ?? "none of its own")"])
+        var lastRecheck: ContinuousClock.Instant?
         try await stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger,
                                   wake: once ? nil : ledger.storage.watchChanges()) {
-            posted += try await self.pass(stop: stop)
+            let now = ContinuousClock.now
+            let recheck = lastRecheck.map { now - $0 >= .milliseconds(pollMilliseconds) } ?? true
+            if recheck { lastRecheck = now }
+            posted += try await self.pass(stop: stop, recheckDecided: recheck)
         }
         logger.info("signer stopped", metadata: ["posted": "\(posted)"])
         return posted
@@ -77,6 +84,12 @@ public actor SignerProcess {
     /// One pass over the queue. Returns the number of signatures and rejections posted. One bad
     /// proposal never stops the signer: it is logged and skipped.
     public func pass(stop: StopSignal? = nil, at clock: @Sendable () -> Date = Date.init) async throws -> Int {
+        try await pass(stop: stop, at: clock, recheckDecided: true)
+    }
+
+    /// A pass; with `recheckDecided` false, the proposals this key decided already are left alone
+    /// (not read back to check that the decision's post is there).
+    func pass(stop: StopSignal? = nil, at clock: @Sendable () -> Date = Date.init, recheckDecided: Bool) async throws -> Int {
         let queue = try await ledger.openProposals()
         let verified = try await currentVerifiedLedger()
         guard !queue.isEmpty else { return 0 }
@@ -87,6 +100,7 @@ public actor SignerProcess {
         var posted = 0
         for pending in queue {
             if stop?.requested == true { break }
+            if !recheckDecided && state.decision(for: pending.id) != nil { continue }
             do {
                 posted += try await handle(pending, verified: verified, feed: feed, at: clock())
             } catch let error as SignerError where error.code == .fileError || error.code == .invalidState {
