@@ -182,7 +182,7 @@ let package = Package(
             // Route-level tests (HummingbirdTesting) against a temporary SQLite ledger, and an
             // end-to-end `alvh serve` over TLS driven with curl.
             name: "ALVHServiceTests",
-            dependencies: ["ALVHService", "ALVHLedger", "ALVHStorage", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHTestSupport",
+            dependencies: ["ALVHService", "ALVHLedger", "ALVHStorage", "ALVHApproval", "ALVHSigning", "ALVHEngine", "ALVHTestSupport", "ALVHStorageRemote",
                            "ALVHSigner", .product(name: "Logging", package: "swift-log"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "Hummingbird", package: "hummingbird"),

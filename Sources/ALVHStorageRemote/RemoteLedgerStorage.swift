@@ -400,9 +400,10 @@ public final class RemoteLedgerStorage: LedgerStorage {
 
     // MARK: - Events
 
-    /// Starts following the service's event stream (once): every event bumps ``changeSignal``, so a
-    /// waiting signer passes again at once. A dropped stream is reopened after a second. The events
-    /// only wake the client; what it then reads is verified like any other read.
+    /// Starts following the service's event stream (once): each event bumps ``changeSignal`` for
+    /// the change it announces (its `event:` type), so a waiting signer or coordinator with work for
+    /// it passes again at once. A dropped stream is reopened after a second. The events only wake
+    /// the client; what it then reads is verified like any other read.
     public func watchChanges() -> ChangeSignal? {
         guard let signal = changeSignal else { return nil }
         eventsTask.withLock { task in
@@ -416,14 +417,12 @@ public final class RemoteLedgerStorage: LedgerStorage {
                         request.headers.add(name: "accept", value: "text/event-stream")
                         let response = try await client.execute(request, timeout: .hours(24 * 365))
                         if response.status == .ok {
-                            signal.bump() // (re)connected: what happened while away is read by the next pass
-                            var tail: [UInt8] = []
+                            signal.bumpAll() // (re)connected: what happened while away is read by the next pass
+                            var scanner = EventStreamScanner()
                             for try await buffer in response.body {
-                                // An event has a `data:` line (heartbeats are comments); the last
-                                // bytes are kept so that a line split between chunks is seen.
-                                let bytes = tail + Array(buffer.readableBytesView)
-                                if Self.containsEvent(bytes) { signal.bump() }
-                                tail = Array(bytes.suffix(4))
+                                for type in scanner.feed(buffer.readableBytesView) {
+                                    if let change = type.flatMap(LedgerChange.init(event:)) { signal.bump(change) } else { signal.bumpAll() }
+                                }
                             }
                         }
                     } catch {}
@@ -432,16 +431,6 @@ public final class RemoteLedgerStorage: LedgerStorage {
             }
         }
         return signal
-    }
-
-    static let dataField = Array("data:".utf8)
-
-    static func containsEvent(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count >= dataField.count else { return false }
-        for start in 0...(bytes.count - dataField.count) where bytes[start] == dataField[0] {
-            if Array(bytes[start..<(start + dataField.count)]) == dataField { return true }
-        }
-        return false
     }
 
     // MARK: - Bodies of the service's write routes (docs/openapi.yaml)

@@ -71,7 +71,7 @@ public actor SignerProcess {
                                                  "market": "\(market ?? "none of its own")"])
         var lastRecheck: ContinuousClock.Instant?
         try await stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger,
-                                  wake: once ? nil : ledger.storage.watchChanges()) {
+                                  wake: once ? nil : ledger.storage.watchChanges(), on: [.queued]) {
             let now = ContinuousClock.now
             let recheck = lastRecheck.map { now - $0 >= .milliseconds(pollMilliseconds) } ?? true
             if recheck { lastRecheck = now }

@@ -42,28 +42,31 @@ public final class StopSignal: @unchecked Sendable {
 
     /// Runs `pass` until a stop is asked for (once with `once`), sleeping `pollMilliseconds` between
     /// passes. A busy or unavailable ledger is logged and retried; any other error ends the loop.
-    /// With `wake` (a service's event stream), a change seen during a pass or the sleep after it
-    /// starts the next pass at once.
+    /// With `wake` (a service's event stream), a change of one of the kinds `wakeOn` seen during a
+    /// pass or the sleep after it starts the next pass at once.
     public func repeatPasses(isolation: isolated (any Actor)? = #isolation, pollMilliseconds: Int, once: Bool, logger: Logger,
-                             wake: ChangeSignal? = nil, _ pass: () async throws -> Void) async throws {
+                             wake: ChangeSignal? = nil, on wakeOn: Set<LedgerChange> = Set(LedgerChange.allCases),
+                             _ pass: () async throws -> Void) async throws {
         while !requested {
-            let seen = wake?.value
+            let seen = wake?.value(of: wakeOn)
             do {
                 try await pass()
             } catch let error as LedgerError where error.code == .database {
                 logger.warning("ledger busy or unavailable; retrying", metadata: ["error": "\(error)"])
             }
             if once { break }
-            await sleep(milliseconds: pollMilliseconds, wake: wake, seen: seen)
+            await sleep(milliseconds: pollMilliseconds, wake: wake, on: wakeOn, seen: seen)
         }
     }
 
-    /// Sleeps up to `milliseconds`, waking early when a stop is asked for (or `wake` moved past `seen`).
-    public func sleep(milliseconds: Int, wake: ChangeSignal? = nil, seen: UInt64? = nil) async {
+    /// Sleeps up to `milliseconds`, waking early when a stop is asked for (or `wake`'s count of the
+    /// changes `wakeOn` moved past `seen`).
+    public func sleep(milliseconds: Int, wake: ChangeSignal? = nil, on wakeOn: Set<LedgerChange> = Set(LedgerChange.allCases),
+                      seen: UInt64? = nil) async {
         var left = milliseconds
         let granularity = wake == nil ? 25 : 2
         while left > 0 && !requested {
-            if let wake, let seen, wake.value != seen { return }
+            if let wake, let seen, wake.value(of: wakeOn) != seen { return }
             let step = min(left, granularity)
             try? await Task.sleep(for: .milliseconds(step))
             left -= step
