@@ -355,8 +355,12 @@ extension Ledger {
 
     /// Evaluates a pending proposal against the verified policy in force and head, with its figures
     /// recomputed on the verified book and the snapshot it cites.
-    public func evaluate(id: String, at now: Date) async throws -> ApprovalReport {
-        let verified = try await self.verified()
+    ///
+    /// `verified`: the checkpoint the caller verified in this pass, to decide on without reading the
+    /// head again (a commit decides again on the head it verifies then, so an evaluation on a head
+    /// that has since moved commits nothing stale).
+    public func evaluate(id: String, at now: Date, on verified: LedgerVerifier.Checkpoint? = nil) async throws -> ApprovalReport {
+        let verified = if let verified { verified } else { try await self.verified() }
         let envelope = try await self.envelope(id: id)
         let rejections = try await self.rejections(id: id)
         let held = try await heldSnapshot(citedBy: envelope, given: nil)
@@ -368,18 +372,32 @@ extension Ledger {
     /// Marks pending proposals that expired (at `now`) or whose base is no longer the head.
     /// Returns the proposals newly marked. Nothing is deleted: the queue keeps them for the record.
     /// Stale is decided on the head, so the marks are written only if the head is still that one.
+    ///
+    /// `seen`: the head and the open proposals the caller has just read, for the first round to
+    /// decide on instead of reading them again (a moved head makes the write refuse, and the next
+    /// round reads both afresh).
     @discardableResult
-    public func markExpiredAndStale(at now: Date) async throws -> [(id: String, status: PendingStatus)] {
+    public func markExpiredAndStale(at now: Date, seen: (head: HeadRef, open: [PendingProposal])? = nil) async throws -> [(id: String, status: PendingStatus)] {
+        var seen = seen
         for _ in 0..<5 {
-            let head = try await self.head()
+            let head: HeadRef
+            let open: [PendingProposal]
+            if let first = seen {
+                (head, open) = first
+                seen = nil
+            } else {
+                let entry = try await self.head()
+                head = HeadRef(sequence: entry.sequence, hash: entry.hash)
+                open = try await openProposals()
+            }
             var changes: [(id: String, status: PendingStatus)] = []
-            for row in try await io({ try await storage.openPending() }) {
+            for row in open where row.status == .pending {
                 let expires = RFC3339.parse(row.expires) ?? .distantPast
                 if now >= expires { changes.append((row.id, .expired)) }
                 else if row.base != head.hash { changes.append((row.id, .stale)) }
             }
             if changes.isEmpty { return [] }
-            switch try await io({ try await storage.setStatus(changes, decidedOn: HeadRef(sequence: head.sequence, hash: head.hash)) }) {
+            switch try await io({ try await storage.setStatus(changes, decidedOn: head) }) {
             case .done(let results):
                 return results.compactMap { if case .marked(let id, let status) = $0 { (id, status) } else { nil } }
             case .headMoved, .queueChanged:

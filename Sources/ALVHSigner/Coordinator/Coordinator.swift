@@ -61,9 +61,13 @@ public actor Coordinator {
     public func pass(stop: StopSignal? = nil, at clock: @Sendable () -> Date = Date.init) async throws -> PassResult {
         var result = PassResult()
         // The ledger as this coordinator verified it (from its checkpoint), even with nothing to
-        // commit: a rewritten history or another ledger stops it at once.
-        _ = try await ledger.verified()
-        for (id, status) in try await ledger.markExpiredAndStale(at: clock()) {
+        // commit: a rewritten history or another ledger stops it at once. The pass decides on that
+        // head and one read of the open queue (a commit verifies and decides again).
+        let verified = try await ledger.verified()
+        let open = try await ledger.openProposals()
+        var marked: Set<String> = []
+        for (id, status) in try await ledger.markExpiredAndStale(at: clock(), seen: (verified.ref, open)) {
+            marked.insert(id)
             logger.notice("\(status.rawValue)", metadata: ["proposal": "\(id.prefix(16))", "status": "\(status.rawValue)"])
             switch status {
             case .expired: result.expired.append(id)
@@ -72,12 +76,11 @@ public actor Coordinator {
             case .pending: break
             }
         }
-        let queue = try await ledger.openProposals()
-        for pending in queue {
+        for pending in open where pending.status == .pending && !marked.contains(pending.id) {
             if stop?.requested == true { break }
             let now = clock()
             let report: ApprovalReport
-            do { report = try await ledger.evaluate(id: pending.id, at: now) }
+            do { report = try await ledger.evaluate(id: pending.id, at: now, on: verified) }
             catch let error as LedgerError where error.code == .notFound { continue }
             var log = logger
             log[metadataKey: "proposal"] = "\(pending.id.prefix(16))"
