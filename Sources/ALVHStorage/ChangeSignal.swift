@@ -1,8 +1,8 @@
 import Synchronization
 
 /// What a change a service announced is about — what a waiting client looks at to decide whether
-/// the change gives it work (a signer has work when a proposal is queued, not when someone else
-/// signs; a coordinator has work on every change).
+/// the change gives it work (a signer has work when a proposal is queued, and verifies ahead when
+/// an entry is committed, not when someone else signs; a coordinator has work on every change).
 public enum LedgerChange: Sendable, CaseIterable {
     /// A proposal was queued (event `queued`).
     case queued

@@ -71,7 +71,9 @@ public actor SignerProcess {
                                                  "market": "\(market ?? "none of its own")"])
         var lastRecheck: ContinuousClock.Instant?
         try await stop.repeatPasses(pollMilliseconds: pollMilliseconds, once: once, logger: logger,
-                                  wake: once ? nil : ledger.storage.watchChanges(), on: [.queued]) {
+                                  wake: once ? nil : ledger.storage.watchChanges(), on: [.queued, .committed]) {
+            // Woken by a queued proposal (work), and by a commit: verifying the new entry then keeps
+            // that work out of the next signing pass. Not by others' signatures.
             let now = ContinuousClock.now
             let recheck = lastRecheck.map { now - $0 >= .milliseconds(pollMilliseconds) } ?? true
             if recheck { lastRecheck = now }
