@@ -144,6 +144,40 @@ enum PostgresSQL {
             "CREATE TRIGGER blobs_append_only BEFORE UPDATE OR DELETE ON blobs FOR EACH ROW EXECUTE FUNCTION alvh_append_only()",
             "CREATE TRIGGER blobs_no_truncate BEFORE TRUNCATE ON blobs FOR EACH STATEMENT EXECUTE FUNCTION alvh_append_only()",
         ],
+        // v2: blobs verified on write (docs/storage.md). A row whose bytes do not hash to its name is
+        // refused at insert, whoever inserts it (the application role included); one that got in
+        // anyway (before this version, or by the owner with the trigger disabled) is replaced by the
+        // real bytes the next time they are stored, through `alvh_store_blob` — it can no longer
+        // block every commit citing that hash. A row whose bytes match stays append-only.
+        [
+            """
+            CREATE FUNCTION alvh_blob_verified() RETURNS trigger LANGUAGE plpgsql AS $body$
+            BEGIN
+                IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (NEW.hash <> OLD.hash OR encode(sha256(OLD.bytes), 'hex') = OLD.hash)) THEN
+                    RAISE EXCEPTION 'ledger blobs are append-only (% refused): only bytes that do not hash to their name may be replaced, by bytes that do', TG_OP
+                        USING ERRCODE = 'integrity_constraint_violation';
+                END IF;
+                IF encode(sha256(NEW.bytes), 'hex') <> NEW.hash THEN
+                    RAISE EXCEPTION 'a ledger blob''s bytes must hash (SHA-256, lowercase hex) to its name: % refused', NEW.hash
+                        USING ERRCODE = 'integrity_constraint_violation';
+                END IF;
+                RETURN NEW;
+            END
+            $body$
+            """,
+            "DROP TRIGGER blobs_append_only ON blobs",
+            "CREATE TRIGGER blobs_verified BEFORE INSERT OR UPDATE OR DELETE ON blobs FOR EACH ROW EXECUTE FUNCTION alvh_blob_verified()",
+            // The application role may INSERT blobs, not UPDATE them: replacing poison runs as the
+            // owner, and only ever stores bytes that hash to the name (the trigger above).
+            """
+            CREATE FUNCTION alvh_store_blob(blob_hash text, blob_bytes bytea) RETURNS void
+            LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $body$
+                INSERT INTO public.blobs (hash, bytes) VALUES (blob_hash, blob_bytes)
+                ON CONFLICT (hash) DO UPDATE SET bytes = EXCLUDED.bytes
+                WHERE encode(sha256(public.blobs.bytes), 'hex') <> public.blobs.hash
+            $body$
+            """,
+        ],
     ]
 
     // MARK: Transactions
@@ -191,7 +225,8 @@ enum PostgresSQL {
     static let upsertBook = "INSERT INTO book (id, seq, json) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, json = excluded.json"
     static let blob = "SELECT bytes FROM blobs WHERE hash = $1"
     /// A blob is stored once under its hash; a second copy is the same bytes (nothing to do).
-    static let insertBlob = "INSERT INTO blobs (hash, bytes) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING"
+    /// Stores a blob under the hash of its bytes, replacing a row whose bytes do not (schema v2).
+    static let insertBlob = "SELECT alvh_store_blob($1, $2)"
     static let blobsFirst = "SELECT hash, bytes FROM blobs ORDER BY hash LIMIT $1"
     static let blobsAfter = "SELECT hash, bytes FROM blobs WHERE hash > $1 ORDER BY hash LIMIT $2"
 

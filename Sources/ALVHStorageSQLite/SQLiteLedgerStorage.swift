@@ -60,6 +60,7 @@ public final class SQLiteLedgerStorage: LedgerStorage {
         config.foreignKeysEnabled = true
         config.readonly = readOnly
         config.label = "alvh-ledger"
+        config.prepareDatabase { db in db.add(function: SQLiteSchema.blobCheck) }
         do {
             let queue = try DatabaseQueue(path: path, configuration: config)
             if readOnly {

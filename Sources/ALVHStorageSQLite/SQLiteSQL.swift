@@ -26,7 +26,12 @@ enum SQLiteSQL {
         """
     static let blob = "SELECT bytes FROM blobs WHERE hash = ?"
     static let blobsAfter = "SELECT hash, bytes FROM blobs WHERE hash > ? ORDER BY hash LIMIT ?"
-    static let insertBlob = "INSERT OR IGNORE INTO blobs (hash, bytes) VALUES (?, ?)"
+    /// A blob is stored under the hash of its bytes; a row already there whose bytes do not hash to
+    /// its name (poison) is replaced, one whose bytes do is kept (the same bytes).
+    static let insertBlob = """
+        INSERT INTO blobs (hash, bytes) VALUES (?, ?)
+        ON CONFLICT (hash) DO UPDATE SET bytes = excluded.bytes WHERE NOT alvh_blob_ok(blobs.hash, blobs.bytes)
+        """
     static let book = "SELECT seq, json FROM book WHERE id = 1"
     static let upsertBook = "INSERT INTO book (id, seq, json) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, json = excluded.json"
 

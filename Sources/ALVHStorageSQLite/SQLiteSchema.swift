@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ALVHSigning
 import ALVHStorage
 
 /// The SQLite schema of a ledger, as versioned GRDB migrations (recorded in `grdb_migrations`;
@@ -107,9 +108,33 @@ enum SQLiteSchema {
         migrator.registerMigration("v6-open-queue") { db in
             try db.execute(sql: "CREATE INDEX pending_open ON pending (sequence, queued_at, id) WHERE status = 'pending'")
         }
+        // Blobs verified on write (docs/storage.md): a row whose bytes do not hash to its name is
+        // refused at insert, and one that got in anyway (written before this migration, or by a
+        // writer who dropped the trigger) is replaced by the real bytes the next time they are
+        // stored — it can no longer block, forever, every commit that cites that hash. A row whose
+        // bytes match its name stays append-only. `alvh_blob_ok` is registered on every connection
+        // alvh opens (``SQLiteSchema/blobCheck``); a tool without it cannot write blobs at all.
+        migrator.registerMigration("v7-blobs-verified") { db in
+            try db.execute(sql: """
+                DROP TRIGGER blobs_append_only_update;
+                CREATE TRIGGER blobs_append_only_update BEFORE UPDATE ON blobs
+                WHEN alvh_blob_ok(OLD.hash, OLD.bytes) OR NEW.hash <> OLD.hash OR NOT alvh_blob_ok(NEW.hash, NEW.bytes)
+                BEGIN SELECT RAISE(ABORT, 'ledger blobs are append-only: only bytes that do not hash to their name may be replaced, by bytes that do'); END;
+                CREATE TRIGGER blobs_verified_insert BEFORE INSERT ON blobs
+                WHEN NOT alvh_blob_ok(NEW.hash, NEW.bytes)
+                BEGIN SELECT RAISE(ABORT, 'a ledger blob''s bytes must hash (SHA-256, lowercase hex) to its name'); END;
+                """)
+        }
         return migrator
     }
 
+
+    /// `alvh_blob_ok(hash, bytes)`: whether `bytes` hash (SHA-256, lowercase hex) to `hash` — the
+    /// check of the blob triggers (v7), registered on every connection before it migrates.
+    static let blobCheck = DatabaseFunction("alvh_blob_ok", argumentCount: 2, pure: true) { values in
+        guard let hash = String.fromDatabaseValue(values[0]), let bytes = Data.fromDatabaseValue(values[1]) else { return false }
+        return SHA256.hexDigest(bytes) == hash
+    }
 
     /// Every migration this alvh knows, in order.
     static var knownMigrations: [String] { migrator.migrations }

@@ -62,7 +62,7 @@ struct PostgresPlanTests {
                 INSERT INTO rejections (pending_id, envelope, signer_key, added_at)
                 SELECT 'p-' || g, '\\x00', 'k' || (g % 300), 't' FROM generate_series(1, 3000) g
                 """,
-                "INSERT INTO blobs (hash, bytes) SELECT md5('b' || g) || md5('c' || g), '\\x00' FROM generate_series(1, 5000) g"
+                "INSERT INTO blobs (hash, bytes) SELECT encode(sha256(('b' || g)::bytea), 'hex'), ('b' || g)::bytea FROM generate_series(1, 5000) g"
             )
             try await s.rawExecute("ANALYZE")
             #expect(try await s.head()?.sequence == 20000)
