@@ -210,4 +210,89 @@ struct SignerReviewTests {
         free.execution = Execution(commissionPerContract: 0, halfSpreadPoints: 0.025, halfSpreadFraction: 0.03)
         #expect(MarketComparison.gap(cited: free, own: own, tolerance: SignerLimits.MarketTolerance())?.contains("execution costs") == true)
     }
+    @Test("the limit-price tolerance is measured on the signer's own mid, not the cited snapshot's")
+    func limitPriceOnOwnMid() async throws {
+        let fixture = try await SignerFixture()
+        let id = try await fixture.queue() // cites the calm market, limit prices at its mids
+        let ledger = try await fixture.ledger()
+        let envelope = try await ledger.envelope(id: id)
+        let verified = try await ProposalReview.VerifiedLedger.verify(ledger)
+        // A signer whose vol tolerance is loose (100 points) still refuses a limit price far from its
+        // own mid: its feed has every VIX vol 40 points higher, so the calls are worth more.
+        var loose = SignerLimits()
+        loose.marketTolerance.volPoints = 100
+        var rich = try fixture.market("calm").snapshot
+        rich.vix.optionVols = rich.vix.optionVols.map { .init(expiry: $0.expiry, vol: ($0.vol ?? 0) + 0.4, points: $0.points) }
+        let review = ProposalReview(verified: verified, me: fixture.keys["s1"]!.publicKey, limits: loose)
+        guard case .reject(let reason) = await review.decide(envelope, in: ledger, ownMarket: rich, premiumToday: 0, at: Date()) else {
+            Issue.record("signed a limit price far from its own mid"); return
+        }
+        #expect(reason.contains("from this signer's own model mid"), "\(reason)")
+        if case .sign = await review.decide(envelope, in: ledger, ownMarket: try fixture.market("calm").snapshot, premiumToday: 0, at: Date()) {} else {
+            Issue.record("a limit at its own mid is signed")
+        }
+    }
+
+    /// Issue 25, point 1: every input the figures depend on is compared with the signer's own feed.
+    @Test("the signer's own market: a tenor or smile it lacks is a refusal; the whole smile, the rate, the dividend yield and the events are compared")
+    func ownMarketEveryInput() async throws {
+        let fixture = try await SignerFixture()
+        let own = try fixture.market("calm").snapshot
+        let tolerance = SignerLimits.MarketTolerance()
+        func gap(_ cited: MarketSnapshot) -> String? { MarketComparison.gap(cited: cited, own: own, tolerance: tolerance) }
+        #expect(gap(own) == nil)
+
+        // A June future and vol the signer has no quote for (the 173-lot backstop at $5,882).
+        var june = own
+        june.vix.futures.append(.init(expiry: "2027-06-16", price: 12.0))
+        #expect(gap(june)?.contains("VIX future 2027-06-16 is not in this signer's own market data") == true, "\(gap(june) ?? "nil")")
+        var juneVol = own
+        juneVol.vix.optionVols.append(.init(expiry: "2027-06-16", vol: 0.3))
+        #expect(gap(juneVol)?.contains("VIX option vols for 2027-06-16 are not in this signer's own market data") == true, "\(gap(juneVol) ?? "nil")")
+        var spxTenor = own
+        spxTenor.spx.smiles.append(.init(expiry: "2027-06-18", vol: 0.1))
+        #expect(gap(spxTenor)?.contains("SPX smile 2027-06-18 is not in this signer's own market data") == true, "\(gap(spxTenor) ?? "nil")")
+
+        // spx.rate 0.95, and a dividend yield off by a percentage point.
+        var rate = own
+        rate.spx.rate = 0.95
+        #expect(gap(rate)?.contains("SPX rate 0.95") == true, "\(gap(rate) ?? "nil")")
+        var dividend = own
+        dividend.spx.dividendYield += 0.01
+        #expect(gap(dividend)?.contains("SPX dividend yield") == true, "\(gap(dividend) ?? "nil")")
+        var nearRate = own
+        nearRate.spx.rate += 0.0005 // 5 bp: within the default 10
+        #expect(gap(nearRate) == nil)
+
+        // A VIX smile equal to the signer's at 0.8, 1, 1.25, 1.5 and 2 × the future, dipping between.
+        let expiry = "2027-01-20"
+        let knots: [Double] = [13, 16, 20, 24, 33]
+        var points = knots.map { MarketSnapshot.SmilePoint(strike: $0, vol: own.vixOptionVol(expiry: expiry, strike: $0)) }
+        points.insert(.init(strike: 28, vol: own.vixOptionVol(expiry: expiry, strike: 28) - 0.25), at: 4)
+        var dip = own
+        dip.vix.optionVols = own.vix.optionVols.map { $0.expiry == expiry ? .init(expiry: expiry, points: points) : $0 }
+        for strike in knots { #expect(abs(dip.vixOptionVol(expiry: expiry, strike: strike) - own.vixOptionVol(expiry: expiry, strike: strike)) < 1e-12) }
+        #expect(gap(dip)?.contains("VIX option vol \(expiry)") == true, "\(gap(dip) ?? "nil")")
+
+        // An SPX smile equal at the money and at the signer's knots, with a knot of its own far below.
+        var spxDip = own
+        spxDip.spx.smiles[0].points?.insert(.init(strike: 5100, vol: 0.10), at: 1)
+        #expect(abs(spxDip.spx.smiles[0].vol(at: own.spx.spot) - own.spx.smiles[0].vol(at: own.spx.spot)) < 1e-12)
+        #expect(gap(spxDip)?.contains("SPX vol 2026-12-18 at 5100") == true, "\(gap(spxDip) ?? "nil")")
+
+        // An "Emergency FOMC" only the cited snapshot lists.
+        var emergency = own
+        emergency.events.append(.init(date: "2026-12-01", kind: "FOMC", name: "Emergency FOMC"))
+        #expect(gap(emergency)?.contains("Emergency FOMC") == true, "\(gap(emergency) ?? "nil")")
+
+        // A snapshot dated 30 days after the signer's closest one.
+        var future = own
+        future.asOf = "2026-12-18T21:00:00Z"
+        #expect(gap(future)?.contains("asOf 2026-12-18T21:00:00Z") == true, "\(gap(future) ?? "nil")")
+
+        // The tolerance is the signer's to set.
+        #expect(try SignerLimits.parse("market-tolerance: { rate-percent-points: 0.25 }\n").marketTolerance.ratePercentPoints == 0.25)
+        #expect(try SignerLimits.parse("market-tolerance: { as-of-minutes: 5 }\n").marketTolerance.asOfMinutes == 5)
+    }
 }
+

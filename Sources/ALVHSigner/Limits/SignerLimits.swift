@@ -19,7 +19,7 @@ import ALVHEngine
 /// allowed-kinds: [add-layer, roll-layer, resize-layer, close-layer]
 /// allowed-hours-utc: "13:30-20:00"
 /// recompute-tolerance-dollars: 1.0
-/// market-tolerance: { spx-percent: 0.5, vix-points: 0.5, futures-points: 0.5, vol-points: 2 }
+/// market-tolerance: { spx-percent: 0.5, vix-points: 0.5, futures-points: 0.5, vol-points: 2, rate-percent-points: 0.1, as-of-minutes: 60 }
 /// require-own-market: true                  # wait (sign nothing) without --market data to compare with
 /// ```
 public struct SignerLimits: Sendable, Equatable {
@@ -31,14 +31,23 @@ public struct SignerLimits: Sendable, Equatable {
         public var vixPoints: Double
         /// Each VIX future both list, VIX points.
         public var futuresPoints: Double
-        /// Implied vols (VIX options at 0.8, 1, 1.25, 1.5 and 2 × their future, skew included; SPX at
-        /// the money), vol points. Execution costs (commission, half-spread) must match exactly.
+        /// Implied vols (VIX options at every whole strike from 0.5 to 3 × their future and every knot
+        /// of either smile, skew included; SPX at every knot of either smile and the money), vol
+        /// points. Execution costs (commission, half-spread) must match exactly; every tenor and
+        /// event the cited snapshot lists must be in the signer's own market.
         public var volPoints: Double
-        public init(spxPercent: Double = 0.5, vixPoints: Double = 0.5, futuresPoints: Double = 0.5, volPoints: Double = 2) {
+        /// The SPX rate and dividend yield, percentage points (0.1: ten basis points).
+        public var ratePercentPoints: Double
+        /// The cited snapshot's `asOf` against the signer's closest snapshot, minutes.
+        public var asOfMinutes: Double
+        public init(spxPercent: Double = 0.5, vixPoints: Double = 0.5, futuresPoints: Double = 0.5, volPoints: Double = 2,
+                    ratePercentPoints: Double = 0.1, asOfMinutes: Double = 60) {
             self.spxPercent = spxPercent
             self.vixPoints = vixPoints
             self.futuresPoints = futuresPoints
             self.volPoints = volPoints
+            self.ratePercentPoints = ratePercentPoints
+            self.asOfMinutes = asOfMinutes
         }
     }
 
@@ -166,7 +175,7 @@ public struct SignerLimits: Sendable, Equatable {
                 limits.requireOwnMarket = flag
             case "market-tolerance":
                 guard case .mapping(let entries) = value else {
-                    throw SignerError(.invalidLimits, "must map spx-percent, vix-points, futures-points, vol-points to numbers", path: field)
+                    throw SignerError(.invalidLimits, "must map spx-percent, vix-points, futures-points, vol-points, rate-percent-points, as-of-minutes to numbers", path: field)
                 }
                 for (name, amount) in entries {
                     guard case .scalar = amount, let v = amount.float ?? amount.int.map(Double.init), v.isFinite, v >= 0 else {
@@ -177,8 +186,10 @@ public struct SignerLimits: Sendable, Equatable {
                     case "vix-points": limits.marketTolerance.vixPoints = v
                     case "futures-points": limits.marketTolerance.futuresPoints = v
                     case "vol-points": limits.marketTolerance.volPoints = v
+                    case "rate-percent-points": limits.marketTolerance.ratePercentPoints = v
+                    case "as-of-minutes": limits.marketTolerance.asOfMinutes = v
                     default:
-                        throw SignerError(.invalidLimits, "unknown tolerance '\(name.string ?? "?")'; known: spx-percent, vix-points, futures-points, vol-points", path: field)
+                        throw SignerError(.invalidLimits, "unknown tolerance '\(name.string ?? "?")'; known: spx-percent, vix-points, futures-points, vol-points, rate-percent-points, as-of-minutes", path: field)
                     }
                 }
             case "allowed-hours-utc":

@@ -143,6 +143,17 @@ public struct ProposalReview: Sendable {
             if let gap = MarketComparison.gap(cited: recomputed.market, own: ownMarket, tolerance: limits.marketTolerance) {
                 return .reject("the cited market differs from this signer's own: \(gap)")
             }
+            // The policy's limit-price tolerance, measured on this signer's own mid: measured on the
+            // cited snapshot's mid, it follows whatever that snapshot says.
+            for (index, leg) in recomputed.legs.enumerated() {
+                guard let mid = try? Engine.vixMid(market: ownMarket, right: leg.right, expiry: leg.expiry, strike: leg.strike) else {
+                    return .reject("change.layer.legs[\(index)] (\(leg.expiry) \(String(format: "%g", leg.strike))) cannot be priced on this signer's own market")
+                }
+                let allowance = policy.limitPriceTolerance.allowance(mid: mid)
+                if !(abs(leg.price - mid) <= allowance) {
+                    return .reject("change.layer.legs[\(index)].limitPrice \(leg.price) is more than \(String(format: "%.2f", allowance)) points from this signer's own model mid \(String(format: "%.2f", mid)); the policy's limit-price-tolerance refuses it")
+                }
+            }
         } else if limits.requireOwnMarket {
             return .wait("no market data of this signer's own to compare the cited snapshot with (give --market)")
         }
@@ -187,23 +198,57 @@ enum MarketComparison {
         if abs(cited.vix.spot - own.vix.spot) > tolerance.vixPoints {
             return "VIX \(cited.vix.spot) vs \(own.vix.spot) (more than \(tolerance.vixPoints) points)"
         }
+        // When: the cited snapshot must be one this signer's feed has for about that time (its own
+        // closest snapshot), not a market dated days away from anything the signer saw.
+        if let a = RFC3339.parse(cited.asOf), let b = RFC3339.parse(own.asOf), !(abs(a.timeIntervalSince(b)) <= tolerance.asOfMinutes * 60) {
+            return "asOf \(cited.asOf) vs this signer's closest snapshot \(own.asOf) (more than \(String(format: "%g", tolerance.asOfMinutes)) min apart)"
+        }
+        // Rates: a rate or dividend yield the signer does not see moves every SPX forward and so
+        // every condor leg's value (0.95 made a May 28C look worth 1.73 instead of 2.54).
+        for (name, a, b) in [("rate", cited.spx.rate, own.spx.rate), ("dividend yield", cited.spx.dividendYield, own.spx.dividendYield)]
+            where !(abs(a - b) * 100 <= tolerance.ratePercentPoints) {
+            return "SPX \(name) \(a) vs \(b) (more than \(tolerance.ratePercentPoints) percentage points)"
+        }
+        // Every tenor the cited snapshot quotes must be one this signer quotes too: a future or a
+        // vol it cannot check is a refusal, not a skip (a June backstop priced on a June future the
+        // signer had no quote for passed a $6,000 limit at $5,882; on a plausible quote, $45,499).
         for future in cited.vix.futures {
-            guard let mine = own.vix.futures.first(where: { $0.expiry == future.expiry }) else { continue }
-            if abs(future.price - mine.price) > tolerance.futuresPoints {
+            guard let mine = own.vix.futures.first(where: { $0.expiry == future.expiry }) else {
+                return "VIX future \(future.expiry) is not in this signer's own market data: a tenor it cannot check is refused (add it to the signer's market)"
+            }
+            if !(abs(future.price - mine.price) <= tolerance.futuresPoints) {
                 return "VIX future \(future.expiry) \(future.price) vs \(mine.price) (more than \(tolerance.futuresPoints) points)"
             }
         }
+        // And a tenor only the signer quotes is priced by the cited snapshot's interpolation: that
+        // interpolation is compared too.
+        for mine in own.vix.futures where !cited.vix.futures.contains(where: { $0.expiry == mine.expiry }) {
+            if let theirs = try? cited.vixFuture(expiry: mine.expiry), !(abs(theirs - mine.price) <= tolerance.futuresPoints) {
+                return "VIX future \(mine.expiry): the cited snapshot's curve gives \(String(format: "%.2f", theirs)) vs \(mine.price) (more than \(tolerance.futuresPoints) points)"
+            }
+        }
         // The VIX smile across strikes — the skew a snapshot applies to an at-the-money vol prices the
-        // out-of-the-money calls the rules buy, so a flattened one would make them look cheap.
-        for smile in cited.vix.optionVols where own.vix.optionVols.contains(where: { $0.expiry == smile.expiry }) {
-            let future = (try? cited.vixFuture(expiry: smile.expiry)) ?? cited.vix.spot
-            for moneyness in [0.8, 1.0, 1.25, 1.5, 2.0] {
-                let strike = (future * moneyness).rounded()
+        // out-of-the-money calls the rules buy, so a flattened one would make them look cheap. Every
+        // whole strike from half to three times the future, and every knot of either smile: a smile
+        // that matches at a few points and dips between them is caught.
+        for smile in cited.vix.optionVols {
+            guard let mine = own.vix.optionVols.first(where: { $0.expiry == smile.expiry }) else {
+                return "VIX option vols for \(smile.expiry) are not in this signer's own market data: a tenor it cannot check is refused (add it to the signer's market)"
+            }
+            let future = (try? own.vixFuture(expiry: smile.expiry)) ?? own.vix.spot
+            let strikes = Set(stride(from: (future * 0.5).rounded(.down), through: (future * 3).rounded(.up), by: 1))
+                .union((smile.points ?? []).map(\.strike)).union((mine.points ?? []).map(\.strike)).sorted()
+            for strike in strikes where strike > 0 {
                 let a = cited.vixOptionVol(expiry: smile.expiry, strike: strike) * 100, b = own.vixOptionVol(expiry: smile.expiry, strike: strike) * 100
-                if abs(a - b) > tolerance.volPoints {
+                if !(abs(a - b) <= tolerance.volPoints) {
                     return "VIX option vol \(smile.expiry) at \(String(format: "%g", strike)): \(String(format: "%.1f", a)) vs \(String(format: "%.1f", b)) vol points (more than \(tolerance.volPoints))"
                 }
             }
+        }
+        // Events come from the desk's calendar, not the snapshot alone: an "Emergency FOMC" only the
+        // cited snapshot lists would make the engine propose an event layer.
+        for event in cited.events where !own.events.contains(where: { $0.date == event.date && $0.kind == event.kind }) {
+            return "event \(event.kind) on \(event.date)\(event.name.map { " (\($0))" } ?? "") is not in this signer's own market data; events come from the desk's calendar"
         }
         // What a fill costs: the commission and half-spread the cited snapshot charges.
         let (c, o) = (cited.costs, own.costs)
@@ -211,11 +256,19 @@ enum MarketComparison {
             || abs(c.halfSpreadFraction - o.halfSpreadFraction) > 0.0005 {
             return "execution costs: commission $\(c.commissionPerContract)/contract, half-spread max(\(c.halfSpreadPoints), \(c.halfSpreadFraction) × mid) vs this signer's $\(o.commissionPerContract), max(\(o.halfSpreadPoints), \(o.halfSpreadFraction) × mid)"
         }
+        // The SPX smiles, whole: both are piecewise linear in strike, so their largest difference is
+        // at a knot of one of them (or where they are flat beyond the last knot): every knot of both,
+        // and the money, are compared.
         for smile in cited.spx.smiles {
-            guard let mine = own.spx.smiles.first(where: { $0.expiry == smile.expiry }) else { continue }
-            let a = smile.vol(at: cited.spx.spot) * 100, b = mine.vol(at: cited.spx.spot) * 100
-            if abs(a - b) > tolerance.volPoints {
-                return "SPX vol \(smile.expiry) at the money: \(String(format: "%.1f", a)) vs \(String(format: "%.1f", b)) vol points (more than \(tolerance.volPoints))"
+            guard let mine = own.spx.smiles.first(where: { $0.expiry == smile.expiry }) else {
+                return "SPX smile \(smile.expiry) is not in this signer's own market data: a tenor it cannot check is refused (add it to the signer's market)"
+            }
+            let strikes = Set([cited.spx.spot, own.spx.spot]).union((smile.points ?? []).map(\.strike)).union((mine.points ?? []).map(\.strike)).sorted()
+            for strike in strikes {
+                let a = smile.vol(at: strike) * 100, b = mine.vol(at: strike) * 100
+                if !(abs(a - b) <= tolerance.volPoints) {
+                    return "SPX vol \(smile.expiry) at \(String(format: "%g", strike)): \(String(format: "%.1f", a)) vs \(String(format: "%.1f", b)) vol points (more than \(tolerance.volPoints))"
+                }
             }
         }
         return nil
