@@ -224,7 +224,6 @@ enum PostgresSQL {
     static let book = "SELECT seq, json FROM book WHERE id = 1"
     static let upsertBook = "INSERT INTO book (id, seq, json) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, json = excluded.json"
     static let blob = "SELECT bytes FROM blobs WHERE hash = $1"
-    /// A blob is stored once under its hash; a second copy is the same bytes (nothing to do).
     /// Stores a blob under the hash of its bytes, replacing a row whose bytes do not (schema v2).
     static let insertBlob = "SELECT alvh_store_blob($1, $2)"
     static let blobsFirst = "SELECT hash, bytes FROM blobs ORDER BY hash LIMIT $1"
