@@ -284,6 +284,10 @@ struct SignerReviewTests {
         var emergency = own
         emergency.events.append(.init(date: "2026-12-01", kind: "FOMC", name: "Emergency FOMC"))
         #expect(gap(emergency)?.contains("Emergency FOMC") == true, "\(gap(emergency) ?? "nil")")
+        // The December FOMC statement moved a day later: same date and kind, another release time.
+        var moved = own
+        moved.events[0].time = "2026-12-10T19:00:00Z"
+        #expect(gap(moved)?.contains("event FOMC on 2026-12-09 (December FOMC decision) at 2026-12-10T19:00:00Z") == true, "\(gap(moved) ?? "nil")")
 
         // A snapshot dated 30 days after the signer's closest one.
         var future = own

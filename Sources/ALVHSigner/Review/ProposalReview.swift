@@ -247,8 +247,12 @@ enum MarketComparison {
         }
         // Events come from the desk's calendar, not the snapshot alone: an "Emergency FOMC" only the
         // cited snapshot lists would make the engine propose an event layer.
-        for event in cited.events where !own.events.contains(where: { $0.date == event.date && $0.kind == event.kind }) {
-            return "event \(event.kind) on \(event.date)\(event.name.map { " (\($0))" } ?? "") is not in this signer's own market data; events come from the desk's calendar"
+        // Its release time too: a statement moved past an expiry's settlement changes which expiry
+        // the event layer spans.
+        for event in cited.events where !own.events.contains(where: {
+            $0.date == event.date && $0.kind == event.kind && $0.releaseInstant == event.releaseInstant
+        }) {
+            return "event \(event.kind) on \(event.date)\(event.name.map { " (\($0))" } ?? "") at \(event.releaseInstant.map(RFC3339.format) ?? "no known time") is not in this signer's own market data; events come from the desk's calendar"
         }
         // What a fill costs: the commission and half-spread the cited snapshot charges.
         let (c, o) = (cited.costs, own.costs)
