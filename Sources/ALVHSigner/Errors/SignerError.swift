@@ -20,6 +20,11 @@ public struct SignerError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let notASigner = Code("not-a-signer")
         /// A file could not be read or written.
         public static let fileError = Code("file-error")
+        /// A checkpoint disagrees with the ledger this witness verified, or with one it cosigned
+        /// (another root for a size, a smaller tree, a tree not consistent with it): a split view.
+        public static let splitView = Code("split-view")
+        /// A checkpoint is malformed or not signed by a committer of the policy in force.
+        public static let badCheckpoint = Code("bad-checkpoint")
     }
 
     public var code: Code

@@ -51,6 +51,34 @@ public final class SignerState: @unchecked Sendable {
         /// The ledger this signer verified and the last head it verified there: a later run refuses
         /// another ledger, or a history without that head.
         var pin: Pin?
+        /// The newest checkpoint this key cosigned as a witness: it never cosigns another root
+        /// for that size, nor a smaller tree, nor a larger one the ledger cannot prove consistent.
+        var witnessed: Witnessed?
+    }
+
+    /// The tree a witness cosigned last: size, root (hex) and the cosignature's time (POSIX s).
+    public struct Witnessed: Codable, Sendable, Equatable {
+        public var ledgerID: String
+        public var size: UInt64
+        public var root: String
+        public var timestamp: UInt64
+        public init(ledgerID: String, size: UInt64, root: String, timestamp: UInt64) {
+            self.ledgerID = ledgerID
+            self.size = size
+            self.root = root
+            self.timestamp = timestamp
+        }
+    }
+
+    /// The newest checkpoint this key cosigned.
+    public var witnessed: Witnessed? { record.witnessed }
+
+    /// Records a cosigned checkpoint durably (before the cosignature leaves this process).
+    public func recordWitnessed(_ witnessed: Witnessed) throws {
+        guard record.witnessed != witnessed else { return }
+        var next = record
+        next.witnessed = witnessed
+        try write(next)
     }
 
     /// The ledger id and last verified head of the ledger this key signs for.

@@ -28,7 +28,8 @@ struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Read, export, re-verify, copy and set up the hash-chained ledger.",
-        subcommands: [LedgerLog.self, LedgerShow.self, LedgerExport.self, LedgerVerify.self, LedgerCopy.self, LedgerSetup.self,
+        subcommands: [LedgerLog.self, LedgerShow.self, LedgerExport.self, LedgerVerify.self, LedgerCheckpoint.self, LedgerCosign.self,
+                      LedgerProve.self, LedgerCopy.self, LedgerSetup.self,
                       StressCommitCommand.self]
     )
 }
@@ -200,11 +201,13 @@ struct LedgerVerify: AsyncParsableCommand {
     @Option(name: .long, help: "Threads verifying signatures (default: all cores).")
     var jobs: Int?
 
+    @OptionGroup var checkpoints: CheckpointAuditOptions
     @OptionGroup var workspace: WorkspaceOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        try checkpoints.validate(exportGiven: export != nil)
         if let expectHead, Self.parseHead(expectHead) == nil {
             throw ValidationError("--expect-head must be SEQ:HASH, e.g. 12:9f2c… (64 hex digits), as `alvh ledger log` prints it")
         }
@@ -217,6 +220,12 @@ struct LedgerVerify: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if checkpoints.checkpoint != nil {
+            var ok = false
+            try await reportingErrors(json: output.json) { ok = try await checkpoints.run(workspace: workspace, json: output.json) }
+            if !ok { throw ExitCode.failure }
+            return
+        }
         try await reportingErrors(json: output.json) {
             let verifier = LedgerVerifier(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
             let head = expectHead.flatMap(Self.parseHead)
