@@ -106,9 +106,12 @@ public actor MemoryLedgerStorage: LedgerStorage {
             if stored.contains(where: { $0.signerKey == signature.signerKey }) { outcomes.append(.alreadyThere); continue }
             guard stored.count < maxSignatures else { return .done(.refused(index: index, .tooMany(count: stored.count))) }
             let others = signatureRows.compactMap { other, rows -> SlotSignature? in
-                guard other != id, let p = pendingAfter[other], p.sequence == row.sequence, p.status == .pending,
+                // Any status: the rule decides on the signed payload and rejections, not on it.
+                guard other != id, let p = pendingAfter[other], p.sequence == row.sequence,
                       rows.contains(where: { $0.signerKey == signature.signerKey }) else { return nil }
-                return SlotSignature(pendingID: other, expires: p.expires, proposer: p.proposer, signerKey: signature.signerKey)
+                return SlotSignature(pendingID: other, expires: p.expires, proposer: p.proposer, signerKey: signature.signerKey,
+                                     payload: p.payload, payloadType: p.payloadType,
+                                     rejections: rejectionRows.filter { $0.pendingID == other }.map(\.envelope))
             }.sorted { $0.pendingID < $1.pendingID }
             if let blocking = others.first(where: conflicts) { return .done(.refused(index: index, .doubleSign(blocking))) }
             stored.append(StoredSignature(keyid: signature.keyid, sig: signature.sig, signerKey: signature.signerKey))

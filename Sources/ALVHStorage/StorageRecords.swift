@@ -194,17 +194,30 @@ public struct StoredSignature: Sendable, Equatable {
 
 /// Another open proposal for the same entry that a key has signed: what the double-sign rule
 /// looks at (the ledger decides, inside the storage's transaction, whether it blocks).
+///
+/// Whatever its status column says (a keyless writer can flip it): the rule decides on the signed
+/// payload (its id, expiry, proposer and entry) and the signed rejections, which it verifies.
 public struct SlotSignature: Sendable, Equatable {
     public var pendingID: String
+    /// The row's expiry column (for messages; the rule reads the payload's).
     public var expires: String
     public var proposer: String
     /// The key (canonical id, hex) whose new signature meets this one: it signed both.
     public var signerKey: String
-    public init(pendingID: String, expires: String, proposer: String, signerKey: String) {
+    /// The other proposal's payload and payload type, as stored (its id is their PAE's hash).
+    public var payload: [UInt8]
+    public var payloadType: String
+    /// The other proposal's signed rejections (envelope bytes), in arrival order.
+    public var rejections: [[UInt8]]
+    public init(pendingID: String, expires: String, proposer: String, signerKey: String,
+                payload: [UInt8] = [], payloadType: String = "", rejections: [[UInt8]] = []) {
         self.pendingID = pendingID
         self.expires = expires
         self.proposer = proposer
         self.signerKey = signerKey
+        self.payload = payload
+        self.payloadType = payloadType
+        self.rejections = rejections
     }
 }
 

@@ -448,9 +448,15 @@ public final class PostgresLedgerStorage: LedgerStorage, Sendable {
                     continue
                 }
                 guard count < maxSignatures else { return (.refused(index: index, .tooMany(count: Int(count))), false) }
-                let others = try await self.all(c, Prepared.OtherSignaturesForSlot.self, [.text(signature.signerKey), .int(row.sequence), .text(id)]) { r in
-                    let (other, expires, proposer) = try r.decode((String, String, String).self)
-                    return SlotSignature(pendingID: other, expires: expires, proposer: proposer, signerKey: signature.signerKey)
+                var others = try await self.all(c, Prepared.OtherSignaturesForSlot.self, [.text(signature.signerKey), .int(row.sequence), .text(id)]) { r in
+                    let (other, expires, proposer, payload, payloadType) = try r.decode((String, String, String, ByteBuffer, String).self)
+                    return SlotSignature(pendingID: other, expires: expires, proposer: proposer, signerKey: signature.signerKey,
+                                         payload: Self.bytes(payload), payloadType: payloadType)
+                }
+                for index in others.indices {
+                    others[index].rejections = try await self.all(c, Prepared.Rejections.self, [.text(others[index].pendingID)]) {
+                        Self.bytes(try $0.decode(ByteBuffer.self))
+                    }
                 }
                 if let blocking = others.first(where: conflicts) {
                     return (.refused(index: index, .doubleSign(blocking)), false)

@@ -266,11 +266,11 @@ enum PostgresSQL {
     static let signatures = "SELECT keyid, sig, signer_key FROM signatures WHERE pending_id = $1 ORDER BY arrival"
     static let signatureCount = "SELECT count(*) FROM signatures WHERE pending_id = $1"
     static let signatureByKey = "SELECT EXISTS (SELECT 1 FROM signatures WHERE pending_id = $1 AND signer_key = $2)"
-    /// A key's signatures on the other open proposals for the same entry (the double-sign rule),
-    /// in proposal id order.
+    /// A key's signatures on the other proposals for the same entry, whatever their status column
+    /// says (the double-sign rule decides on their signed payload and rejections), in proposal id order.
     static let otherSignaturesForSlot = """
-        SELECT p.id, p.expires, p.proposer FROM signatures s JOIN pending p ON p.id = s.pending_id
-        WHERE s.signer_key = $1 AND p.sequence = $2 AND p.id <> $3 AND p.status = 'pending'
+        SELECT p.id, p.expires, p.proposer, p.payload, p.payload_type FROM signatures s JOIN pending p ON p.id = s.pending_id
+        WHERE s.signer_key = $1 AND p.sequence = $2 AND p.id <> $3
         ORDER BY p.id
         """
     static let insertSignature = """

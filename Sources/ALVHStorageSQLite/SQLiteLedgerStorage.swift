@@ -346,7 +346,13 @@ public final class SQLiteLedgerStorage: LedgerStorage {
                 let count = try Int.fetchOne(db.cachedStatement(sql: SQLiteSQL.signatureCount), arguments: [id]) ?? 0
                 guard count < maxSignatures else { return .refuse(.refused(index: index, .tooMany(count: count))) }
                 let others = try Row.fetchAll(db.cachedStatement(sql: SQLiteSQL.otherSignatureForSlot), arguments: [signature.signerKey, sequence, id])
-                    .map { SlotSignature(pendingID: $0[0], expires: $0[1], proposer: $0[2], signerKey: signature.signerKey) }
+                    .map { (row: Row) -> SlotSignature in
+                        let other: String = row[0]
+                        let payload: Data = row[3]
+                        let rejections = try Data.fetchAll(db.cachedStatement(sql: SQLiteSQL.pendingRejections), arguments: [other]).map { Array($0) }
+                        return SlotSignature(pendingID: other, expires: row[1], proposer: row[2], signerKey: signature.signerKey,
+                                             payload: Array(payload), payloadType: row[4], rejections: rejections)
+                    }
                     .sorted { $0.pendingID < $1.pendingID }
                 if let blocking = others.first(where: conflicts) {
                     return .refuse(.refused(index: index, .doubleSign(blocking)))

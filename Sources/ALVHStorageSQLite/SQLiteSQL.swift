@@ -62,10 +62,11 @@ enum SQLiteSQL {
     static let pendingSignatures = "SELECT keyid, sig, signer_key FROM signatures WHERE pending_id = ? ORDER BY rowid"
     static let signatureByKey = "SELECT EXISTS(SELECT 1 FROM signatures WHERE pending_id = ? AND signer_key = ?)"
     static let signatureCount = "SELECT COUNT(*) FROM signatures WHERE pending_id = ?"
-    /// A key's signatures on other open proposals for the same entry (the double-sign rule).
+    /// A key's signatures on other proposals for the same entry, whatever their status column
+    /// says (the double-sign rule decides on their signed payload and rejections).
     static let otherSignatureForSlot = """
-        SELECT p.id, p.expires, p.proposer FROM signatures s JOIN pending p ON p.id = s.pending_id
-        WHERE s.signer_key = ? AND p.sequence = ? AND p.id != ? AND p.status = 'pending'
+        SELECT p.id, p.expires, p.proposer, p.payload, p.payload_type FROM signatures s JOIN pending p ON p.id = s.pending_id
+        WHERE s.signer_key = ? AND p.sequence = ? AND p.id != ?
         """
     static let insertSignature = "INSERT INTO signatures (pending_id, keyid, sig, added_at, signer_key) VALUES (?, ?, ?, ?, ?)"
 

@@ -379,7 +379,7 @@ struct StorageConformanceTests {
         }
     }
 
-    @Test("enqueue: the double-sign rule sees the key's other open proposals for the same entry, in id order, and rolls everything back",
+    @Test("enqueue: the double-sign rule sees the key's other proposals for the same entry, whatever their status, with payload and rejections, in id order, and rolls everything back",
           arguments: Backend.enabled)
     func enqueueDoubleSign(_ backend: Backend) async throws {
         try await backend.with { s async throws in
@@ -398,20 +398,34 @@ struct StorageConformanceTests {
             }
             let outcome = try await s.enqueue(F.proposal("new"), id: "new", blobs: [[1]], signatures: [F.signature("k2"), F.signature("k1")],
                                               maxSignatures: 5, conflicts: rule, decidedOn: g)
-            #expect(outcome == .done(.refused(index: 1, .doubleSign(SlotSignature(pendingID: "b-prop", expires: "exp-b-prop", proposer: "proposer-b-prop", signerKey: "k1")))))
-            #expect(seen.ids == ["a-prop", "b-prop"], "open proposals for the same entry only, in id order")
+            #expect(outcome == .done(.refused(index: 1, .doubleSign(SlotSignature(pendingID: "b-prop", expires: "exp-b-prop", proposer: "proposer-b-prop", signerKey: "k1",
+                                                                                   payload: Array("payload-b-prop".utf8), payloadType: "application/vnd.alvh.proposal+json")))))
+            #expect(seen.ids == ["a-prop", "b-prop"], "proposals for the same entry only, in id order")
+            // The status column is not the rule's to trust: d-prop, marked expired, is shown to it too,
+            // with its signed rejections.
+            _ = try await s.addRejection(pendingID: "d-prop", envelope: [9, 9], signerKey: "k4", addedAt: "t", veto: false, decidedOn: g)
+            let all = Seen()
+            let shown = ShownRejections()
+            _ = try await s.enqueue(F.proposal("probe"), id: "probe", blobs: [], signatures: [F.signature("k1")], maxSignatures: 5,
+                                    conflicts: { all.add($0.pendingID); shown.set($0.pendingID, $0.rejections); return true }, decidedOn: g)
+            #expect(all.ids == ["a-prop"], "the first one blocks")
+            _ = try await s.enqueue(F.proposal("probe"), id: "probe", blobs: [], signatures: [F.signature("k1")], maxSignatures: 5,
+                                    conflicts: { all.add($0.pendingID); shown.set($0.pendingID, $0.rejections); return false }, decidedOn: g)
+            #expect(all.ids == ["a-prop", "a-prop", "b-prop", "d-prop"], "expired d-prop included, c-prop (entry 2) not")
+            #expect(shown.value["d-prop"] == [[9, 9]] && shown.value["a-prop"] == [])
             #expect(try await s.pending(id: "new") == nil, "the proposal's insertion is rolled back")
             #expect(try await s.signatures(pendingID: "new").isEmpty, "k2's signature too")
             #expect(try await s.blob(SHA256.hexDigest([1])) == nil)
 
             // A rule that lets it through: stored.
-            let allowed = try await s.enqueue(F.proposal("new"), id: "new", blobs: [], signatures: [F.signature("k2"), F.signature("k1")],
+            let allowed = try await s.enqueue(F.proposal("new2"), id: "new2", blobs: [], signatures: [F.signature("k2"), F.signature("k1")],
                                               maxSignatures: 5, conflicts: F.never, decidedOn: g)
             #expect(allowed.value?.queued?.signatureCount == 2)
             // The first blocking one in id order is reported.
             let blocked = try await s.enqueue(F.proposal("z-prop"), id: "z-prop", blobs: [], signatures: [F.signature("k1")],
                                               maxSignatures: 5, conflicts: F.always, decidedOn: g)
-            #expect(blocked == .done(.refused(index: 0, .doubleSign(SlotSignature(pendingID: "a-prop", expires: "exp-a-prop", proposer: "proposer-a-prop", signerKey: "k1")))))
+            #expect(blocked == .done(.refused(index: 0, .doubleSign(SlotSignature(pendingID: "a-prop", expires: "exp-a-prop", proposer: "proposer-a-prop", signerKey: "k1",
+                                                                                   payload: Array("payload-a-prop".utf8), payloadType: "application/vnd.alvh.proposal+json")))))
         }
     }
 
@@ -588,6 +602,13 @@ struct StorageConformanceTests {
 }
 
 /// What a conflict rule was shown (the rule runs inside the storage's transaction).
+final class ShownRejections: @unchecked Sendable {
+    private let lock = NSLock()
+    private var map: [String: [[UInt8]]] = [:]
+    func set(_ id: String, _ rejections: [[UInt8]]) { lock.lock(); map[id] = rejections; lock.unlock() }
+    var value: [String: [[UInt8]]] { lock.lock(); defer { lock.unlock() }; return map }
+}
+
 final class Seen: @unchecked Sendable {
     private let lock = NSLock()
     private var list: [String] = []

@@ -139,15 +139,29 @@ extension Ledger {
     }
 
     /// The double-sign rule, applied by the storage inside its write: a key's signature on another
-    /// open proposal for the same entry blocks a new one while that proposal is live — except the
-    /// proposer's own signature when the policy does not count it (on either side).
+    /// proposal for the same entry blocks a new one while that proposal is live and not vetoed —
+    /// except the proposer's own signature when the policy does not count it (on either side).
+    ///
+    /// Decided on signed facts only, never on a column a keyless writer can change: the other
+    /// proposal's payload must hash to its id (PAE), and its expiry, entry and proposer are the
+    /// payload's; a veto counts only as a signed rejection that verifies under the policy. A
+    /// payload that cannot be read blocks (the safe side).
     static func doubleSignRule(document: ProposalDocument, policy: Policy, at now: Date) -> SlotConflictRule {
         let proposer = document.proposerKeyID.hex
+        let sequence = document.ledger.sequence
         let proposerMayApprove = policy.proposerMayApprove
+        let evaluator = ThresholdEvaluator(policy: policy)
         return { other in
             if !proposerMayApprove && other.signerKey == proposer { return false } // the new signature is the uncounted proposer's
-            if !proposerMayApprove && other.proposer == other.signerKey { return false } // the other is its uncounted proposer signature
-            return now < (RFC3339.parse(other.expires) ?? .distantPast)
+            let envelope = Envelope(payload: other.payload, payloadType: other.payloadType)
+            guard envelope.id == other.pendingID, let signed = try? ProposalDocument.decode(other.payload),
+                  let expires = RFC3339.parse(signed.expires) else { return true }
+            guard signed.ledger.sequence == sequence else { return false } // another entry's, as signed
+            if !proposerMayApprove && signed.proposerKeyID.hex == other.signerKey { return false } // its uncounted proposer signature
+            let vetoed = other.rejections.contains { bytes in
+                (try? Envelope.decode(bytes, path: "rejection")).map { evaluator.rejectionLine($0, proposalID: other.pendingID).veto } ?? false
+            }
+            return !vetoed && now < expires
         }
     }
 
