@@ -32,7 +32,8 @@ struct SignerProcessTests {
         let signers = try await fixture.ledger().evaluate(id: id, at: Date()).signatures.compactMap(\.signer)
         #expect(signers.contains("s1"), "\(signers)")
         let written = Set(try FileManager.default.contentsOfDirectory(atPath: lone))
-        #expect(written == ["s1.key.pem", "s1.state.json", "s1.state.json.lock"], "it wrote only its record (and the record's lock): \(written)")
+        #expect(written == ["s1.key.pem", "s1.state.json", "s1.state.json.lock", "s1.state.json.checkpoint"],
+                "it wrote only its record, the record's lock and the checkpoint it cosigned: \(written)")
     }
 
     /// Double-sign protection across proposals for one entry: a signer that signed one proposal for
@@ -54,6 +55,32 @@ struct SignerProcessTests {
         #expect(try await signer.pass() == 1, "the first is dead: the rival is signed")
         let report = try await fixture.ledger().evaluate(id: rival, at: Date())
         #expect(report.signatures.compactMap(\.signer).contains("s1"))
+    }
+
+    /// Every signer process is a witness: after verifying a new head it cosigns that tree
+    /// (tlog-cosignature v1) and writes the note beside its record; the committer's checkpoint
+    /// with those cosignatures attached passes `ledger verify --checkpoint --witnesses 3`.
+    @Test("running signers cosign each tree they verify; their notes, attached to the committer's checkpoint, make the witnesses an auditor counts")
+    func signersWitness() async throws {
+        let fixture = try await SignerFixture()
+        for name in ["s1", "s2", "s3"] { try fixture.startSigner(name) }
+        try fixture.startCoordinator()
+        _ = try await fixture.queue()
+        #expect(try await TestProcess.eventually(seconds: 30) { try await fixture.headSequence() == 1 }, "not committed; coordinator log:\n\(fixture.log("coordinator"))")
+        let files = ["s1", "s2", "s3"].map { "\(fixture.keyPath($0)).state.json.checkpoint" }
+        // Each signer cosigns the tree of 2 once it has verified entry 1.
+        #expect(try await TestProcess.eventually(seconds: 30) {
+            files.allSatisfy { ((try? String(contentsOfFile: $0, encoding: .utf8)) ?? "").contains("\n2\n") }
+        }, "signers did not cosign the tree of 2: \(fixture.log("s1"))")
+        fixture.stopAll()
+        let ws = fixture.root
+        var out = try TestProcess.run(TestProcess.alvh, ["ledger", "checkpoint", "--workspace", ws, "--committer-key", fixture.keyPath("committer"),
+                                                         "-o", "\(ws)/cp.txt"] + files.flatMap { ["--cosigned", $0] })
+        #expect(out.status == 0, "\(out.stderr)")
+        out = try TestProcess.run(TestProcess.alvh, ["ledger", "verify", "--workspace", ws, "--checkpoint", "\(ws)/cp.txt", "--witnesses", "3"])
+        #expect(out.status == 0 && out.text.contains("cosigned by 3 witnesses"), "\(out.text)\(out.stderr)")
+        let state = try SignerState.open(path: "\(fixture.keyPath("s1")).state.json", keyID: try #require(fixture.keys["s1"]).keyID)
+        #expect(state.witnessed?.size == 2)
     }
 
     @Test("2 of 5 signers down: 3-of-5 still commits, counted exactly the three who ran")

@@ -76,5 +76,14 @@ public struct SignedCheckpoint: Sendable, Equatable {
 
     public mutating func add(_ signature: SignedNote.Signature) { note.add(signature) }
 
+    /// Adds the signature lines of `other` when it is a note over the same text (the same
+    /// checkpoint); false when it is of another tree. Lines are checked when the checkpoint is.
+    @discardableResult
+    public mutating func attachCosignatures(of other: SignedCheckpoint) -> Bool {
+        guard other.note.text == note.text else { return false }
+        for signature in other.note.signatures { note.add(signature) }
+        return true
+    }
+
     public func encoded() -> [UInt8] { note.encoded() }
 }

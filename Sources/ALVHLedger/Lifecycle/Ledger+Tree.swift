@@ -48,10 +48,18 @@ extension Ledger {
         guard size <= verified.sequence + 1 else {
             throw LedgerError(.invalidInput, "the ledger has \(verified.sequence + 1) entries; there is no tree of size \(size)", path: "--size")
         }
-        var leaves: [[UInt8]] = []
-        leaves.reserveCapacity(Int(size))
-        var previous = LedgerEntry.zeroHash
-        var next: UInt64 = 0
+        // The leaves read before (under a verified head whose entry is still there: `verified()`
+        // checked it, and the hash chain binds everything before it), then the rest.
+        var (leaves, previous) = treeLeaves.withLock { $0 }
+        if leaves.count > Int(size) {
+            leaves.removeSubrange(Int(size)...)
+            let entry = try await self.entry(size - 1)
+            guard entry.computeHash() == entry.hash, MerkleTree.leafHash(entryHash: entry.hash) == leaves.last else {
+                throw LedgerError(.verificationFailed, "entry \(size - 1) changed since it was read: the ledger's history was rewritten")
+            }
+            previous = entry.hash
+        }
+        var next = UInt64(leaves.count)
         while next < size {
             let batch = try await entries(from: next, limit: Int(min(256, size - next)))
             guard !batch.isEmpty else { throw LedgerError(.verificationFailed, "entry \(next) is missing: entries were removed since the ledger was verified") }
@@ -67,6 +75,10 @@ extension Ledger {
         }
         if size == verified.sequence + 1, previous != verified.hash {
             throw LedgerError(.verificationFailed, "entry \(verified.sequence) now reads \(previous.prefix(16))…, verified as \(verified.hash.prefix(16))…: the ledger's history was rewritten")
+        }
+        if size == verified.sequence + 1 {
+            let kept = leaves, last = previous
+            treeLeaves.withLock { if $0.leaves.count < kept.count { $0 = (kept, last) } }
         }
         return leaves
     }

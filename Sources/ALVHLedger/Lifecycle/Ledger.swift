@@ -30,6 +30,9 @@ public final class Ledger: Sendable {
     let verifiedHead = Mutex<LedgerVerifier.Checkpoint?>(nil)
     /// The ledger id and head this object must find (see ``pin(_:)``).
     let pins = Mutex<Pins>(Pins())
+    /// The leaf hashes of the entries this object read for its tree (see ``leafHashes(size:verified:)``),
+    /// so a witness that cosigns each new head reads only the new entries.
+    let treeLeaves = Mutex<(leaves: [[UInt8]], lastHash: String)>(([], LedgerEntry.zeroHash))
 
     public init(storage: any LedgerStorage, workspace: String) {
         self.storage = storage

@@ -252,9 +252,25 @@ public actor SignerProcess {
                         metadata: ["head": "\(checkpoint.sequence):\(checkpoint.hash.prefix(16))"])
             verifiedSequence = checkpoint.sequence
             try state.recordPin(.init(ledgerID: checkpoint.ledgerID, sequence: checkpoint.sequence, hash: checkpoint.hash))
+            try await witness(checkpoint)
         }
         return ProposalReview.VerifiedLedger(checkpoint)
     }
+
+    /// As a witness: cosigns the tree it just verified (never another root for a size it
+    /// cosigned, nor a tree that does not extend it — a split view stops the signer) and writes
+    /// the cosigned checkpoint to ``checkpointPath`` for the desk's auditors.
+    private func witness(_ verified: LedgerVerifier.Checkpoint) async throws {
+        guard let me = verified.policy.signer(for: key.keyID), !me.revoked else { return }
+        let cosigned = try await CheckpointWitness(key: key, state: state).cosign(nil, on: ledger, at: Date())
+        do { try SecureFile.writeAtomically(cosigned.encoded(), to: checkpointPath, mode: 0o644) }
+        catch let error as SigningError { throw SignerError(.fileError, error.reason, path: error.path ?? checkpointPath) }
+        logger.info("cosigned checkpoint", metadata: ["size": "\(cosigned.checkpoint.size)", "root": "\(cosigned.checkpoint.rootHex.prefix(16))",
+                                                      "file": "\(checkpointPath)"])
+    }
+
+    /// Where the newest checkpoint this signer cosigned is written: beside its record.
+    public var checkpointPath: String { state.path + ".checkpoint" }
 
     private func checkVetoesHeld(from: UInt64, to: UInt64, policy: Policy) async throws {
         let rejected = state.rejected

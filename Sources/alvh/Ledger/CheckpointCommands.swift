@@ -36,6 +36,10 @@ struct LedgerCheckpoint: AsyncParsableCommand {
         discussion: "The ledger is verified first. Witnesses add their cosignatures with `alvh ledger cosign`; auditors check it with `alvh ledger verify --checkpoint`."
     )
 
+    @Option(name: .long, help: ArgumentHelp("A checkpoint a witness cosigned (a running signer writes KEY.state.json.checkpoint): its cosignatures are attached when it is of the same tree. Repeatable.",
+                                            valueName: "file"), completion: .file())
+    var cosigned: [String] = []
+
     @OptionGroup var committer: CommitterOptions
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var note: NoteOutput
@@ -43,8 +47,15 @@ struct LedgerCheckpoint: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: false) {
+            let others = try cosigned.map { ($0, try CheckpointFile.read($0)) }
             let key = try committer.load(passphrase: passphrase.provider)
-            let checkpoint = try await workspace.withLedger(readOnly: true) { try await $0.signedCheckpoint(committer: key) }
+            var checkpoint = try await workspace.withLedger(readOnly: true) { try await $0.signedCheckpoint(committer: key) }
+            for (path, other) in others {
+                let attached = checkpoint.attachCosignatures(of: other)
+                if !attached {
+                    Console.err("note: \(path) is of the tree of \(other.checkpoint.size) entries, not this one of \(checkpoint.checkpoint.size): not attached")
+                }
+            }
             try note.write(checkpoint)
         }
     }
