@@ -73,6 +73,12 @@ struct BadInputTests {
         Row(name: "a strategy's negative max-hedge-stress-multiple",
             arguments: ["propose", "--market", "WS/market.json", "--strategy", "WS/bad/strategy-negative-cap.yaml", "--key", "WS/Keys/private/trader.key.pem"],
             expected: "max-hedge-stress-multiple: must be between 0 (no cap) and 20 times the condor's max loss"),
+        Row(name: "a checkpoint file that is not a signed note", arguments: ["ledger", "verify", "--checkpoint", "WS/bad/malformed.json", "--witnesses", "1"],
+            expected: "bad/malformed.json: not a signed note: no blank line before the signature lines"),
+        Row(name: "a checkpoint to cosign that no committer signed", arguments: ["ledger", "cosign", "WS/bad/forged.checkpoint", "--key", "WS/Keys/private/s1.key.pem"],
+            expected: "bad/forged.checkpoint: not cosigned: no committer of the policy signed this checkpoint"),
+        Row(name: "an inclusion proof of an entry past the head", arguments: ["ledger", "prove", "99"],
+            expected: "entry 99 is not in a tree of 1 entries (entries 0…0); give a larger --size"),
         Row(name: "policy keys without --workspace", arguments: ["verify", "WS/bad/envelope.json", "--policy", "WS/Policies/desk.yaml", "%NO-WORKSPACE%"],
             expected: "key paths are relative to the workspace"),
     ]
@@ -113,6 +119,11 @@ struct BadInputTests {
         events[0]["time"] = "2026-12-09T02:00:00Z"
         eventOffDay["events"] = events
         try write("snapshot-event-time.json", Array(try JSONSerialization.data(withJSONObject: eventOffDay)))
+        // A checkpoint of the ledger's real tree, signed by mallory (not a committer).
+        let tree = try await Ledger.withOpened(workspace: fixture.root) { try await $0.treeCheckpoint() }
+        var forged = try SignedCheckpoint(tree)
+        forged.add(try NoteSigner(name: "committer", key: try #require(fixture.keys["mallory"]), kind: .note).sign(tree.text))
+        try write("forged.checkpoint", forged.encoded())
         try write("strategy-nfp.yaml", Array("event-kinds: [NFP]\n".utf8))
         try write("strategy-negative-cap.yaml", Array("max-hedge-stress-multiple: -1\n".utf8))
         try write("malformed.yaml", Array("version: 1\nsigners: [\n".utf8))

@@ -26,6 +26,20 @@ public struct CheckpointWitness: Sendable {
         self.state = state
     }
 
+    /// Refuses a given checkpoint that no committer of the verified ledger's policy signed, of
+    /// another ledger, or of more entries than the ledger has (before any record is opened).
+    public static func check(_ given: SignedCheckpoint, on ledger: Ledger) async throws {
+        let verified = try await ledger.verified(jobs: 1)
+        let check = given.verify(keys: try CheckpointKeys(policy: verified.policy), witnesses: 0, origin: verified.ledgerID)
+        guard check.ok else {
+            throw SignerError(.badCheckpoint, "not cosigned: " + check.problems.map(\.description).joined(separator: "; "), path: "CHECKPOINT")
+        }
+        guard given.checkpoint.size <= verified.sequence + 1 else {
+            throw SignerError(.splitView, "the checkpoint is of \(given.checkpoint.size) entries; the ledger this witness reads has \(verified.sequence + 1) — it cosigns only what it verified (is it reading the same ledger?)",
+                              path: "CHECKPOINT")
+        }
+    }
+
     /// Cosigns `checkpoint` (nil: this witness's own checkpoint of the verified head) and returns
     /// it with the cosignature added.
     public func cosign(_ given: SignedCheckpoint?, on ledger: Ledger, at now: Date) async throws -> SignedCheckpoint {
@@ -37,15 +51,7 @@ public struct CheckpointWitness: Sendable {
         }
         var checkpoint: SignedCheckpoint
         if let given {
-            let keys = try CheckpointKeys(policy: policy)
-            let check = given.verify(keys: keys, witnesses: 0, origin: verified.ledgerID)
-            guard check.ok else {
-                throw SignerError(.badCheckpoint, "not cosigned: " + check.problems.map(\.description).joined(separator: "; "), path: "CHECKPOINT")
-            }
-            guard given.checkpoint.size <= verified.sequence + 1 else {
-                throw SignerError(.splitView, "the checkpoint is of \(given.checkpoint.size) entries; the ledger this witness reads has \(verified.sequence + 1) — it cosigns only what it verified (is it reading the same ledger?)",
-                                  path: "CHECKPOINT")
-            }
+            try await Self.check(given, on: ledger)
             checkpoint = given
         } else {
             checkpoint = try SignedCheckpoint(try await ledger.treeCheckpoint())

@@ -91,10 +91,17 @@ struct LedgerCosign: AsyncParsableCommand {
         try await reportingErrors(json: false) {
             let given = try checkpoint.map(CheckpointFile.read)
             let privateKey = try PrivateKey.load(from: key, passphrase: passphrase.provider)
-            let record = try SignerState.open(path: state ?? SignerState.defaultPath(forKey: key), keyID: privateKey.keyID)
-            let pins = record.pin.map { Ledger.Pins(ledgerID: $0.ledgerID, head: .init(sequence: $0.sequence, hash: $0.hash)) } ?? pin.pins
-            let cosigned = try await workspace.withLedger(readOnly: true, pins: pins) { ledger in
-                try await CheckpointWitness(key: privateKey, state: record).cosign(given, on: ledger, at: Date())
+            let cosigned: SignedCheckpoint
+            do {
+                cosigned = try await workspace.withLedger(readOnly: true, pins: pin.pins) { ledger in
+                if let given { try await CheckpointWitness.check(given, on: ledger) } // before the record is opened
+                let record = try SignerState.open(path: state ?? SignerState.defaultPath(forKey: key), keyID: privateKey.keyID)
+                if let pinned = record.pin { ledger.pin(.init(ledgerID: pinned.ledgerID, head: .init(sequence: pinned.sequence, hash: pinned.hash))) }
+                return try await CheckpointWitness(key: privateKey, state: record).cosign(given, on: ledger, at: Date())
+                }
+            } catch var error as SignerError where error.path == "CHECKPOINT" {
+                error.path = checkpoint ?? "the ledger's head"
+                throw error
             }
             try note.write(cosigned)
         }
