@@ -54,4 +54,21 @@ struct SlotRuleTests {
             try await ledger.close()
         }
     }
+
+    @Test("commit of a proposal marked vetoed whose veto rows were deleted says so, not 'the head kept moving'", arguments: Backend.allCases)
+    func vetoRowsDeleted(_ backend: Backend) async throws {
+        try await backend.withFixture { f in
+            let ledger = try await f.ledger()
+            let id = try await ledger.enqueue(try f.envelope(try await f.layerProposal(), signedBy: ["tom", "alice", "carol"]), at: f.start).pending.id
+            let veto = try RejectionDocument.signedEnvelope(rejecting: id, reason: "over limit", key: f.key("limits"), at: f.start)
+            _ = try await ledger.addRejection(veto, to: id, at: f.start)
+            try await Self.raw(ledger, "DELETE FROM rejections")
+            await #expect { _ = try await ledger.commit(id: id, at: f.start) } throws: {
+                guard let error = $0 as? LedgerError else { return false }
+                return error.code == .notApproved && error.reason.contains("marked vetoed in the queue, but no signed veto of it is stored")
+            }
+            #expect(try await ledger.head().sequence == 0)
+            try await ledger.close()
+        }
+    }
 }

@@ -45,6 +45,13 @@ extension Ledger {
             guard report.commitReady else {
                 throw LedgerError(.notApproved, "not committed (\(report.tally)): " + report.problems.joined(separator: "; "))
             }
+            // Approved on its signed facts, but the queue says it is closed: the storage would refuse
+            // the write on every retry. Say why instead of "the head kept moving".
+            if pending.status != .pending {
+                throw LedgerError(.notApproved, pending.status == .vetoed
+                    ? "not committed: proposal \(id.prefix(16))… is marked vetoed in the queue, but no signed veto of it is stored — its rejection rows were deleted, or its status changed, by a database writer; investigate the database (the vetoer's signer re-posts its rejection and alarms if it is committed)"
+                    : "not committed: proposal \(id.prefix(16))… is marked \(pending.status.rawValue) in the queue; re-propose")
+            }
 
             // Every signed rejection for this entry's slot goes into the entry: verification then
             // proves the committed proposal carried no veto. (The storage writes only if the slot's
