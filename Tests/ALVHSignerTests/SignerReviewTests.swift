@@ -284,6 +284,12 @@ struct SignerReviewTests {
         var emergency = own
         emergency.events.append(.init(date: "2026-12-01", kind: "FOMC", name: "Emergency FOMC"))
         #expect(gap(emergency)?.contains("Emergency FOMC") == true, "\(gap(emergency) ?? "nil")")
+        // An event of the signer's calendar left out of the cited snapshot: refused too.
+        var omitted = own
+        let dropped = try #require(omitted.events.first)
+        omitted.events.removeFirst()
+        #expect(gap(omitted)?.contains("\(dropped.kind) on \(dropped.date)") == true && gap(omitted)?.contains("missing from the cited snapshot") == true,
+                "\(gap(omitted) ?? "nil")")
         // The December FOMC statement moved a day later: same date and kind, another release time.
         var moved = own
         moved.events[0].time = "2026-12-10T19:00:00Z"

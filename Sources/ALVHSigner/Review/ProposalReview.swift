@@ -254,6 +254,16 @@ enum MarketComparison {
         }) {
             return "event \(event.kind) on \(event.date)\(event.name.map { " (\($0))" } ?? "") at \(event.releaseInstant.map(RFC3339.format) ?? "no known time") is not in this signer's own market data; events come from the desk's calendar"
         }
+        // And the other way: an event of the desk's calendar that the cited snapshot leaves out
+        // (from its day up to its last VIX future's expiry) would make the engine skip the event
+        // layer it exists for.
+        let from = cited.asOfDay?.description ?? cited.asOf
+        let through = cited.vix.futures.map(\.expiry).max() ?? from
+        for event in own.events where event.date >= from && event.date <= through && !cited.events.contains(where: {
+            $0.date == event.date && $0.kind == event.kind && $0.releaseInstant == event.releaseInstant
+        }) {
+            return "event \(event.kind) on \(event.date)\(event.name.map { " (\($0))" } ?? "") of this signer's own calendar is missing from the cited snapshot; events come from the desk's calendar"
+        }
         // What a fill costs: the commission and half-spread the cited snapshot charges.
         let (c, o) = (cited.costs, own.costs)
         if abs(c.commissionPerContract - o.commissionPerContract) > 0.005 || abs(c.halfSpreadPoints - o.halfSpreadPoints) > 0.0005
