@@ -116,9 +116,10 @@ final class ForkedLedger: @unchecked Sendable {
         try SignerState.open(path: "\(fixture.root)/\(name).state.json", keyID: fixture.key(name).keyID)
     }
 
-    func cosign(_ name: String, state: SignerState, on location: LedgerLocation?, _ given: SignedCheckpoint? = nil) async throws -> SignedCheckpoint {
+    /// Cosigns as `name` at `at` (default: the fixture's start, the time its entries are committed at).
+    func cosign(_ name: String, state: SignerState, on location: LedgerLocation?, _ given: SignedCheckpoint? = nil, at: Date? = nil) async throws -> SignedCheckpoint {
         try await Ledger.withOpened(workspace: fixture.root, at: location) { ledger in
-            try await CheckpointWitness(key: fixture.key(name), state: state).cosign(given, on: ledger, at: Date())
+            try await CheckpointWitness(key: fixture.key(name), state: state).cosign(given, on: ledger, at: at ?? fixture.start)
         }
     }
 
@@ -236,6 +237,40 @@ struct WitnessTests {
         #expect(wrong.consistency == [.notThisLedger(size: 3)])
     }
 
+    @Test("time no key holder sets alone: an entry committed before a witness saw the tree without it is refused by the witness and named by the auditor")
+    func backdated() async throws {
+        let forked = try await ForkedLedger()
+        let f = forked.fixture
+        // Alice and carol see the tree of 3 a day after the fixture's start.
+        let later = f.start.addingTimeInterval(86_400)
+        var trusted = try await forked.checkpoint(on: nil)
+        let alice = try forked.state("alice"), carol = try forked.state("carol")
+        trusted = try await forked.cosign("alice", state: alice, on: nil, trusted, at: later)
+        trusted = try await forked.cosign("carol", state: carol, on: nil, trusted, at: later)
+        // The committer's clock is set back inside the proposal's window (it expired 23 hours ago).
+        try await f.commitLayer(try await f.layerProposal(kind: .resizeLayer, quantity: 2, strike: 20), at: f.start.addingTimeInterval(1_800))
+        do {
+            _ = try await forked.cosign("alice", state: alice, on: nil, at: later.addingTimeInterval(60))
+            Issue.record("a witness cosigned a backdated entry")
+        } catch let error as SignerError {
+            #expect(error.code == .backdated && error.reason.contains("entry 3 says it was committed at 2026-11-25T14:30:00Z"), "\(error)")
+        }
+        #expect(alice.witnessed?.size == 3, "the record still names the tree it saw")
+        // The auditor who trusts the cosigned tree of 3 names it too.
+        let newer = try await forked.checkpoint(on: nil)
+        let audit = try await Ledger.withOpened(workspace: f.root) { try await $0.auditCheckpoint(newer, trusted: trusted, witnesses: 2, at: later) }
+        #expect(audit.consistency.contains { if case .backdated(sequence: 3, _, _) = $0 { true } else { false } }, "\(audit.problems)")
+        // Within the skew (the fixture's policy: the default) it is not backdating.
+        let honest = try await ForkedLedger()
+        var seen = try await honest.checkpoint(on: nil)
+        seen = try await honest.cosign("alice", state: try honest.state("alice"), on: nil, seen, at: honest.fixture.start.addingTimeInterval(10))
+        try await honest.fixture.commitLayer(try await honest.fixture.layerProposal(kind: .resizeLayer, quantity: 2, strike: 20), at: honest.fixture.start.addingTimeInterval(5))
+        let fine = try await Ledger.withOpened(workspace: honest.fixture.root) {
+            try await $0.auditCheckpoint(try await $0.signedCheckpoint(committer: honest.fixture.key("committer")), trusted: seen, witnesses: 1, at: honest.fixture.start)
+        }
+        #expect(!fine.consistency.contains { if case .backdated = $0 { true } else { false } }, "\(fine.problems)")
+    }
+
     @Test("inclusion proofs of the ledger's entries verify with the independent verifier; a tree bigger than the ledger is refused")
     func inclusion() async throws {
         let forked = try await ForkedLedger()
@@ -293,7 +328,10 @@ struct CheckpointCLITests {
         #expect(out.status == 1 && out.stderr.contains("split view") && out.stderr.contains("[split-view]"), "\(out.stderr)")
 
         // The honest ledger grows; the auditor checks the new checkpoint offline from a proof and the policy.
-        try await forked.fixture.commitLayer(try await forked.fixture.layerProposal(kind: .resizeLayer, quantity: 2, strike: 20))
+        // (On the real clock: the witnesses above cosigned on it, and an entry committed before they
+        // saw the tree without it would be backdated.)
+        let now = Date()
+        try await forked.fixture.commitLayer(try await forked.fixture.layerProposal(kind: .resizeLayer, quantity: 2, strike: 20, at: now), at: now)
         out = try alvh(["ledger", "checkpoint", "-o", "\(ws)/cp4.txt"] + committer)
         out = try alvh(["ledger", "cosign", "\(ws)/cp4.txt", "--key", "\(ws)/Keys/private/alice.key.pem", "-o", "\(ws)/cp4.txt"])
         #expect(out.status == 0, "\(out.stderr)")

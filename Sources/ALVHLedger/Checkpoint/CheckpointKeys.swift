@@ -71,6 +71,9 @@ public enum CheckpointProblem: Sendable, Equatable, CustomStringConvertible {
     case trustedAltered
     /// The checkpoint's root is not the root of the ledger at that size.
     case notThisLedger(size: UInt64)
+    /// The first entry after the trusted tree was committed before the witnesses (the
+    /// `--witnesses` N-th latest of the trusted checkpoint's cosignatures) saw the tree without it.
+    case backdated(sequence: UInt64, committedAt: String, witnessedAt: UInt64)
 
     public var description: String {
         switch self {
@@ -94,6 +97,8 @@ public enum CheckpointProblem: Sendable, Equatable, CustomStringConvertible {
             "no consistency proof from \(oldSize) to \(newSize) entries: give --proof FILE (`alvh ledger prove --from \(oldSize) --size \(newSize) --json`), or run against the ledger"
         case .trustedAltered:
             "the trusted checkpoint's signatures no longer verify: the file was altered"
+        case let .backdated(sequence, committedAt, witnessedAt):
+            "entry \(sequence) says it was committed at \(committedAt), before \(RFC3339.format(Date(timeIntervalSince1970: TimeInterval(witnessedAt)))) when the trusted checkpoint's witnesses saw the ledger without it (less the clock skew): the committer's clock was set back"
         case let .notThisLedger(size):
             "the checkpoint's root is not the root of this ledger's first \(size) entries: it is of another history"
         }

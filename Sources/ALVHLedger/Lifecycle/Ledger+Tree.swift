@@ -157,6 +157,21 @@ extension Ledger {
         } else if try await treeCheckpoint(size: size).root != new.checkpoint.root {
             audit.consistency.append(.notThisLedger(size: size))
         }
+        // Commit times bounded by the witnesses: at least `witnesses` of them saw the trusted tree
+        // at the N-th latest of their times, so the entry after it was committed no earlier (less
+        // the policy's clock skew).
+        if let trusted, witnesses >= 1, trusted.checkpoint.size < size, trusted.checkpoint.size <= verified.sequence {
+            let times = trusted.verify(keys: keys, witnesses: 0).witnesses.map(\.timestamp).sorted(by: >)
+            if times.count >= witnesses {
+                let seen = times[witnesses - 1]
+                let entry = try await self.entry(trusted.checkpoint.size)
+                let committed = RFC3339.parse(entry.committedAt)?.timeIntervalSince1970 ?? 0
+                let skew = Double((policy ?? verified.policy).maxClockSkewSeconds)
+                if committed < Double(seen) - skew {
+                    audit.consistency.append(.backdated(sequence: entry.sequence, committedAt: entry.committedAt, witnessedAt: seen))
+                }
+            }
+        }
         return audit
     }
 }

@@ -23,6 +23,9 @@ public struct SignerError: Error, CustomStringConvertible, Sendable, Equatable {
         /// A checkpoint disagrees with the ledger this witness verified, or with one it cosigned
         /// (another root for a size, a smaller tree, a tree not consistent with it): a split view.
         public static let splitView = Code("split-view")
+        /// An entry's commit time is earlier than a time at which this witness saw the tree
+        /// without it (less the clock skew): the committer's clock was set back.
+        public static let backdated = Code("backdated")
         /// A checkpoint is malformed or not signed by a committer of the policy in force.
         public static let badCheckpoint = Code("bad-checkpoint")
     }

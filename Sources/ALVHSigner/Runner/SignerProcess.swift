@@ -253,6 +253,10 @@ public actor SignerProcess {
             verifiedSequence = checkpoint.sequence
             try state.recordPin(.init(ledgerID: checkpoint.ledgerID, sequence: checkpoint.sequence, hash: checkpoint.hash))
             try await witness(checkpoint)
+        } else if let last = state.witnessed, Date().timeIntervalSince1970 - Double(last.timestamp) >= Self.rewitnessSeconds {
+            // The same tree, seen again now: its newer time bounds the next entry's commit time
+            // (an expired proposal cannot then be committed by setting a clock back).
+            try await witness(checkpoint)
         }
         return ProposalReview.VerifiedLedger(checkpoint)
     }
@@ -268,6 +272,9 @@ public actor SignerProcess {
         logger.info("cosigned checkpoint", metadata: ["size": "\(cosigned.checkpoint.size)", "root": "\(cosigned.checkpoint.rootHex.prefix(16))",
                                                       "file": "\(checkpointPath)"])
     }
+
+    /// How often a signer cosigns the tree again when the head has not moved (seconds).
+    public static let rewitnessSeconds: Double = 60
 
     /// Where the newest checkpoint this signer cosigned is written: beside its record.
     public var checkpointPath: String { state.path + ".checkpoint" }

@@ -83,6 +83,16 @@ public struct CheckpointWitness: Sendable {
                     throw SignerError(.splitView, "split view: the ledger's first \(last.size) entries now have root \(proof.oldRoot.prefix(16))…, and this witness cosigned \(last.root.prefix(16))… for them — the history was rewritten; stop and investigate",
                                       path: state.path)
                 }
+                // Time no key holder sets alone: this witness saw the tree without entry `last.size`
+                // at `last.timestamp`, so that entry (and, as commit times never go back, every later
+                // one) cannot have been committed before then, less the policy's clock skew.
+                let first = try await ledger.entry(last.size)
+                let committed = RFC3339.parse(first.committedAt)?.timeIntervalSince1970 ?? 0
+                let bound = Double(last.timestamp) - Double(policy.maxClockSkewSeconds)
+                guard committed >= bound else {
+                    throw SignerError(.backdated, "entry \(first.sequence) says it was committed at \(first.committedAt), but this witness saw the ledger without it at \(RFC3339.format(Date(timeIntervalSince1970: TimeInterval(last.timestamp)))) (clock skew \(policy.maxClockSkewSeconds) s): the committer's clock was set back — an expired proposal may have been committed; stop and investigate",
+                                      path: "entry \(first.sequence)")
+                }
             }
             // A cosignature's time never goes back (a clock set back does not date one earlier).
             timestamp = max(clock, last.timestamp)
