@@ -293,9 +293,10 @@ struct SignerProcessTests {
         }
         // Each signer's private key is in its own folder only; the workspace keeps the trader's (the demo proposes).
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(root)/Keys/private").filter { $0.hasSuffix(".key.pem") } == ["trader-tom.key.pem"])
-        // A signer's folder holds its key, its state and its TLS identity, nothing of the desk's.
+        // A signer's folder holds its key, its state, the checkpoint it cosigned and its TLS identity, nothing of the desk's.
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: "\(root)/signers/ro-alice"))
-                    .isSubset(of: ["ro-alice.key.pem", "ro-alice.key.pem.state.json", "ro-alice.key.pem.state.json.lock", "tls"]))
+                    .isSubset(of: ["ro-alice.key.pem", "ro-alice.key.pem.state.json", "ro-alice.key.pem.state.json.lock",
+                                   "ro-alice.key.pem.state.json.checkpoint", "tls"]))
         let verify = try TestProcess.run(TestProcess.alvh, ["--workspace", root, "ledger", "verify"])
         #expect(verify.status == 0)
         let book = try TestProcess.run(TestProcess.alvh, ["--workspace", root, "book"])
