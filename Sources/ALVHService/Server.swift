@@ -19,6 +19,8 @@ public enum ALVHServer {
     public static func run(_ configuration: ServiceConfiguration, logger: Logger,
                            onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         try configuration.validate()
+        // The file-descriptor budget is read before anything is opened: too low, and nothing is.
+        let budget = try ConnectionBudget.current(configuration.limits)
         let tls = try configuration.tls.map(tlsConfiguration) // every file is read before the ledger is opened
         let ledger = try await Ledger.open(workspace: configuration.workspace, at: configuration.ledger)
         if let pins = configuration.pins { ledger.pin(pins) }
@@ -26,7 +28,7 @@ public enum ALVHServer {
             _ = try await ledger.verified() // from genesis: the service decides on a chain it verified
             let tally = RequestTally()
             let parts = try await application(ledger: ledger, configuration: configuration, tls: tls, logger: logger, tally: tally,
-                                              onListening: onListening)
+                                              budget: budget, onListening: onListening)
             let group = ServiceGroup(configuration: .init(
                 // Shut down in reverse order: the watcher first (its end closes the event streams),
                 // then the HTTP server (which waits for the requests in flight).
@@ -36,6 +38,7 @@ public enum ALVHServer {
             try await group.run()
             // What was asked of it, by route (the benchmarks read this line: scripts/bench, item 10).
             logger.notice("requests served \(tally.json)")
+            logger.notice("connections refused or closed before their handshake, in all \(parts.gate.totals.json)")
         } catch {
             try? await ledger.close()
             throw error
@@ -45,16 +48,29 @@ public enum ALVHServer {
 
     /// The HTTP application and the watcher that feeds its event streams (primed: it knows the
     /// current head and queue). The application does not run the watcher: run both in one group.
+    /// Connections pass the gate of `budget` (default: this process's, ``ConnectionBudget/current(_:)``)
+    /// and the handshake deadline of `configuration.limits`.
     public static func application(ledger: Ledger, configuration: ServiceConfiguration, tls: TLSConfiguration? = nil,
-                                   logger: Logger, tally: RequestTally? = nil,
+                                   logger: Logger, tally: RequestTally? = nil, budget: ConnectionBudget? = nil,
                                    onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws
-        -> (app: Application<RouterResponder<APIContext>>, watcher: LedgerWatcher) {
+        -> (app: Application<RouterResponder<APIContext>>, watcher: LedgerWatcher, gate: ConnectionGate) {
         let watcher = LedgerWatcher(ledger: ledger, broadcaster: EventBroadcaster(),
                                     interval: .milliseconds(configuration.pollMilliseconds), logger: logger)
         try await watcher.prime()
         let api = API(ledger: ledger, committer: configuration.committer, watcher: watcher, limits: configuration.limits, tally: tally)
         let http1 = http1Configuration(configuration.limits)
-        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1)
+        let budget = try budget ?? ConnectionBudget.current(configuration.limits)
+        let gate = ConnectionGate(budget: budget, handshakeTimeout: .milliseconds(Int64(configuration.limits.handshakeTimeout * 1000)),
+                                  logger: logger)
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
+        // Hummingbird's .tls(.http1()) with the gate in front: each accepted socket is admitted or
+        // closed before the TLS handler is added, and its handshake has a deadline.
+        let server = HTTPServerBuilder { responder in
+            GuardedChannel(base: HTTP1Channel(responder: responder, configuration: http1), sslContext: sslContext, gate: gate)
+        }
+        logger.info("connections: at most \(budget.global) open, \(budget.pendingHandshakes) of them in their handshake, \(budget.perAddress) per address; handshake deadline \(configuration.limits.handshakeTimeout) s",
+                    metadata: ["fd-limit": "\(budget.descriptorLimit == Int.max ? "unlimited" : String(budget.descriptorLimit))",
+                               "fd-reserve": "\(budget.reserve)", "max-connections": "\(configuration.limits.maxConnections)"])
         let scheme = tls == nil ? "http" : "https"
         let host = configuration.host
         let app = Application(
@@ -67,7 +83,7 @@ public enum ALVHServer {
                 onListening("\(scheme)://\(shown):\(port)")
             },
             logger: logger)
-        return (app, watcher)
+        return (app, watcher, gate)
     }
 
     /// The HTTP/1 channel: the idle timeout and the header limits of `limits`.

@@ -41,6 +41,14 @@ public struct ServiceConfiguration: Sendable {
         public var ratePerSecond: Double = 50
         /// …and in a burst (429 past it).
         public var burst: Double = 100
+        /// Seconds a connection may take to finish its TLS handshake (plain HTTP: to send its first
+        /// bytes) before it is closed.
+        public var handshakeTimeout: Double = 10
+        /// The most connections open at once (fewer when the file-descriptor limit leaves fewer:
+        /// ``ConnectionBudget``); half of them at most in their handshake.
+        public var maxConnections: Int = 1024
+        /// The most connections open at once from one IP address.
+        public var maxConnectionsPerAddress: Int = 32
 
         public init() {}
     }
@@ -112,6 +120,17 @@ public struct ServiceConfiguration: Sendable {
         guard limits.maxBodyBytes > 0, limits.maxHeaderBytes >= 1024, limits.requestTimeout > 0, limits.idleTimeout > 0,
               limits.ratePerSecond > 0, limits.burst >= 1 else {
             throw ServiceError("usage", "the limits must be positive", path: "limits")
+        }
+        guard limits.handshakeTimeout > 0, limits.handshakeTimeout <= 600 else {
+            throw ServiceError("usage", "--handshake-timeout must be more than 0 and at most 600 seconds", path: "--handshake-timeout")
+        }
+        guard limits.maxConnections >= ConnectionBudget.minimumConnections else {
+            throw ServiceError("usage", "--max-connections must be at least \(ConnectionBudget.minimumConnections) (half of them at most in their TLS handshake)",
+                               path: "--max-connections")
+        }
+        guard (1...limits.maxConnections).contains(limits.maxConnectionsPerAddress) else {
+            throw ServiceError("usage", "--max-connections-per-address must be 1…\(limits.maxConnections) (--max-connections)",
+                               path: "--max-connections-per-address")
         }
         guard (10...600_000).contains(pollMilliseconds) else {
             throw ServiceError("usage", "--poll must be 10…600000 milliseconds", path: "--poll")

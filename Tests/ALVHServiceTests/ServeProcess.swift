@@ -33,9 +33,12 @@ struct ServeProcess {
         ["--cacert", "\(dir)/ca.pem", "--cert", "\(dir)/clients/\(name).pem", "--key", "\(dir)/clients/\(name).key.pem"]
     }
 
-    /// Starts `alvh serve` and waits for the URL it prints.
-    static func start(_ arguments: [String], log: String, client: [String] = []) throws -> ServeProcess {
-        let process = try TestProcess.spawn(TestProcess.alvh, ["serve", "--port", "0"] + arguments, log: log)
+    /// Starts `alvh serve` and waits for the URL it prints; with `fileLimit`, under `ulimit -n fileLimit`.
+    static func start(_ arguments: [String], log: String, client: [String] = [], fileLimit: Int? = nil) throws -> ServeProcess {
+        let process = try fileLimit.map {
+            try TestProcess.spawn("/bin/sh", ["-c", "ulimit -n \($0) && exec \"$0\" \"$@\"", TestProcess.alvh, "serve", "--port", "0"] + arguments,
+                                  log: log)
+        } ?? TestProcess.spawn(TestProcess.alvh, ["serve", "--port", "0"] + arguments, log: log)
         var url: String?
         _ = TestProcess.waitUntil(seconds: 30) {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""

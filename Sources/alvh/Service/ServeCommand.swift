@@ -57,6 +57,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds an idle connection is kept.")
     var idleTimeout: Double = 60
 
+    @Option(name: .long, help: "Seconds a connection may take to finish its TLS handshake (plain HTTP: to send its first bytes) before it is closed.")
+    var handshakeTimeout: Double = 10
+
+    @Option(name: .long, help: "Most connections open at once (fewer if ulimit -n leaves fewer; half at most in their handshake; docs/service.md).")
+    var maxConnections = 1024
+
+    @Option(name: .long, help: "Most connections open at once from one IP address.")
+    var maxConnectionsPerAddress = 32
+
     @Option(name: .long, help: "Milliseconds between looks at the ledger for other processes' writes (events).")
     var poll = 250
 
@@ -80,6 +89,9 @@ struct ServeCommand: AsyncParsableCommand {
             limits.burst = burst
             limits.requestTimeout = requestTimeout
             limits.idleTimeout = idleTimeout
+            limits.handshakeTimeout = handshakeTimeout
+            limits.maxConnections = maxConnections
+            limits.maxConnectionsPerAddress = maxConnectionsPerAddress
             let tls: ServiceConfiguration.TLSFiles?
             if tlsCert != nil || tlsKey != nil || clientCA != nil {
                 guard let tlsCert, let tlsKey else {
