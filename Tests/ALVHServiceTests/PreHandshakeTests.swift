@@ -14,8 +14,9 @@ import Darwin
 @Suite("alvh serve: connections before the handshake", .serialized)
 struct PreHandshakeTests {
     static let curl = ServeProcess.curlPath
+    static let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    @Test("300 idle sockets from 127.0.0.1…127.0.0.9 under ulimit -n 256: the desk client gets 200 at once; every idle socket is closed by the handshake deadline",
+    @Test("300 idle sockets from 127.0.0.1…127.0.0.9 under ulimit -n 256: the desk client gets 200 at once; every idle socket is closed by the default 10 s handshake deadline",
           .enabled(if: curl != nil))
     func idleSocketsDoNotStarveTheDesk() async throws {
         try RawSocket.raiseFileLimit(atLeast: 700)
@@ -23,7 +24,9 @@ struct PreHandshakeTests {
         let tls = "\(f.root)/tls"
         try ServeProcess.tlsInit(tls)
         // ulimit -n 256: without a budget, 300 sockets would take every descriptor the server has.
-        let served = try ServeProcess.start(["--workspace", f.root, "--handshake-timeout", "1"] + ServeProcess.serverTLS(tls),
+        // No new flag: the defaults (10 s deadline, 32 per address, 1024 at most) — and the same
+        // test runs against a server without them.
+        let served = try ServeProcess.start(["--workspace", f.root] + ServeProcess.serverTLS(tls),
                                             log: "\(f.root)/serve.log", client: ServeProcess.clientTLS(tls), fileLimit: 256)
         defer { served.stop() }
         let port = try #require(UInt16(served.url.split(separator: ":").last ?? ""))
@@ -48,20 +51,20 @@ struct PreHandshakeTests {
         print("desk client: \(Int(quiet * 1000)) ms alone, \(Int(loaded * 1000)) ms with 300 idle sockets opened (\(stillOpen) still open after it)")
         #expect(during.status == 200, "\(during) \(served.logText)")
         #expect(loaded < 3, "the desk client took \(loaded) s")
-        if Date().timeIntervalSince(lastOpened) < 0.7 {
+        if Date().timeIntervalSince(lastOpened) < 5 {
             // The desk was served while idle sockets still held their handshake slots.
             #expect(stillOpen > 0)
         }
 
         // Every idle socket is closed by the server: refused, displaced by a newer one, or at the deadline.
-        let closed = TestProcess.waitUntil(seconds: 12) { sockets.allSatisfy { $0.closedByPeer() } }
+        let closed = TestProcess.waitUntil(seconds: 25) { sockets.allSatisfy { $0.closedByPeer() } }
         #expect(closed, "\(sockets.filter { !$0.closedByPeer() }.count) of 300 idle sockets still open")
-        // The last ones opened were not closed at once but at the deadline (1 s).
+        // The last ones opened were not closed at once but at the deadline (10 s), long before the 60 s idle timeout.
         let last = try #require(sockets.last)
         if let at = last.closedAt {
             let lived = at.timeIntervalSince(last.opened)
             print("the last idle socket was closed after \(Int(lived * 1000)) ms")
-            #expect(lived > 0.7 && lived < 6, "closed after \(lived) s")
+            #expect(lived > 9 && lived < 20, "closed after \(lived) s")
         }
         // And the desk still gets its answer afterwards: the slots were given back.
         #expect(try served.call("/v1/ledger/head").status == 200)
@@ -69,12 +72,13 @@ struct PreHandshakeTests {
         #expect(log.contains("connections: at most "), "\(log)")
         #expect(log.contains("connections refused or closed before their handshake"), "\(log)")
         if let budget = Self.budget(in: log) {
+            print("caps under ulimit -n 256: \(budget.global) open, \(budget.pending) in their handshake")
             #expect(budget.global < 256 && budget.global >= 16 && budget.pending == budget.global / 2, "\(budget)")
         }
     }
 
     @Test("per-address cap: with 4 connections past their handshake the 5th from that address is refused at accept (another address is not); 4 idle ones: the oldest makes room",
-          .enabled(if: curl != nil))
+          .enabled(if: curl != nil && openssl != nil))
     func perAddressCap() async throws {
         try RawSocket.raiseFileLimit(atLeast: 100)
         let f = try await ServiceFixture()
@@ -86,14 +90,22 @@ struct PreHandshakeTests {
         defer { served.stop() }
         let port = try #require(UInt16(served.url.split(separator: ":").last ?? ""))
 
-        // Four desk clients from 127.0.0.1 past their handshake, holding event streams open.
+        // Four desk clients from 127.0.0.1 past their handshake (openssl s_client with alice's
+        // certificate, kept open). Not event streams: a killed curl's stream is noticed only at
+        // the next keep-alive write, up to 15 s later.
         var listeners: [Process] = []
-        defer { listeners.forEach { if $0.isRunning { $0.terminate() } } }
+        // SIGKILL: a child of the test process may not die of SIGTERM (it inherits the signal mask).
+        defer { listeners.forEach { if $0.isRunning { kill($0.processIdentifier, SIGKILL) } } }
         for index in 0..<4 {
-            let log = "\(f.root)/events-\(index).log"
-            listeners.append(try served.listen(log: log))
-            #expect(TestProcess.waitUntil(seconds: 10) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("retry:") })
+            let log = "\(f.root)/client-\(index).log"
+            listeners.append(try TestProcess.spawn(Self.openssl!, ["s_client", "-connect", "127.0.0.1:\(port)", "-ign_eof", "-tls1_3",
+                                                                  "-CAfile", "\(tls)/ca.pem", "-cert", "\(tls)/clients/alice.pem",
+                                                                  "-key", "\(tls)/clients/alice.key.pem"], log: log))
+            #expect(TestProcess.waitUntil(seconds: 10) {
+                ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("Verify return code: 0")
+            }, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }
+        usleep(300_000) // the server has the client's Finished
         // The 5th from 127.0.0.1 is refused at accept: closed at once, long before the 3 s deadline.
         let fifth = try RawSocket(port: port)
         #expect(try fifth.waitClosed(seconds: 1), "the 5th connection from 127.0.0.1 was not refused")
@@ -102,11 +114,13 @@ struct PreHandshakeTests {
         // From 127.0.0.2 it is let in (and waits for its handshake).
         let other = try RawSocket(port: port, from: "127.0.0.2")
         #expect(try !other.waitClosed(seconds: 1), "a connection from 127.0.0.2 was refused")
-        // One stream ends: its slot is free again.
-        listeners[0].terminate()
-        listeners[0].waitUntilExit()
+        // One client leaves: its slot is free again.
+        let first = listeners[0]
+        kill(first.processIdentifier, SIGKILL)
+        #expect(TestProcess.waitUntil(seconds: 10) { !first.isRunning })
         #expect(TestProcess.waitUntil(seconds: 5) { (try? served.call("/v1/ledger/head", ["--max-time", "5"]).status) == 200 })
-        listeners.forEach { if $0.isRunning { $0.terminate(); $0.waitUntilExit() } }
+        listeners.forEach { if $0.isRunning { kill($0.processIdentifier, SIGKILL) } }
+        #expect(TestProcess.waitUntil(seconds: 10) { listeners.allSatisfy { !$0.isRunning } })
 
         // Four idle sockets from 127.0.0.3, then a fifth: the oldest is closed to make room, the others wait.
         var idle: [RawSocket] = []
